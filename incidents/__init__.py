@@ -1,0 +1,1 @@
+"""The incident domain: cases, the six-step closed loop, deadlines, persistence."""
