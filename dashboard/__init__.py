@@ -1,0 +1,1 @@
+"""The Dash command centre: pages per role, panels, presenters, i18n."""

@@ -1,0 +1,146 @@
+"""The command-centre web app: one page, the live map beside the live queue."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs
+
+import dash_leaflet as dl
+from dash import Dash, Input, Output, dcc, html
+
+from dashboard import ids
+from dashboard.i18n import browser_words, pick_lang, text
+
+WEB_ASSETS = Path(__file__).resolve().parent.parent / "assets" / "web"
+
+
+@dataclass(frozen=True, slots=True)
+class MapLayers:
+    """Static GeoJSON layers of the county pack (RFC 7946 FeatureCollections)."""
+
+    boundary: dict[str, Any]
+    townships: dict[str, Any]
+    center: tuple[float, float]  # lat, lon
+
+
+@dataclass(frozen=True, slots=True)
+class DashboardConfig:
+    """What the page needs to know about the deployment."""
+
+    county_name: str
+    scope: str
+    ws_port: int
+    tile_url: str | None = None
+
+
+def _label_townships(layer: dict[str, Any]) -> dict[str, Any]:
+    """Township names as hover labels (dash-leaflet binds `properties.tooltip`)."""
+    features = []
+    for feature in layer.get("features", []):
+        props = dict(feature.get("properties") or {})
+        props["tooltip"] = props.get("name", "")
+        features.append({**feature, "properties": props})
+    return {**layer, "features": features}
+
+
+def _map(layers: MapLayers, config: DashboardConfig) -> dl.Map:
+    children: list[Any] = []
+    if config.tile_url:
+        children.append(dl.TileLayer(url=config.tile_url))
+    children += [
+        dl.GeoJSON(
+            id=ids.TOWNSHIP_LAYER,
+            data=_label_townships(layers.townships),
+            style={"color": "#5b7fa6", "weight": 1, "fillColor": "#16324f", "fillOpacity": 0.35},
+        ),
+        dl.GeoJSON(
+            id=ids.BOUNDARY_LAYER,
+            data=layers.boundary,
+            style={"color": "#7fd4ff", "weight": 3, "fill": False},
+            interactive=False,
+        ),
+    ]
+    return dl.Map(
+        id=ids.LIVE_MAP,
+        center=list(layers.center),
+        zoom=11,
+        minZoom=8,
+        children=children,
+        className="live-map",
+        style={"background": "#0b1a2a"},
+    )
+
+
+def page(lang: str, layers: MapLayers, config: DashboardConfig) -> html.Div:
+    """The duty console in one language."""
+    other = "en" if lang == "zh-CN" else "zh-CN"
+    live_config = {
+        "ws_port": config.ws_port,
+        "scope": config.scope,
+        "lang": lang,
+        "words": browser_words(lang),
+    }
+    return html.Div(
+        className="console",
+        lang=lang,
+        children=[
+            html.Header(
+                className="topbar",
+                children=[
+                    html.Div(
+                        className="brand",
+                        children=[
+                            html.Span(text(lang, "product"), className="product"),
+                            html.Span(f"{config.county_name}{text(lang, 'centre')}"),
+                        ],
+                    ),
+                    html.Span(text(lang, "link_connecting"), id=ids.LINK_STATUS, className="link"),
+                    html.Span(id=ids.CLOCK, className="clock"),
+                    html.A(text(lang, "switch_lang"), href=f"?lang={other}", className="lang"),
+                ],
+            ),
+            html.Main(
+                className="body",
+                children=[
+                    html.Section(className="map-panel", children=[_map(layers, config)]),
+                    html.Aside(
+                        className="queue-panel",
+                        children=[
+                            html.H2(
+                                [
+                                    text(lang, "live_queue"),
+                                    html.Span("0", id=ids.QUEUE_COUNT, className="count"),
+                                ]
+                            ),
+                            html.Ol(id=ids.QUEUE, className="queue"),
+                        ],
+                    ),
+                ],
+            ),
+            html.Div(id=ids.LIVE_CONFIG, hidden=True, **{"data-config": json.dumps(live_config)}),
+        ],
+    )
+
+
+def create_app(layers: MapLayers, config: DashboardConfig) -> Dash:
+    """Build the Dash app (FastAPI backend); the caller serves `app.server`."""
+    app = Dash(
+        __name__,
+        backend="fastapi",
+        assets_folder=str(WEB_ASSETS),
+        serve_locally=True,
+        title="平安指挥",
+        update_title=None,
+        suppress_callback_exceptions=True,
+    )
+    app.layout = html.Div([dcc.Location(id=ids.URL), html.Div(id=ids.PAGE)])
+
+    @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "search"))
+    def render(search: str | None) -> html.Div:
+        query = parse_qs((search or "").lstrip("?"))
+        return page(pick_lang((query.get("lang") or [None])[0]), layers, config)
+
+    return app

@@ -1,0 +1,12 @@
+"""Component ids, defined once: the browser code and the tests use the same names."""
+
+URL = "url"
+PAGE = "page"
+LIVE_CONFIG = "live-config"
+LIVE_MAP = "live-map"
+BOUNDARY_LAYER = "boundary-layer"
+TOWNSHIP_LAYER = "township-layer"
+QUEUE = "case-queue"
+QUEUE_COUNT = "queue-count"
+LINK_STATUS = "link-status"
+CLOCK = "clock"

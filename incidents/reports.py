@@ -1,0 +1,66 @@
+"""An accepted intake report, located in the jurisdiction tree, ready to become a case."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from incidents.vocabulary import Category, Channel, Severity
+
+# China has had no daylight saving since 1991: a fixed offset is exact and needs no tz database.
+CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+SYSTEM_INGEST = "system:ingest"
+
+
+@dataclass(frozen=True, slots=True)
+class JurisdictionPath:
+    """Where a point falls: county → township → village → grid (codes and names)."""
+
+    county_code: str
+    inside_county: bool
+    township_code: str
+    township_name: str
+    village_code: str | None = None
+    village_name: str | None = None
+    grid_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptedReport:
+    """A report that passed the intake contract, with its location resolved."""
+
+    source_id: str
+    channel: Channel
+    category: Category
+    severity: Severity
+    summary: str
+    lon: float
+    lat: float
+    address: str | None
+    reporter_name: str | None
+    reporter_phone: str | None
+    reported_at: datetime
+    received_at: datetime
+    place: JurisdictionPath
+
+
+def case_number(county_code: str, local_day: str, seq: int) -> str:
+    """The number a person reads out on the phone, e.g. 320118-20261126-0042."""
+    return f"{county_code}-{local_day}-{seq:04d}"
+
+
+def mask_phone(phone: str | None) -> str | None:
+    """Keep the first three and last four digits (139****4567), as shared screens must."""
+    if not phone:
+        return phone
+    digits = "".join(ch for ch in phone if ch.isdigit())
+    if len(digits) < 7:
+        return "*" * len(digits)
+    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
+
+
+def mask_name(name: str | None) -> str | None:
+    """Keep the family name only (王**), as shared screens must."""
+    if not name:
+        return name
+    return name[0] + "*" * max(1, len(name) - 1)

@@ -1,0 +1,1 @@
+"""Streams, ingest worker, live push gateway, simulator feed."""

@@ -1,0 +1,42 @@
+"""Deployment settings, read once from the environment by the composition root."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Where the servers are and how the stack is exposed."""
+
+    redis_url: str | None
+    database_url: str | None
+    stream_prefix: str
+    host: str
+    port: int
+    ws_port: int
+    data_dir: Path
+    county_code: str
+    tile_url: str | None
+    sim_rate: float
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        """Read the PINGAN_* variables (and the conventional REDIS_URL, DATABASE_URL, PORT)."""
+        return cls(
+            redis_url=env.get("REDIS_URL") or None,
+            database_url=env.get("DATABASE_URL") or None,
+            stream_prefix=env.get("PINGAN_STREAM_PREFIX", ""),
+            host=env.get("HOST", "127.0.0.1"),
+            port=int(env.get("PORT", "8050")),
+            ws_port=int(env.get("PINGAN_WS_PORT", "8765")),
+            data_dir=Path(env.get("PINGAN_DATA_DIR", str(ROOT / "data"))),
+            county_code=env.get("PINGAN_COUNTY", "320118"),
+            tile_url=env.get("PINGAN_TILE_URL") or None,
+            sim_rate=float(env.get("PINGAN_SIM_RATE", "0.3")),
+        )

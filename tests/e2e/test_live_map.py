@@ -1,0 +1,83 @@
+"""End to end: a report put on the intake stream appears on the open page, without reload."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+import redis
+
+from tests.browser import browser, fence
+from tests.stack import RunningStack
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+LIVENESS_BOUND_S = 5.0
+
+
+def report(summary: str, lon: float = 118.8747, lat: float = 31.3246) -> str:
+    return json.dumps(
+        {
+            "schema": "intake/1",
+            "source_id": f"e2e-{uuid.uuid4().hex}",
+            "channel": "110",
+            "category": "public_security",
+            "summary": summary,
+            "location": {"lon": lon, "lat": lat, "address": "淳溪街道 高淳老街"},
+            "reported_at": "2026-11-26T21:14:05+08:00",
+            "severity": 2,
+            "reporter": {"name": "王先生", "phone": "13951234567"},
+        },
+        ensure_ascii=False,
+    )
+
+
+def test_report_appears_in_queue_and_on_map_without_reload(stack: RunningStack) -> None:
+    """XADD → queue row and map marker appear by push: no reload, no outside request."""
+    client = redis.Redis.from_url(stack.env["REDIS_URL"])
+    intake = stack.stream_prefix + "intake"
+    with browser() as chromium:
+        page = chromium.new_page()
+        outside = fence(page)
+        page.goto(stack.base_url + "/")
+        page.wait_for_selector("#link-status.live", timeout=15_000)
+        assert "平安指挥" in page.content()
+        assert page.locator("path.leaflet-interactive").count() >= 8, "township polygons drawn"
+        page.evaluate("window.__sameDocument = true")
+
+        summary = f'老街东段打架 <img src=x onerror="window.__xss=1"> {uuid.uuid4().hex[:6]}'
+        sent = time.monotonic()
+        client.xadd(intake, {"data": report(summary)})
+        row = page.locator("li.case-row", has_text=summary)
+        row.wait_for(timeout=LIVENESS_BOUND_S * 1000)
+        delay = time.monotonic() - sent
+        case_no = row.get_attribute("data-case-no")
+        assert case_no and case_no.startswith("320118-")
+        marker = page.locator(f'path.case-marker[data-case-no="{case_no}"]')
+        marker.wait_for(state="attached", timeout=LIVENESS_BOUND_S * 1000)
+
+        assert page.evaluate("window.__sameDocument === true"), "the page must not reload"
+        assert page.evaluate("window.__xss === undefined"), "summary must render as text"
+        assert row.locator("img").count() == 0
+        assert "13951234567" not in page.content(), "no personal data on the shared screen"
+        assert outside == [], f"requests left the machine: {outside}"
+
+    out = ROOT / "bench" / "out"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "e2e_delay.json").write_text(json.dumps({"xadd_to_dom_seconds": delay}))
+    print(f"XADD → DOM delay: {delay * 1000:.0f} ms")
+
+
+def test_english_switch_keeps_the_live_page(stack: RunningStack) -> None:
+    """?lang=en shows the English labels and still connects live."""
+    with browser() as chromium:
+        page = chromium.new_page()
+        outside = fence(page)
+        page.goto(stack.base_url + "/?lang=en")
+        page.wait_for_selector("#link-status.live", timeout=15_000)
+        assert "Live intake" in page.inner_text("body")
+        assert outside == []
