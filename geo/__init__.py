@@ -1,0 +1,1 @@
+"""Geography: county packs, jurisdiction lookup, routing, cameras, hot spots and map exports."""
