@@ -1,0 +1,467 @@
+"""The Case aggregate (事件) and its parts, all frozen: a case changes only by new events."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from incidents.codec import decode_dataclass, encode_fields
+from incidents.vocabulary import Category, Channel, Severity, Step, Tier
+
+
+class CaseStatus(StrEnum):
+    """Whether a case is still moving through the loop, and how it left it."""
+
+    OPEN = "open"
+    ARCHIVED = "archived"  # 评价归档: verified, evaluated, closed
+    REJECTED = "rejected"  # 不予受理: turned away at intake
+    CANCELLED = "cancelled"  # 撤销: false report found later
+    MERGED = "merged"  # 合并: a duplicate folded into another case
+
+
+CLOSED_STATUSES = frozenset(
+    {CaseStatus.ARCHIVED, CaseStatus.REJECTED, CaseStatus.CANCELLED, CaseStatus.MERGED}
+)
+
+
+class DeadlineKind(StrEnum):
+    """Which time limit (限时) a step runs against."""
+
+    ACCEPTANCE = "acceptance"  # 受理时限
+    DISPATCH = "dispatch"  # 派遣时限
+    ARRIVAL = "arrival"  # 到场时限
+    COMPLETION = "completion"  # 办结时限
+    VERIFICATION = "verification"  # 核查时限
+
+
+class AssignmentKind(StrEnum):
+    """What was dispatched: a moving force, or a department that handles from its desk."""
+
+    UNIT = "unit"  # 处置力量: patrol car, team, person
+    DEPARTMENT = "department"  # 职能部门
+
+
+class AssignmentStatus(StrEnum):
+    """Where one dispatched unit or department is with its task."""
+
+    DISPATCHED = "dispatched"
+    ACKNOWLEDGED = "acknowledged"
+    ARRIVED = "arrived"
+    COMPLETED = "completed"
+    STOOD_DOWN = "stood_down"
+
+
+ACTIVE_ASSIGNMENT = frozenset(
+    {AssignmentStatus.DISPATCHED, AssignmentStatus.ACKNOWLEDGED, AssignmentStatus.ARRIVED}
+)
+
+
+class Satisfaction(StrEnum):
+    """The reporter's verdict at evaluation (群众满意度)."""
+
+    SATISFIED = "satisfied"  # 满意
+    BASICALLY_SATISFIED = "basically_satisfied"  # 基本满意
+    DISSATISFIED = "dissatisfied"  # 不满意
+
+
+class LinkKind(StrEnum):
+    """How a further report came to be attached to a case."""
+
+    AUTO = "auto"  # the merge rule matched at intake
+    MANUAL = "manual"  # an officer attached it
+    MERGED = "merged"  # it came with a duplicate case merged into this one
+
+
+# Top down; the owning tier of a case is one of the first three, never a grid.
+TIER_ORDER: tuple[Tier, ...] = (Tier.COUNTY, Tier.TOWNSHIP, Tier.VILLAGE, Tier.GRID)
+OWNING_TIERS = frozenset({Tier.COUNTY, Tier.TOWNSHIP, Tier.VILLAGE})
+
+
+def tier_rank(tier: Tier) -> int:
+    """0 for the county, growing downwards."""
+    return TIER_ORDER.index(tier)
+
+
+def tier_above(tier: Tier) -> Tier | None:
+    """The next tier up, or None at the county."""
+    rank = tier_rank(tier)
+    return TIER_ORDER[rank - 1] if rank > 0 else None
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A WGS-84 point with the address as reported."""
+
+    lon: float
+    lat: float
+    address: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reporter:
+    """Who reported: personal data, shown masked on shared screens."""
+
+    name: str | None = None
+    phone: str | None = None
+
+    def masked(self) -> Reporter:
+        """The same reporter as a shared screen may show it (王**, 139****4567)."""
+        return Reporter(name=_mask_name(self.name), phone=_mask_phone(self.phone))
+
+
+@dataclass(frozen=True, slots=True)
+class Jurisdiction:
+    """Where the case is: codes of county → township → village → grid."""
+
+    county_code: str
+    township_code: str | None = None
+    village_code: str | None = None
+    grid_code: str | None = None
+    inside_county: bool = True
+
+    def code_at(self, tier: Tier) -> str | None:
+        """The code of this case's node at `tier`, if the location resolved that deep."""
+        match tier:
+            case Tier.COUNTY:
+                return self.county_code
+            case Tier.TOWNSHIP:
+                return self.township_code
+            case Tier.VILLAGE:
+                return self.village_code
+            case Tier.GRID:
+                return self.grid_code
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One accepted report from any channel, before or after it becomes (part of) a case."""
+
+    source_id: str
+    channel: Channel
+    category: Category
+    summary: str
+    location: Location
+    reported_at: datetime
+    severity: Severity | None = None
+    reporter: Reporter | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedReport:
+    """A further report of the same incident, attached instead of opening a new case."""
+
+    source_id: str
+    channel: Channel
+    summary: str
+    location: Location
+    reported_at: datetime
+    reporter: Reporter | None
+    linked_at: datetime
+    linked_by: str
+    how: LinkKind
+    merged_from_case_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DispatchTarget:
+    """A unit or department the commander sends."""
+
+    unit_id: str
+    kind: AssignmentKind = AssignmentKind.UNIT
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """One dispatch of one unit or department to this case, and how far it has got."""
+
+    assignment_no: int
+    unit_id: str
+    kind: AssignmentKind
+    name: str
+    status: AssignmentStatus
+    dispatched_at: datetime
+    dispatched_by: str
+    acknowledged_at: datetime | None = None
+    arrived_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    @property
+    def is_active(self) -> bool:
+        """Still on the task (not completed, not stood down)."""
+        return self.status in ACTIVE_ASSIGNMENT
+
+    @property
+    def is_on_task(self) -> bool:
+        """Able to report feedback: a unit on scene, or a department that took the task."""
+        if self.kind is AssignmentKind.UNIT:
+            return self.status is AssignmentStatus.ARRIVED
+        return self.status in (AssignmentStatus.ACKNOWLEDGED, AssignmentStatus.ARRIVED)
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """What a handler reported from the task (处置反馈): text and photo references."""
+
+    assignment_no: int
+    unit_id: str
+    text: str
+    photos: tuple[str, ...]
+    completed: bool
+    by: str
+    at: datetime
+    handling_round: int  # 0 before any reopen, then the reopen count when reported
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """One explicit change of the first-responsible owner (首问责任人)."""
+
+    from_owner: str
+    to_owner: str
+    by: str
+    at: datetime
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ForcesRequest:
+    """A call from the field for more forces (请求增援)."""
+
+    unit_id: str | None
+    needed: str
+    by: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """The time limit of the current step; `warn_at` is when it becomes due soon."""
+
+    kind: DeadlineKind
+    started_at: datetime
+    due_at: datetime
+    warn_at: datetime
+    overdue_recorded: bool = False  # set once the miss has been recorded (and escalated)
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryCounters:
+    """How often things happened to a case, for evaluation (考核)."""
+
+    reopens: int = 0
+    escalations: int = 0
+    auto_escalations: int = 0
+    hand_downs: int = 0
+    handovers: int = 0
+    overdue: int = 0
+    forces_requests: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """How and when a case left the loop."""
+
+    outcome: CaseStatus
+    at: datetime
+    by: str
+    reason: str | None = None
+    satisfaction: Satisfaction | None = None
+    comment: str | None = None
+    resolution_tier: Tier | None = None
+    merged_into_case_id: int | None = None
+    merged_into_case_no: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One incident moving through the six-step closed loop; rebuilt from its events."""
+
+    case_id: int
+    case_no: str
+    source_id: str
+    channel: Channel
+    category: Category
+    severity: Severity
+    summary: str
+    location: Location
+    reporter: Reporter | None
+    reported_at: datetime
+    opened_at: datetime
+    jurisdiction: Jurisdiction
+    owning_tier: Tier
+    owning_org: str
+    step: Step
+    status: CaseStatus
+    step_entered_at: datetime
+    deadline: Deadline | None
+    version: int
+    last_seq: int
+    owner: str | None = None
+    accepted_by: str | None = None
+    accepted_at: datetime | None = None
+    assignments: tuple[Assignment, ...] = ()
+    feedback: tuple[Feedback, ...] = ()
+    handlers: frozenset[str] = frozenset()
+    handovers: tuple[Handover, ...] = ()
+    forces_requests: tuple[ForcesRequest, ...] = ()
+    linked_reports: tuple[LinkedReport, ...] = ()
+    verified_by: str | None = None
+    verified_at: datetime | None = None
+    resolution_tier: Tier | None = None
+    closure: Closure | None = None
+    counters: HistoryCounters = HistoryCounters()
+    split_from_case_id: int | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Still in the loop (not archived, rejected, cancelled or merged)."""
+        return self.status is CaseStatus.OPEN
+
+    @property
+    def active_assignments(self) -> tuple[Assignment, ...]:
+        """Assignments still on the task."""
+        return tuple(a for a in self.assignments if a.is_active)
+
+    def active_assignment_of(self, unit_id: str) -> Assignment | None:
+        """The assignment `unit_id` is working on now, if any (at most one)."""
+        for assignment in self.assignments:
+            if assignment.unit_id == unit_id and assignment.is_active:
+                return assignment
+        return None
+
+    @property
+    def source_ids(self) -> tuple[str, ...]:
+        """Every report this case stands for: its own first, then the linked ones."""
+        return (self.source_id, *(r.source_id for r in self.linked_reports))
+
+    @property
+    def last_report_at(self) -> datetime:
+        """When the latest report of this incident came in (the merge window runs from it)."""
+        return max((self.reported_at, *(r.reported_at for r in self.linked_reports)))
+
+
+@dataclass(frozen=True, slots=True)
+class CaseRow:
+    """A case as one database row: indexed columns beside the full JSON snapshot.
+
+    The columns are for queries (lists, maps, the deadline scan); `snapshot` alone rebuilds
+    the case with `case_from_row`.
+    """
+
+    case_id: int
+    case_no: str
+    source_id: str
+    channel: str
+    category: str
+    severity: int
+    status: str
+    step: str
+    owning_tier: str
+    owning_org: str
+    owner: str | None
+    county_code: str
+    township_code: str | None
+    village_code: str | None
+    grid_code: str | None
+    inside_county: bool
+    lon: float
+    lat: float
+    reported_at: datetime
+    opened_at: datetime
+    last_report_at: datetime
+    deadline_kind: str | None
+    deadline_started_at: datetime | None
+    deadline_at: datetime | None
+    deadline_warn_at: datetime | None
+    overdue_recorded: bool
+    reopen_count: int
+    overdue_count: int
+    resolution_tier: str | None
+    satisfaction: str | None
+    closed_at: datetime | None
+    version: int
+    last_seq: int
+    snapshot: str  # JSON text of the whole case (for a jsonb column)
+
+
+def case_to_row(case: Case) -> CaseRow:
+    """Flatten a case for storage; write it in the same transaction as its new events."""
+    deadline = case.deadline
+    closure = case.closure
+    return CaseRow(
+        case_id=case.case_id,
+        case_no=case.case_no,
+        source_id=case.source_id,
+        channel=case.channel.value,
+        category=case.category.value,
+        severity=int(case.severity),
+        status=case.status.value,
+        step=case.step.value,
+        owning_tier=case.owning_tier.value,
+        owning_org=case.owning_org,
+        owner=case.owner,
+        county_code=case.jurisdiction.county_code,
+        township_code=case.jurisdiction.township_code,
+        village_code=case.jurisdiction.village_code,
+        grid_code=case.jurisdiction.grid_code,
+        inside_county=case.jurisdiction.inside_county,
+        lon=case.location.lon,
+        lat=case.location.lat,
+        reported_at=case.reported_at,
+        opened_at=case.opened_at,
+        last_report_at=case.last_report_at,
+        deadline_kind=deadline.kind.value if deadline else None,
+        deadline_started_at=deadline.started_at if deadline else None,
+        deadline_at=deadline.due_at if deadline else None,
+        deadline_warn_at=deadline.warn_at if deadline else None,
+        overdue_recorded=deadline.overdue_recorded if deadline else False,
+        reopen_count=case.counters.reopens,
+        overdue_count=case.counters.overdue,
+        resolution_tier=case.resolution_tier.value if case.resolution_tier else None,
+        satisfaction=(
+            closure.satisfaction.value if closure and closure.satisfaction is not None else None
+        ),
+        closed_at=closure.at if closure else None,
+        version=case.version,
+        last_seq=case.last_seq,
+        snapshot=case_to_snapshot(case),
+    )
+
+
+def case_from_row(row: CaseRow) -> Case:
+    """Rebuild the case stored by `case_to_row` (from its snapshot)."""
+    case = case_from_snapshot(row.snapshot)
+    if case.case_id != row.case_id or case.version != row.version:
+        raise ValueError(
+            f"case row {row.case_id} v{row.version} holds a snapshot of "
+            f"case {case.case_id} v{case.version}"
+        )
+    return case
+
+
+def case_to_snapshot(case: Case) -> str:
+    """The whole case as JSON text."""
+    return json.dumps(encode_fields(case), ensure_ascii=False, separators=(",", ":"))
+
+
+def case_from_snapshot(text: str) -> Case:
+    """Read a case written by `case_to_snapshot`."""
+    return decode_dataclass(Case, json.loads(text))
+
+
+def _mask_name(name: str | None) -> str | None:
+    if not name:
+        return name
+    # Keeping the family name is what shared screens in China customarily show.
+    return name[0] + "*" * max(1, len(name) - 1)
+
+
+def _mask_phone(phone: str | None) -> str | None:
+    if not phone:
+        return phone
+    if len(phone) < 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
