@@ -123,7 +123,7 @@ MOVE_NAMES_ZH: dict[Move, str] = {
     Move.REQUEST_FORCES: "请求增援",
     Move.STAND_DOWN: "撤回力量",
     Move.VERIFY_PASS: "核查通过",
-    Move.VERIFY_FAIL: "核查不通过,退回重办",
+    Move.VERIFY_FAIL: "核查不通过，退回重办",
     Move.EVALUATE_AND_ARCHIVE: "评价归档",
     Move.CANCEL: "撤销(虚假报警)",
     Move.MERGE_INTO: "合并到已有事件",
