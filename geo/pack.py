@@ -14,11 +14,17 @@ from typing import Any
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from geo.cameras import Camera, CameraPlacement
 from geo.geojson_io import feature, feature_collection
+from geo.places import KeyPlace, PlaceKind
 from geo.registry import Registry, county_code12, is_special_unit, read_registry
+from geo.roads import Road, RoadClass
 
 TIERS = ("county", "township", "village", "grid")
 LAYERS = ("boundary", "townships", "villages", "grids")
+EXTRA_LAYERS = ("roads", "places", "cameras")
+# Roads may run a little outside a digitised boundary (about 300 m) before re-entering.
+ROAD_BOUNDARY_SLACK_DEG = 0.003
 SYNTHETIC = "synthetic"
 # Share of a child's area that must lie inside its parent; the rest is tolerated as
 # digitising noise along shared borders of real (non-synthetic) polygons.
@@ -58,6 +64,9 @@ class CountyPack:
     county: Division
     path: Path
     geom_sources: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
+    roads: tuple[Road, ...] = ()
+    places: tuple[KeyPlace, ...] = ()
+    cameras: tuple[Camera, ...] = ()
 
     def divisions(self) -> Iterator[Division]:
         """Every division, parents before children: county, townships, villages, grids."""
@@ -79,7 +88,41 @@ class CountyPack:
         return by_layer[layer]
 
     def layer_geojson(self, layer: str) -> dict[str, Any]:
-        """An RFC 7946 FeatureCollection of one layer, coordinates rounded to 6 decimals."""
+        """An RFC 7946 FeatureCollection of one layer, coordinates rounded to 6 decimals.
+
+        Layers: boundary, townships, villages, grids, roads, places, cameras.
+        """
+        if layer == "roads":
+            return feature_collection(
+                feature(
+                    r.geometry,
+                    {
+                        "code": r.code,
+                        "name": r.name,
+                        "tier": "road",
+                        "road_class": r.road_class.value,
+                        "geom_source": SYNTHETIC if r.synthetic else "unknown",
+                    },
+                )
+                for r in self.roads
+            )
+        if layer == "places":
+            return feature_collection(
+                feature(
+                    shapely.Point(p.lon, p.lat),
+                    {
+                        "code": p.code,
+                        "name": p.name,
+                        "tier": "place",
+                        "kind": p.kind.value,
+                        "township_code": p.township_code,
+                        "geom_source": SYNTHETIC if p.synthetic else "unknown",
+                    },
+                )
+                for p in self.places
+            )
+        if layer == "cameras":
+            return feature_collection(camera_feature(c) for c in self.cameras)
         return feature_collection(
             feature(
                 d.geometry,
@@ -93,6 +136,24 @@ class CountyPack:
             )
             for d in self.layer_divisions(layer)
         )
+
+
+def camera_feature(c: Camera) -> dict[str, Any]:
+    """One camera as a GeoJSON Point feature."""
+    return feature(
+        shapely.Point(c.lon, c.lat),
+        {
+            "code": c.code,
+            "name": c.name,
+            "tier": "camera",
+            "placement": c.placement.value,
+            "heading_deg": c.heading_deg,
+            "fov_deg": c.fov_deg,
+            "range_m": c.range_m,
+            "township_code": c.township_code,
+            "geom_source": SYNTHETIC if c.synthetic else "unknown",
+        },
+    )
 
 
 def demo_pack_path() -> Path:
@@ -140,8 +201,11 @@ def pack_registry(path: Path, manifest: Mapping[str, Any], include_special: bool
         raise PackError(f"{path / 'pack.toml'}: [divisions] registry unreadable: {exc}") from None
 
 
-def load_pack(path: Path) -> CountyPack:
-    """Load a pack folder and check it; raises PackError saying what is wrong and where."""
+def load_pack(path: Path, *, with_extras: bool = True) -> CountyPack:
+    """Load a pack folder and check it; raises PackError saying what is wrong and where.
+
+    with_extras=False skips roads, places and cameras (the generator uses it mid-way).
+    """
     path = Path(path)
     manifest = read_manifest(path)
     code6 = manifest["code"]
@@ -168,6 +232,13 @@ def load_pack(path: Path) -> CountyPack:
     _check_nesting((county,), townships, path / layers["townships"])
     _check_nesting(townships, villages, path / layers["villages"])
     _check_nesting(villages, grids, path / layers["grids"])
+    extras: dict[str, Any] = {}
+    if with_extras:
+        town_codes = {t.code for t in townships}
+        for layer in EXTRA_LAYERS:
+            if layer in layers:
+                reader = {"roads": _read_roads, "places": _read_places, "cameras": _read_cameras}
+                extras[layer] = reader[layer](path / layers[layer], boundary, town_codes)
     return CountyPack(
         code=code6,
         name=manifest["name"],
@@ -178,6 +249,7 @@ def load_pack(path: Path) -> CountyPack:
         county=county,
         path=path,
         geom_sources=sources,
+        **extras,
     )
 
 
@@ -359,3 +431,134 @@ def _check_nesting(
                 f"{path}: {child.tier} {child.code} ({child.name}): only {inside:.1%} of its area "
                 f"lies in its parent {parent.code} ({parent.name})"
             )
+
+
+def _check_unique(path: Path, codes: list[str]) -> None:
+    seen: set[str] = set()
+    for i, code in enumerate(codes):
+        if code in seen:
+            raise PackError(f"{path}: feature {i}: duplicate code {code}")
+        seen.add(code)
+
+
+def _feature_props(path: Path, i: int, feat: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    props = feat.get("properties") if isinstance(feat, dict) else None
+    if not isinstance(props, dict):
+        raise PackError(f"{path}: feature {i}: no properties object")
+    for key in keys:
+        if key not in props:
+            raise PackError(f"{path}: feature {i} (code {props.get('code')}): no property {key!r}")
+    return props
+
+
+def _point_lonlat(
+    path: Path, i: int, feat: dict[str, Any], county: BaseGeometry
+) -> tuple[float, float]:
+    geometry = feat.get("geometry")
+    if not isinstance(geometry, dict) or geometry.get("type") != "Point":
+        raise PackError(f"{path}: feature {i}: geometry must be a Point")
+    lon, lat = (float(v) for v in geometry["coordinates"][:2])
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise PackError(f"{path}: feature {i}: point {lon},{lat} out of WGS-84 range")
+    if not shapely.intersects_xy(county, lon, lat):
+        raise PackError(f"{path}: feature {i}: point {lon},{lat} lies outside the county")
+    return lon, lat
+
+
+def _read_roads(path: Path, county: BaseGeometry, _: set[str]) -> tuple[Road, ...]:
+    """Road LineStrings with a known class, inside the county (with a little slack)."""
+    allowed = county.buffer(ROAD_BOUNDARY_SLACK_DEG)
+    roads = []
+    for i, feat in enumerate(_read_collection(path)):
+        props = _feature_props(path, i, feat, ("code", "name", "road_class", "geom_source"))
+        try:
+            road_class = RoadClass(props["road_class"])
+        except ValueError:
+            known = ", ".join(c.value for c in RoadClass)
+            raise PackError(
+                f"{path}: feature {i} (code {props['code']}): road_class "
+                f"{props['road_class']!r} is not one of {known}"
+            ) from None
+        geometry = feat["geometry"]
+        if not isinstance(geometry, dict) or geometry.get("type") != "LineString":
+            raise PackError(f"{path}: feature {i} (code {props['code']}): must be a LineString")
+        line = shapely.geometry.shape(geometry)
+        if line.length <= 0 or not allowed.covers(line):
+            raise PackError(
+                f"{path}: feature {i} (code {props['code']}): road is empty or leaves the county"
+            )
+        roads.append(
+            Road(props["code"], props["name"], road_class, line, props["geom_source"] == SYNTHETIC)
+        )
+    _check_unique(path, [r.code for r in roads])
+    return tuple(roads)
+
+
+def _read_places(path: Path, county: BaseGeometry, towns: set[str]) -> tuple[KeyPlace, ...]:
+    """Key places: points in the county with a known kind and township."""
+    places = []
+    keys = ("code", "name", "kind", "township_code", "geom_source")
+    for i, feat in enumerate(_read_collection(path)):
+        props = _feature_props(path, i, feat, keys)
+        lon, lat = _point_lonlat(path, i, feat, county)
+        if props["township_code"] not in towns:
+            raise PackError(
+                f"{path}: feature {i} (code {props['code']}): township_code "
+                f"{props['township_code']} is not a township in the pack"
+            )
+        try:
+            kind = PlaceKind(props["kind"])
+        except ValueError:
+            raise PackError(
+                f"{path}: feature {i} (code {props['code']}): unknown kind {props['kind']!r}"
+            ) from None
+        places.append(
+            KeyPlace(
+                props["code"],
+                props["name"],
+                kind,
+                lon,
+                lat,
+                props["township_code"],
+                props["geom_source"] == SYNTHETIC,
+            )
+        )
+    _check_unique(path, [p.code for p in places])
+    return tuple(places)
+
+
+def _read_cameras(path: Path, county: BaseGeometry, towns: set[str]) -> tuple[Camera, ...]:
+    """Cameras: 20-digit codes, points in the county, sane heading / field of view / range."""
+    cameras = []
+    keys = ("code", "name", "placement", "heading_deg", "fov_deg", "range_m", "township_code")
+    shapely.prepare(county)
+    for i, feat in enumerate(_read_collection(path)):
+        props = _feature_props(path, i, feat, keys)
+        where = f"{path}: feature {i} (code {props['code']})"
+        if not re.fullmatch(r"\d{20}", str(props["code"])):
+            raise PackError(f"{where}: camera code must be a 20-digit GB/T 28181 device id")
+        lon, lat = _point_lonlat(path, i, feat, county)
+        heading, fov, reach = (float(props[k]) for k in ("heading_deg", "fov_deg", "range_m"))
+        if not (0 <= heading < 360 and 0 < fov <= 360 and reach > 0):
+            raise PackError(
+                f"{where}: needs 0 <= heading_deg < 360, 0 < fov_deg <= 360, range_m > 0; "
+                f"got {heading}, {fov}, {reach}"
+            )
+        if props["township_code"] not in towns:
+            raise PackError(f"{where}: township_code {props['township_code']} not in the pack")
+        cameras.append(
+            Camera(
+                props["code"],
+                props["name"],
+                CameraPlacement(props["placement"]),
+                lon,
+                lat,
+                heading,
+                fov,
+                reach,
+                props["township_code"],
+                props.get("geom_source") == SYNTHETIC,
+            )
+        )
+    _check_unique(path, [c.code for c in cameras])
+    return tuple(cameras)

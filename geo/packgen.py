@@ -6,7 +6,7 @@ import argparse
 import sys
 import tomllib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from geo.cameras import CameraContext, CameraSite, generate_cameras
 from geo.geojson_io import feature, feature_collection, write_collection
 from geo.pack import (
     SYNTHETIC,
@@ -32,8 +33,10 @@ from geo.partition import (
     power_labels,
     voronoi_cells,
 )
+from geo.places import PlaceKind, PlaceSpec, generate_places, place_specs_for_township
 from geo.projection import LocalProjection, projection_for
 from geo.registry import RegistryEntry
+from geo.roads import RoadNode, generate_roads, inner_point
 
 # Snap generated vertices to the 6-decimal grid the files are written with, so what is
 # validated here is exactly what the loader reads back.
@@ -223,6 +226,85 @@ def write_layers(pack_dir: Path, layers: dict[str, list[GeneratedDivision]]) -> 
         )
 
 
+def generate_extras(pack_dir: Path) -> dict[str, Any]:
+    """Roads, key places and cameras for a pack whose division layers are written."""
+    with (pack_dir / "generator.toml").open("rb") as f:
+        cfg = tomllib.load(f)
+    pack = load_pack(pack_dir, with_extras=False)
+    proj = projection_for(pack.boundary)
+    seats: dict[str, tuple[float, float]] = {}
+    for town in pack.townships:
+        lon, lat = _seat_points(cfg["seats"][town.code])[0]
+        if not town.geometry.contains(shapely.Point(lon, lat)):
+            inner = inner_point(town.geometry)
+            lon, lat = inner.x, inner.y
+        seats[town.code] = (lon, lat)
+    nodes = [RoadNode(t.code, t.name, *seats[t.code], t.code, True) for t in pack.townships]
+    for v in pack.villages:
+        inner = inner_point(v.geometry)
+        nodes.append(RoadNode(v.code, v.name, inner.x, inner.y, str(v.parent_code), False))
+    roads = generate_roads(nodes, pack.boundary, proj)
+
+    specs = []
+    for t in pack.townships:
+        specs += place_specs_for_township(
+            t.code, t.name, seats[t.code], t.geometry, t.name.endswith("街道")
+        )
+    for extra in cfg.get("places", []):
+        host = next(
+            (
+                t
+                for t in pack.townships
+                if t.geometry.covers(shapely.Point(extra["lon"], extra["lat"]))
+            ),
+            None,
+        )
+        if host is None:
+            raise PackError(
+                f"{pack_dir / 'generator.toml'}: place {extra['name']} is outside the county"
+            )
+        spread = float(extra.get("spread_km", 0.5))
+        specs.append(
+            PlaceSpec(
+                extra["name"],
+                PlaceKind(extra["kind"]),
+                host.code,
+                extra["lon"],
+                extra["lat"],
+                host.geometry,
+                spread,
+            )
+        )
+    places = generate_places(specs, proj, np.random.default_rng([cfg["seed"], 1]))
+
+    township_of_village = {v.code: str(v.parent_code) for v in pack.villages}
+    context = CameraContext(
+        pack.code,
+        [CameraSite(p.name, p.lon, p.lat) for p in places]
+        + [
+            CameraSite(f"{_short_name(n.name)}村委会", n.lon, n.lat) for n in nodes if not n.is_seat
+        ],
+        [(r.name, r.geometry) for r in roads],
+        [(g.code, g.name, g.geometry) for g in pack.grids],
+        {g.code: township_of_village[str(g.parent_code)] for g in pack.grids},
+    )
+    cameras = generate_cameras(context, int(cfg.get("cameras", 5000)), int(cfg["seed"]))
+    return {"roads": roads, "places": places, "cameras": cameras}
+
+
+def write_extras(pack_dir: Path, extras: dict[str, Any]) -> None:
+    """Write the roads, places and cameras layers where the manifest says."""
+    manifest = read_manifest(pack_dir)
+    staged = replace(
+        load_pack(pack_dir, with_extras=False),
+        roads=extras["roads"],
+        places=extras["places"],
+        cameras=extras["cameras"],
+    )
+    for layer in ("roads", "places", "cameras"):
+        write_collection(pack_dir / manifest["layers"][layer], staged.layer_geojson(layer))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """CLI entry point: regenerate, write and re-load the pack to prove it validates."""
     parser = argparse.ArgumentParser(prog="python -m geo.packgen", description=__doc__)
@@ -231,6 +313,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         layers = generate(args.pack_dir)
         write_layers(args.pack_dir, layers)
+        write_extras(args.pack_dir, generate_extras(args.pack_dir))
         pack = load_pack(args.pack_dir)
     except PackError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -241,7 +324,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         area = proj.geometry_to_km(t.geometry).area
         print(f"{t.code} {t.name}: {n_v} villages, {area:.1f} km²")
     print(
-        f"{len(pack.townships)} townships, {len(pack.villages)} villages, {len(pack.grids)} grids"
+        f"{len(pack.townships)} townships, {len(pack.villages)} villages, {len(pack.grids)} grids, "
+        f"{len(pack.roads)} road sections, {len(pack.places)} key places, "
+        f"{len(pack.cameras)} cameras"
     )
     return 0
 
