@@ -162,22 +162,29 @@ class Gateway:
         self, connection: ServerConnection, client: _Client, subscription: Subscribe
     ) -> None:
         last = await self._catch_up(connection, client, subscription.since, subscription.scope)
-        while True:
-            if client.overflowed:
-                last = await self._restart(connection, client, subscription.scope)
-                continue
-            get = asyncio.ensure_future(client.queue.get())
-            woke = asyncio.ensure_future(client.wakeup.wait())
-            done, _ = await asyncio.wait({get, woke}, return_when=asyncio.FIRST_COMPLETED)
-            if get not in done:
-                get.cancel()
-                continue
-            woke.cancel()
-            stream_id, event = get.result()
-            if stream_id_key(stream_id) <= stream_id_key(last):
-                continue  # already covered by the snapshot or the replay
-            await connection.send(encode({"type": "delta", "id": stream_id, "event": event}))
-            last = stream_id
+        # A client that goes away must end this loop even while no delta is waiting for it.
+        closed = asyncio.ensure_future(connection.wait_closed())
+        try:
+            while not closed.done():
+                if client.overflowed:
+                    last = await self._restart(connection, client, subscription.scope)
+                    continue
+                get = asyncio.ensure_future(client.queue.get())
+                woke = asyncio.ensure_future(client.wakeup.wait())
+                done, _ = await asyncio.wait(
+                    {get, woke, closed}, return_when=asyncio.FIRST_COMPLETED
+                )
+                woke.cancel()
+                if get not in done:
+                    get.cancel()
+                    continue
+                stream_id, event = get.result()
+                if stream_id_key(stream_id) <= stream_id_key(last):
+                    continue  # already covered by the snapshot or the replay
+                await connection.send(encode({"type": "delta", "id": stream_id, "event": event}))
+                last = stream_id
+        finally:
+            closed.cancel()
 
     async def _restart(self, connection: ServerConnection, client: _Client, scope: str) -> str:
         client.queue = asyncio.Queue(self._settings.client_queue)

@@ -1,17 +1,24 @@
 """The ingest worker: intake stream → validate → locate → one PostgreSQL transaction → events → ack.
 
-Order matters: an entry is acknowledged only after its transaction committed and its
-events are on the events stream (or safely in the outbox), so nothing acknowledged is lost.
+Order matters: an entry is acknowledged only after its transaction committed, and the events,
+dead letters and acknowledgements of a batch go to Redis in one MULTI, so a crash leaves
+either all of them or none. Events committed but not yet published wait in the outbox; a
+bitmap of published event ids lets the outbox drain skip what a crashed worker did publish.
+Entries left pending by a dead worker are claimed (XAUTOCLAIM) after an idle timeout and
+re-applied idempotently (the source_id key); an entry delivered too often is poison and goes
+to the dead letters with the reason.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import dataclasses
 import logging
+import os
 import time
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +31,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from incidents import repository
 from incidents.reports import AcceptedReport, JurisdictionPath
+from realtime.degraded import Component, DegradedStatus, announce_degraded, announce_recovered
+from realtime.heartbeat import WorkerHeartbeat, write_heartbeat
 from realtime.intake_contract import IntakeRejected, IntakeReport, decode_intake
 from realtime.streams import DATA_FIELD, INGEST_GROUP, StreamNames
 
@@ -33,10 +42,30 @@ Locate = Callable[[float, float], JurisdictionPath]
 Clock = Callable[[], datetime]
 EntryId = bytes
 Fields = dict[bytes, bytes]
+Entry = tuple[EntryId, Fields]
 
-_STORAGE_DOWN = (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError)
-_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
-_POISON = (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError)
+# Errors meaning "PostgreSQL is not there (or too slow) right now", as opposed to "this data".
+STORAGE_DOWN: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.OperatorInterventionError,
+    asyncpg.InsufficientResourcesError,
+)
+REDIS_DOWN: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError)
+# Errors about one report's content: isolating the report and dead-lettering it is right.
+_DATA_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.DataError,
+    asyncpg.IntegrityConstraintViolationError,
+    UnicodeError,
+)
+_PUBLISHED_SHARD_BITS = 23  # one bitmap key per 8M event ids (1 MiB each)
+_PUBLISHED_TTL_SECONDS = 7 * 24 * 3600
+
+
+class EntriesFailed(Exception):
+    """Some entries failed for an unexplained reason and stay pending for another try."""
 
 
 def utc_now() -> datetime:
@@ -54,7 +83,24 @@ class IngestSettings:
     outbox_grace_seconds: float = 10.0
     outbox_every_seconds: float = 5.0
     heartbeat_seconds: int = 30
+    heartbeat_every_seconds: float = 1.0
+    min_backoff_seconds: float = 0.1
     max_backoff_seconds: float = 5.0
+    claim_idle_ms: int = 30_000
+    claim_every_seconds: float = 5.0
+    max_deliveries: int = 10
+    storage_timeout_seconds: float = 30.0
+    forget_consumer_after_ms: int = 3_600_000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> IngestSettings:
+        """Read PINGAN_INGEST_<FIELD> variables (e.g. PINGAN_INGEST_CLAIM_IDLE_MS=30000)."""
+        values: dict[str, Any] = {}
+        for spec in dataclasses.fields(cls):
+            raw = env.get(f"PINGAN_INGEST_{spec.name.upper()}")
+            if raw:
+                values[spec.name] = float(raw) if spec.type == "float" else int(raw)
+        return cls(**values)
 
 
 @dataclass
@@ -66,7 +112,20 @@ class IngestStats:
     duplicates: int = 0
     rejected: int = 0
     published: int = 0
+    claimed: int = 0
+    poisoned: int = 0
     storage_errors: int = 0
+    redis_errors: int = 0
+    entry_errors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """What storing a batch produced: events to publish, rejects, and entries to retry."""
+
+    events: list[repository.PendingEvent]
+    rejected: list[tuple[EntryId, Fields, str]]
+    failed: list[EntryId]
 
 
 class IngestWorker:
@@ -92,7 +151,22 @@ class IngestWorker:
         self._clock = clock
         self._read_own_pending = True
         self._last_outbox_check = 0.0
+        self._last_claim = 0.0
+        self._last_heartbeat = 0.0
+        self._claim_cursor = "0-0"
+        self._outages: dict[Component, DegradedStatus] = {}
+        self._started_at = clock()
         self.stats = IngestStats()
+
+    @property
+    def consumer(self) -> str:
+        """This worker's consumer name in the group."""
+        return self._consumer
+
+    @property
+    def degraded(self) -> list[DegradedStatus]:
+        """Outages this worker is currently riding out."""
+        return list(self._outages.values())
 
     async def ensure_group(self) -> None:
         """Create the consumer group (and the stream) if they do not exist yet."""
@@ -103,68 +177,176 @@ class IngestWorker:
                 raise
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume until `stop` is set; storage or Redis outages back off and retry."""
-        await self.ensure_group()
-        backoff = 0.1
+        """Consume until `stop` is set; outages stop reading, back off, and are announced."""
+        backoff = self._settings.min_backoff_seconds
         while not stop.is_set():
             try:
+                await self._recover_if_possible()
                 await self.process_once()
-                await self._heartbeat()
-                await self._maybe_drain_outbox()
-                backoff = 0.1
-            except (*_STORAGE_DOWN, *_REDIS_DOWN, asyncpg.PostgresError) as exc:
+                await self.periodic()
+                backoff = self._settings.min_backoff_seconds
+                continue
+            except REDIS_DOWN as exc:
+                self.stats.redis_errors += 1
+                await self._degrade("redis", exc)
+            except STORAGE_DOWN as exc:
+                # Checked after Redis: redis-py wraps socket errors in its own classes, so a
+                # bare OSError or TimeoutError here comes from PostgreSQL or its time limit.
                 self.stats.storage_errors += 1
-                log.warning(
-                    "ingest paused (%s: %s); retrying in %.1fs", type(exc).__name__, exc, backoff
-                )
-                # Entries stay pending; re-read our own pending list before new entries.
-                self._read_own_pending = True
-                await _sleep_or_stop(stop, backoff)
-                backoff = min(backoff * 2, self._settings.max_backoff_seconds)
+                await self._degrade("storage", exc)
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                # Redis came back without our group (no persistence): recreate and carry on.
+                log.warning("consumer group missing; recreating it")
+                await self.ensure_group()
+                continue
+            except EntriesFailed as exc:
+                log.warning("%s; retrying in %.1fs", exc, backoff)
+            # Entries stay pending; re-read our own pending list before new entries.
+            self._read_own_pending = True
+            await _sleep_or_stop(stop, backoff)
+            backoff = min(backoff * 2, self._settings.max_backoff_seconds)
+
+    async def periodic(self) -> None:
+        """Heartbeat, claim entries of dead consumers, drain the outbox: each when it is due."""
+        now = time.monotonic()
+        if now - self._last_heartbeat >= self._settings.heartbeat_every_seconds:
+            self._last_heartbeat = now
+            await self.heartbeat()
+        if now - self._last_claim >= self._settings.claim_every_seconds:
+            self._last_claim = now
+            await self.claim_abandoned()
+        if now - self._last_outbox_check >= self._settings.outbox_every_seconds:
+            self._last_outbox_check = now
+            await self.drain_outbox(self._settings.outbox_grace_seconds)
 
     async def process_once(self) -> int:
         """Read one batch and carry it through to acknowledgement; return entries handled."""
-        start_id = "0" if self._read_own_pending else ">"
+        redelivered = self._read_own_pending
         response: Any = await self._redis.xreadgroup(
             INGEST_GROUP,
             self._consumer,
-            {self._names.intake: start_id},
+            {self._names.intake: "0" if redelivered else ">"},
             count=self._settings.batch_size,
-            block=None if self._read_own_pending else self._settings.block_ms,
+            block=None if redelivered else self._settings.block_ms,
         )
-        entries: list[tuple[EntryId, Fields]] = response[0][1] if response else []
-        if self._read_own_pending and not entries:
+        entries: list[Entry] = response[0][1] if response else []
+        if redelivered and not entries:
             self._read_own_pending = False
             return 0
-        # A pending entry already acked elsewhere comes back with no fields.
-        live = [(entry_id, fields) for entry_id, fields in entries if fields]
-        if live:
-            await self.handle_batch(live)
-        stale = [entry_id for entry_id, fields in entries if not fields]
-        if stale:
-            await self._redis.xack(self._names.intake, INGEST_GROUP, *stale)
-        self.stats.batches += 1
+        await self._handle(entries, redelivered=redelivered)
         return len(entries)
 
-    async def handle_batch(self, entries: Sequence[tuple[EntryId, Fields]]) -> None:
-        """Validate, persist, publish, dead-letter, then acknowledge every entry of a batch."""
+    async def claim_abandoned(self) -> int:
+        """Take over entries idle on other consumers (dead workers) and apply them; return count."""
+        total = 0
+        for _ in range(20):  # bounded work per tick; the cursor remembers where we stopped
+            response: Any = await self._redis.xautoclaim(
+                self._names.intake,
+                INGEST_GROUP,
+                self._consumer,
+                min_idle_time=self._settings.claim_idle_ms,
+                start_id=self._claim_cursor,
+                count=self._settings.batch_size,
+            )
+            cursor, entries = response[0], response[1]
+            self._claim_cursor = cursor.decode() if isinstance(cursor, bytes) else str(cursor)
+            if entries:
+                self.stats.claimed += len(entries)
+                log.info("claimed %d abandoned intake entries", len(entries))
+                await self._handle(entries, redelivered=True)
+                total += len(entries)
+            if self._claim_cursor == "0-0":
+                break
+        await self._forget_idle_consumers()
+        return total
+
+    async def _forget_idle_consumers(self) -> None:
+        """Drop consumers of long-dead workers that hold nothing, so the group stays readable."""
+        consumers: Any = await self._redis.xinfo_consumers(self._names.intake, INGEST_GROUP)
+        for consumer in consumers:
+            name = consumer["name"]
+            name = name.decode() if isinstance(name, bytes) else str(name)
+            idle = int(consumer.get("inactive", consumer.get("idle", 0)) or 0)
+            if (
+                name != self._consumer
+                and int(consumer["pending"]) == 0
+                and idle > self._settings.forget_consumer_after_ms
+            ):
+                await self._redis.xgroup_delconsumer(self._names.intake, INGEST_GROUP, name)
+
+    async def _handle(self, entries: Sequence[Entry], *, redelivered: bool) -> None:
+        # A pending entry deleted from the stream comes back with no fields: just acknowledge it.
+        live = [(entry_id, fields) for entry_id, fields in entries if fields]
+        stale = [entry_id for entry_id, fields in entries if not fields]
+        poison: list[tuple[EntryId, Fields, str]] = []
+        if redelivered and live:
+            live, poison = await self._screen_poison(live)
+        await self.handle_batch(live, extra_rejects=poison, extra_acks=stale)
+
+    async def _screen_poison(
+        self, entries: list[Entry]
+    ) -> tuple[list[Entry], list[tuple[EntryId, Fields, str]]]:
+        """Split redelivered entries into those to retry and those delivered too often."""
+        limit = self._settings.max_deliveries
+        details: Any = await self._redis.xpending_range(
+            self._names.intake,
+            INGEST_GROUP,
+            min=entries[0][0],
+            max=entries[-1][0],
+            count=len(entries) * 4 + 100,
+            consumername=self._consumer,
+        )
+        deliveries = {d["message_id"]: int(d["times_delivered"]) for d in details}
+        poisoned = [(i, f) for i, f in entries if deliveries.get(i, 1) > limit]
+        if not poisoned:
+            return entries, []
+        errors: Any = await self._redis.hmget(self._names.intake_errors, [i for i, _ in poisoned])
+        rejects = []
+        for (entry_id, fields), error in zip(poisoned, errors, strict=True):
+            reason = f"poison: delivered {deliveries[entry_id]} times (max {limit}) without success"
+            if error:
+                reason += f"; last error: {error.decode('utf-8', 'replace')}"
+            rejects.append((entry_id, fields, reason))
+        self.stats.poisoned += len(rejects)
+        dead = {entry_id for entry_id, _, _ in rejects}
+        return [(i, f) for i, f in entries if i not in dead], rejects
+
+    async def handle_batch(
+        self,
+        entries: Sequence[Entry],
+        *,
+        extra_rejects: Sequence[tuple[EntryId, Fields, str]] = (),
+        extra_acks: Sequence[EntryId] = (),
+    ) -> None:
+        """Validate, persist, then publish + dead-letter + acknowledge in one Redis MULTI."""
         now = self._clock()
         accepted: list[tuple[EntryId, Fields, AcceptedReport]] = []
-        rejected: list[tuple[EntryId, Fields, str]] = []
+        rejected: list[tuple[EntryId, Fields, str]] = list(extra_rejects)
         for entry_id, fields in entries:
             try:
                 report = decode_intake(fields)
+                accepted.append((entry_id, fields, self._accept(report, now)))
             except IntakeRejected as exc:
                 rejected.append((entry_id, fields, str(exc)))
-                continue
-            accepted.append((entry_id, fields, self._accept(report, now)))
-        stored_rejects = await self._persist(accepted)
-        rejected.extend(stored_rejects)
-        if rejected:
-            await self._dead_letter(rejected)
-        await self._redis.xack(
-            self._names.intake, INGEST_GROUP, *(entry_id for entry_id, _ in entries)
-        )
+            except Exception as exc:
+                # A locator failing on some exotic point must not stop the worker.
+                log.exception("could not place entry %r", entry_id)
+                rejected.append((entry_id, fields, f"could not place the report: {exc!r}"))
+        outcome = await self._persist(accepted)
+        rejected.extend(outcome.rejected)
+        failed = set(outcome.failed)
+        acks = [entry_id for entry_id, _ in entries if entry_id not in failed]
+        acks += [entry_id for entry_id, _, _ in extra_rejects]
+        acks += extra_acks
+        await self._publish_and_ack(outcome.events, rejected, acks)
+        if outcome.events:
+            async with self._storage() as conn:
+                await repository.mark_published(conn, [e.event_id for e in outcome.events])
+        self.stats.batches += 1
+        if failed:
+            raise EntriesFailed(f"{len(failed)} intake entries failed and stay pending")
 
     def _accept(self, report: IntakeReport, now: datetime) -> AcceptedReport:
         place = self._locate(report.location.lon, report.location.lat)
@@ -185,89 +367,189 @@ class IngestWorker:
             place=place,
         )
 
+    @contextlib.asynccontextmanager
+    async def _storage(self) -> AsyncIterator[Any]:
+        """A pooled connection; a slow database raises TimeoutError like an absent one."""
+        async with asyncio.timeout(self._settings.storage_timeout_seconds):
+            async with self._pool.acquire() as conn:
+                yield conn
+
     async def _persist(
         self, accepted: Sequence[tuple[EntryId, Fields, AcceptedReport]]
-    ) -> list[tuple[EntryId, Fields, str]]:
+    ) -> _Outcome:
         """Store the batch; if the database refuses it, isolate the entries it refuses."""
         if not accepted:
-            return []
+            return _Outcome([], [], [])
         reports = [report for _, _, report in accepted]
         try:
-            await self._store_and_publish(reports)
-        except _POISON as exc:
-            # Only errors about the data itself isolate entries; anything else (a broken
-            # schema, a lost connection) must leave the entries pending, never dead-letter them.
-            if len(accepted) == 1:
-                entry_id, fields, _ = accepted[0]
-                reason = f"storage refused the report: {type(exc).__name__}: {exc}"
-                return [(entry_id, fields, reason)]
-            log.warning("batch refused by storage (%s); retrying entry by entry", exc)
-            refused: list[tuple[EntryId, Fields, str]] = []
-            for item in accepted:
-                refused.extend(await self._persist([item]))
-            return refused
+            async with self._storage() as conn:
+                events = await repository.record_reports(conn, reports)
+        except (*STORAGE_DOWN, *REDIS_DOWN):
+            raise
+        except Exception as exc:
+            if len(accepted) > 1:
+                log.warning("batch refused by storage (%r); retrying entry by entry", exc)
+                merged = _Outcome([], [], [])
+                for item in accepted:
+                    part = await self._persist([item])
+                    merged.events.extend(part.events)
+                    merged.rejected.extend(part.rejected)
+                    merged.failed.extend(part.failed)
+                return merged
+            entry_id, fields, _ = accepted[0]
+            reason = f"storage refused the report: {type(exc).__name__}: {exc}"
+            if isinstance(exc, _DATA_ERRORS):
+                return _Outcome([], [(entry_id, fields, reason)], [])
+            # Not clearly about this report (a bug, a broken schema): retry it later; the
+            # delivery count turns it into a dead letter if it keeps failing.
+            log.exception("intake entry %r failed", entry_id)
+            self.stats.entry_errors += 1
+            await self._redis.hset(self._names.intake_errors, entry_id, reason[:500])
+            return _Outcome([], [], [entry_id])
         self.stats.accepted += len(reports)
-        return []
+        self.stats.duplicates += len({r.source_id for r in reports}) - len(events)
+        return _Outcome(events, [], [])
 
-    async def _store_and_publish(self, reports: Sequence[AcceptedReport]) -> None:
-        async with self._pool.acquire() as conn:
-            pending = await repository.record_reports(conn, reports)
-            self.stats.duplicates += len({r.source_id for r in reports}) - len(pending)
-            await self._publish(pending)
-            await repository.mark_published(conn, [event.event_id for event in pending])
-
-    async def _publish(self, events: Sequence[repository.PendingEvent]) -> None:
-        if not events:
+    async def _publish_and_ack(
+        self,
+        events: Sequence[repository.PendingEvent],
+        rejected: Sequence[tuple[EntryId, Fields, str]],
+        acks: Sequence[EntryId],
+    ) -> None:
+        """Events, their published bits, dead letters and acks: all or nothing (MULTI/EXEC)."""
+        if not (events or rejected or acks):
             return
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for event in events:
-                pipe.xadd(
-                    self._names.events,
-                    {DATA_FIELD: event.payload},
-                    maxlen=self._settings.events_maxlen,
-                    approximate=True,
-                )
+        async with self._redis.pipeline(transaction=True) as pipe:
+            self._queue_events(pipe, events)
+            for entry_id, fields, reason in rejected:
+                pipe.xadd(self._names.intake_dead, self._dead_letter(entry_id, fields, reason))  # type: ignore[arg-type]
+            if acks:
+                pipe.xack(self._names.intake, INGEST_GROUP, *acks)
+            poisoned = [entry_id for entry_id, _, reason in rejected if reason.startswith("poison")]
+            if poisoned:
+                pipe.hdel(self._names.intake_errors, *poisoned)
             await pipe.execute()
         self.stats.published += len(events)
-
-    async def _dead_letter(self, rejected: Sequence[tuple[EntryId, Fields, str]]) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for entry_id, fields, reason in rejected:
-                record: dict[bytes, bytes] = {
-                    b"reason": reason.encode("utf-8"),
-                    b"entry_id": entry_id,
-                    b"stream": self._names.intake.encode(),
-                    b"rejected_at": self._clock().isoformat().encode(),
-                }
-                for name, value in fields.items():
-                    # The original bytes under their own name; other fields kept beside them.
-                    key = DATA_FIELD if name == DATA_FIELD else b"field:" + name
-                    record[key] = value
-                pipe.xadd(self._names.intake_dead, record)  # type: ignore[arg-type]
-            await pipe.execute()
         self.stats.rejected += len(rejected)
 
-    async def _heartbeat(self) -> None:
-        await self._redis.set(
-            self._names.heartbeat(self._consumer),
-            json.dumps({"at": self._clock().isoformat(), **self.stats.__dict__}),
-            ex=self._settings.heartbeat_seconds,
-        )
-
-    async def _maybe_drain_outbox(self) -> None:
-        """Publish events a crashed worker committed but never published."""
-        if time.monotonic() - self._last_outbox_check < self._settings.outbox_every_seconds:
+    def _queue_events(self, pipe: Any, events: Sequence[repository.PendingEvent]) -> None:
+        if not events:
             return
-        self._last_outbox_check = time.monotonic()
-        await self.drain_outbox(self._settings.outbox_grace_seconds)
+        shards: dict[int, list[str]] = {}
+        for event in events:
+            pipe.xadd(
+                self._names.events,
+                {DATA_FIELD: event.payload},
+                maxlen=self._settings.events_maxlen,
+                approximate=True,
+            )
+            shard, offset = divmod(event.event_id, 1 << _PUBLISHED_SHARD_BITS)
+            shards.setdefault(shard, []).extend(("SET", "u1", str(offset), "1"))
+        for shard, ops in shards.items():
+            pipe.execute_command("BITFIELD", self._names.published(shard), *ops)
+            pipe.expire(self._names.published(shard), _PUBLISHED_TTL_SECONDS)
+
+    def _dead_letter(self, entry_id: EntryId, fields: Fields, reason: str) -> dict[bytes, bytes]:
+        record: dict[bytes, bytes] = {
+            b"reason": reason.encode("utf-8", "replace"),
+            b"entry_id": entry_id,
+            b"stream": self._names.intake.encode(),
+            b"rejected_at": self._clock().isoformat().encode(),
+        }
+        for name, value in fields.items():
+            # The original bytes under their own name; other fields kept beside them.
+            key = DATA_FIELD if name == DATA_FIELD else b"field:" + name
+            record[key] = value
+        return record
+
+    async def heartbeat(self) -> None:
+        """Tell health checks and metrics this worker is alive, with its counters."""
+        stats = self.stats
+        beat = WorkerHeartbeat(
+            consumer=self._consumer,
+            at=self._clock(),
+            started_at=self._started_at,
+            batches=stats.batches,
+            accepted=stats.accepted,
+            duplicates=stats.duplicates,
+            rejected=stats.rejected,
+            published=stats.published,
+            claimed=stats.claimed,
+            poisoned=stats.poisoned,
+            storage_errors=stats.storage_errors,
+            redis_errors=stats.redis_errors,
+            entry_errors=stats.entry_errors,
+            degraded=sorted(self._outages),
+        )
+        await write_heartbeat(self._redis, self._names, beat, self._settings.heartbeat_seconds)
 
     async def drain_outbox(self, older_than_seconds: float) -> int:
-        """Publish and clear outbox events older than the grace period; return how many."""
-        async with self._pool.acquire() as conn, conn.transaction():
-            pending = await repository.claim_unpublished(conn, older_than_seconds)
-            await self._publish(pending)
-            await repository.mark_published(conn, [event.event_id for event in pending])
-        return len(pending)
+        """Publish outbox events a crashed worker left behind (skipping ones it did publish)."""
+        token = uuid.uuid4().hex.encode()
+        lock_ms = int(self._settings.storage_timeout_seconds * 1000) + 5000
+        if not await self._redis.set(self._names.outbox_lock, token, nx=True, px=lock_ms):
+            return 0  # another worker is draining right now
+        try:
+            async with self._storage() as conn, conn.transaction():
+                pending = await repository.claim_unpublished(conn, older_than_seconds)
+                if not pending:
+                    return 0
+                published = await self._already_published([e.event_id for e in pending])
+                fresh = [e for e in pending if e.event_id not in published]
+                await self._publish_and_ack(fresh, [], [])
+                await repository.mark_published(conn, [e.event_id for e in pending])
+            if fresh:
+                log.info("published %d events from the outbox", len(fresh))
+            return len(pending)
+        finally:
+            if await self._redis.get(self._names.outbox_lock) == token:
+                await self._redis.delete(self._names.outbox_lock)
+
+    async def _already_published(self, event_ids: Sequence[int]) -> set[int]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for event_id in event_ids:
+                shard, offset = divmod(event_id, 1 << _PUBLISHED_SHARD_BITS)
+                pipe.getbit(self._names.published(shard), offset)
+            bits = await pipe.execute()
+        return {event_id for event_id, bit in zip(event_ids, bits, strict=True) if bit}
+
+    async def _degrade(self, component: Component, exc: BaseException) -> None:
+        """Remember (and, when Redis is there, announce) that a component is unavailable."""
+        if component in self._outages:
+            return
+        status = DegradedStatus(
+            component=component,
+            since=self._clock(),
+            reason=f"{type(exc).__name__}: {exc}"[:300],
+            reporter=f"system:ingest:{self._consumer}",
+        )
+        self._outages[component] = status
+        log.warning("ingest paused: %s unavailable (%s)", component, status.reason)
+        if component == "storage":
+            with contextlib.suppress(*REDIS_DOWN):
+                await announce_degraded(
+                    self._redis, self._names, status, self._settings.events_maxlen
+                )
+
+    async def _recover_if_possible(self) -> None:
+        """While degraded, probe instead of reading; announce each recovery once it is back."""
+        if not self._outages:
+            return
+        await self._redis.ping()  # raises while Redis is still away
+        async with self._storage() as conn:
+            await conn.fetchval("SELECT 1")
+        # Redis first: it carries the announcement of the storage recovery.
+        for component in sorted(self._outages, key=lambda c: c != "redis"):
+            status = self._outages.pop(component)
+            log.warning("ingest resumed: %s is back (down since %s)", component, status.since)
+            await announce_recovered(
+                self._redis,
+                self._names,
+                status,
+                self._clock(),
+                f"system:ingest:{self._consumer}",
+                self._settings.events_maxlen,
+            )
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
