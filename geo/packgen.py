@@ -14,7 +14,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
-from geo.cameras import CameraContext, CameraSite, generate_cameras
+from geo.camera_variants import cameras_for_pack
 from geo.geojson_io import feature, feature_collection, write_collection
 from geo.pack import (
     SYNTHETIC,
@@ -277,18 +277,8 @@ def generate_extras(pack_dir: Path) -> dict[str, Any]:
         )
     places = generate_places(specs, proj, np.random.default_rng([cfg["seed"], 1]))
 
-    township_of_village = {v.code: str(v.parent_code) for v in pack.villages}
-    context = CameraContext(
-        pack.code,
-        [CameraSite(p.name, p.lon, p.lat) for p in places]
-        + [
-            CameraSite(f"{_short_name(n.name)}村委会", n.lon, n.lat) for n in nodes if not n.is_seat
-        ],
-        [(r.name, r.geometry) for r in roads],
-        [(g.code, g.name, g.geometry) for g in pack.grids],
-        {g.code: township_of_village[str(g.parent_code)] for g in pack.grids},
-    )
-    cameras = generate_cameras(context, int(cfg.get("cameras", 5000)), int(cfg["seed"]))
+    staged = replace(pack, roads=roads, places=places)
+    cameras = cameras_for_pack(staged, int(cfg.get("cameras", 5000)), int(cfg["seed"]))
     return {"roads": roads, "places": places, "cameras": cameras}
 
 
