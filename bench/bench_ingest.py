@@ -74,13 +74,22 @@ async def ingest_rate(
     return len(docs) / elapsed, published
 
 
-async def main(entries: int, batch: int) -> None:
-    docs = payloads(entries)
-    with bench_database() as (redis_url, database_url):
-        redis = aioredis.Redis.from_url(redis_url, socket_timeout=None)
+async def measure(
+    redis_url: str, database_url: str, docs: list[bytes], batch: int
+) -> tuple[float, float, int]:
+    redis = aioredis.Redis.from_url(redis_url, socket_timeout=None)
+    try:
         raw = await raw_rate(redis, docs, batch)
         ours, published = await ingest_rate(redis, database_url, docs, batch)
+    finally:
         await redis.aclose()
+    return raw, ours, published
+
+
+def main(entries: int, batch: int) -> None:
+    docs = payloads(entries)
+    with bench_database() as (redis_url, database_url):
+        raw, ours, published = asyncio.run(measure(redis_url, database_url, docs, batch))
     print(f"entries                         {entries}")
     print(f"raw XADD→XREADGROUP→XACK        {raw:,.0f} entries/s")
     print(f"ingest XADD→commit→publish→ack  {ours:,.0f} entries/s ({published} events)")
@@ -92,4 +101,4 @@ if __name__ == "__main__":
     parser.add_argument("--entries", type=int, default=50_000)
     parser.add_argument("--batch", type=int, default=500)
     args = parser.parse_args()
-    asyncio.run(main(args.entries, args.batch))
+    main(args.entries, args.batch)
