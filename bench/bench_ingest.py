@@ -10,11 +10,11 @@ import argparse
 import asyncio
 import time
 
-import _support  # noqa: F401  (puts the project on sys.path)
 import asyncpg
 import redis.asyncio as aioredis
-from _support import bench_database, payloads
 
+import _support  # noqa: F401  (puts the project on sys.path)
+from _support import bench_database, payloads
 from geo.pack import load_demo_pack
 from realtime.ingest import IngestSettings, IngestWorker
 from realtime.placement import locate_in

@@ -13,10 +13,10 @@ import statistics
 import time
 import uuid
 
-import _support  # noqa: F401  (puts the project on sys.path)
 import redis
-from _support import bench_database
 
+import _support  # noqa: F401  (puts the project on sys.path)
+from _support import bench_database
 from tests.browser import browser, fence
 from tests.services import unique
 from tests.stack import running_stack

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from geo.locate import Locator
-
 from geo.pack import CountyPack
 from incidents.reports import JurisdictionPath
 from realtime.ingest import Locate
