@@ -7,6 +7,8 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 
+from realtime.degraded import current_degraded
+from realtime.heartbeat import read_heartbeats
 from realtime.streams import StreamNames
 
 
@@ -25,8 +27,12 @@ async def stack_health(
     except Exception as exc:
         details["postgres"] = f"down: {exc!r}"
     try:
-        workers = [key async for key in redis.scan_iter(match=names.heartbeat("*"), count=100)]
+        workers = await read_heartbeats(redis, names)
         details["ingest_workers"] = len(workers)
+        details["degraded"] = [
+            {"component": s.component, "since": s.since.isoformat(), "reason": s.reason}
+            for s in await current_degraded(redis, names)
+        ]
     except Exception as exc:
         details["ingest_workers"] = f"unknown: {exc!r}"
     ready = (

@@ -234,7 +234,7 @@ class IngestWorker:
         entries: list[Entry] = response[0][1] if response else []
         if redelivered and not entries:
             self._read_own_pending = False
-            return 0
+            return await self.process_once()
         await self._handle(entries, redelivered=redelivered)
         return len(entries)
 

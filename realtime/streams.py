@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 INGEST_GROUP = "ingest"
+POSITIONS_GROUP = "tracks"
+CAMERAS_GROUP = "cameras"
 DATA_FIELD = b"data"
 
 
@@ -34,9 +36,50 @@ class StreamNames:
         return self._key("positions")
 
     @property
+    def positions_dead(self) -> str:
+        return self._key("positions:dead")
+
+    @property
     def cameras(self) -> str:
         return self._key("cameras")
+
+    @property
+    def cameras_dead(self) -> str:
+        return self._key("cameras:dead")
 
     def heartbeat(self, worker: str) -> str:
         """Key a worker refreshes while it is alive."""
         return self._key(f"heartbeat:{worker}")
+
+    def degraded(self, component: str) -> str:
+        """Key present while a component (storage, redis) is unavailable; holds since when."""
+        return self._key(f"system:degraded:{component}")
+
+    @property
+    def intake_errors(self) -> str:
+        """Hash: intake entry id → the last error it caused (for poison reasons)."""
+        return self._key("intake:errors")
+
+    @property
+    def outbox_lock(self) -> str:
+        """Lock so only one worker at a time drains the event outbox."""
+        return self._key("lock:outbox")
+
+    def published(self, shard: int) -> str:
+        """Bitmap shard: bit n set once event id n is on the events stream."""
+        return self._key(f"events:published:{shard}")
+
+    @property
+    def units_latest(self) -> str:
+        """Hash: unit id → its latest position (JSON)."""
+        return self._key("units:latest")
+
+    @property
+    def cameras_latest(self) -> str:
+        """Hash: camera id → its latest status (JSON)."""
+        return self._key("cameras:latest")
+
+    @property
+    def camera_sites(self) -> str:
+        """Hash: camera id → where it stands (JSON lon/lat/name), used to place its alarms."""
+        return self._key("cameras:sites")

@@ -1,0 +1,60 @@
+"""Worker heartbeats: a key per live worker holding its counters, expiring when it dies."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import msgspec
+import redis.asyncio as aioredis
+
+from realtime.streams import StreamNames
+
+
+class WorkerHeartbeat(msgspec.Struct, frozen=True):
+    """What a worker publishes about itself; counters only grow while the process lives."""
+
+    consumer: str
+    at: datetime
+    started_at: datetime
+    batches: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    published: int = 0
+    claimed: int = 0
+    poisoned: int = 0
+    storage_errors: int = 0
+    redis_errors: int = 0
+    entry_errors: int = 0
+    positions: int = 0
+    positions_sampled: int = 0
+    camera_updates: int = 0
+    camera_alarms: int = 0
+    degraded: list[str] = msgspec.field(default_factory=list)
+
+
+_decoder = msgspec.json.Decoder(WorkerHeartbeat)
+
+
+async def write_heartbeat(
+    redis: aioredis.Redis, names: StreamNames, beat: WorkerHeartbeat, ttl_seconds: int
+) -> None:
+    """Refresh this worker's key; it disappears ttl_seconds after the last refresh."""
+    await redis.set(names.heartbeat(beat.consumer), msgspec.json.encode(beat), ex=ttl_seconds)
+
+
+async def read_heartbeats(redis: aioredis.Redis, names: StreamNames) -> list[WorkerHeartbeat]:
+    """Every live worker's last heartbeat (unreadable ones are skipped)."""
+    keys = [key async for key in redis.scan_iter(match=names.heartbeat("*"), count=200)]
+    if not keys:
+        return []
+    values: Any = await redis.mget(keys)
+    beats = []
+    for value in values:
+        if value:
+            try:
+                beats.append(_decoder.decode(value))
+            except msgspec.DecodeError:
+                continue
+    return sorted(beats, key=lambda beat: beat.consumer)
