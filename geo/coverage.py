@@ -74,22 +74,35 @@ class CameraIndex:
     ) -> list[CameraHit]:
         """Cameras whose sector contains the point, nearest first (online ones if given)."""
         px, py = self._proj.to_km(np.array([lon]), np.array([lat]))
+        x, y = float(px[0]), float(py[0])
+        # Distance first (cheap), angles only for the few cameras in range.
+        idx = np.flatnonzero(np.hypot(self._x - x, self._y - y) <= self._reach)
         sees = _sees(
-            self._x, self._y, self._heading, self._half_fov, self._reach, float(px[0]), float(py[0])
+            self._x[idx],
+            self._y[idx],
+            self._heading[idx],
+            self._half_fov[idx],
+            self._reach[idx],
+            x,
+            y,
         )
-        return self._hits(sees & self._online_mask(online), float(px[0]), float(py[0]))
+        return self._hits(idx[sees], x, y, online)
 
     def near(
         self, lon: float, lat: float, radius_m: float = 300.0, online: Container[str] | None = None
     ) -> list[CameraHit]:
         """Cameras within a radius of a point (say, a case), nearest first."""
         px, py = self._proj.to_km(np.array([lon]), np.array([lat]))
-        dist = np.hypot(self._x - px[0], self._y - py[0])
-        mask = (dist <= radius_m / 1000) & self._online_mask(online)
-        return self._hits(mask, float(px[0]), float(py[0]))
+        x, y = float(px[0]), float(py[0])
+        within = np.hypot(self._x - x, self._y - y) <= radius_m / 1000
+        return self._hits(np.flatnonzero(within), x, y, online)
 
-    def _hits(self, mask: npt.NDArray[np.bool_], px: float, py: float) -> list[CameraHit]:
-        idx = np.flatnonzero(mask)
+    def _hits(
+        self, idx: IntArray, px: float, py: float, online: Container[str] | None
+    ) -> list[CameraHit]:
+        # Online status is checked only for the few cameras in range, not all of them.
+        if online is not None:
+            idx = np.array([i for i in idx.tolist() if self._codes[i] in online], dtype=np.intp)
         dist = np.hypot(self._x[idx] - px, self._y[idx] - py)
         # Nearest first; equal distances by camera code, so answers are stable.
         order = sorted(range(len(idx)), key=lambda k: (float(dist[k]), self._codes[idx[k]]))

@@ -114,32 +114,42 @@ def recommend(
 ) -> list[Recommendation]:
     """The top k available, capable units for a case at (lon, lat), best first."""
     needed = required_capabilities(category) if category else frozenset()
-    eligible = [u for u in units if u.available and (not needed or u.capabilities & needed)]
+    eligible = [
+        u for u in units if u.available and (not needed or not u.capabilities.isdisjoint(needed))
+    ]
     if not eligible or k <= 0:
         return []
     target = router.snap(np.array([case_lon]), np.array([case_lat]))
+    everyone = router.snap(
+        np.fromiter((u.lon for u in eligible), float, len(eligible)),
+        np.fromiter((u.lat for u in eligible), float, len(eligible)),
+    )
+    modes = np.array([u.mode.value for u in eligible])
     eta = np.empty(len(eligible))
     km = np.empty(len(eligible))
     for mode in TravelMode:
-        idx = [i for i, u in enumerate(eligible) if u.mode == mode]
-        if not idx:
-            continue
-        lons = np.array([eligible[i].lon for i in idx])
-        lats = np.array([eligible[i].lat for i in idx])
-        seconds, road_km, off_km = router.times_to(router.snap(lons, lats), target, mode)
-        eta[idx] = seconds
-        km[idx] = road_km + off_km
-    stale = np.array([now - u.seen_at > stale_after for u in eligible])
-    same = np.array(
-        [
+        idx = np.flatnonzero(modes == mode.value)
+        if len(idx):
+            seconds, road_km, off_km = router.times_to(everyone.subset(idx), target, mode)
+            eta[idx] = seconds
+            km[idx] = road_km + off_km
+    oldest_fresh = now - stale_after
+    stale = np.fromiter((u.seen_at < oldest_fresh for u in eligible), bool, len(eligible))
+    same = np.fromiter(
+        (
             case_township_code is not None and u.township_code == case_township_code
             for u in eligible
-        ],
-        dtype=bool,
+        ),
+        bool,
+        len(eligible),
     )
     score = eta + np.where(same | (case_township_code is None), 0.0, other_township_penalty_s)
-    ids = [u.unit_id for u in eligible]
-    order = sorted(range(len(eligible)), key=lambda i: (bool(stale[i]), float(score[i]), ids[i]))
+    # Stale units sort after every fresh one; only the k best keys (and ties) need a full sort.
+    key = score + np.where(stale, 1e12, 0.0)
+    kth = min(k, len(key)) - 1
+    threshold = np.partition(key, kth)[kth]
+    shortlist = np.flatnonzero(key <= threshold).tolist()
+    order = sorted(shortlist, key=lambda i: (float(key[i]), eligible[i].unit_id))
     picks = []
     for i in order[:k]:
         unit = eligible[i]

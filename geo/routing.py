@@ -63,6 +63,16 @@ class Snap:
     along_km: FloatArray
     off_km: FloatArray
 
+    def subset(self, index: IntArray) -> Snap:
+        """The snaps of some of the points."""
+        return Snap(
+            self.x_km[index],
+            self.y_km[index],
+            self.edge[index],
+            self.along_km[index],
+            self.off_km[index],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Trip:
