@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from incidents.case import (
     AssignmentKind,
+    AssignmentStatus,
     Case,
     DispatchTarget,
     Jurisdiction,
@@ -115,18 +116,27 @@ def department(unit_id: str = "dept-housing") -> DispatchTarget:
 
 
 def drive_to(driver: Driver, step: Step) -> Driver:
-    """Take an intake case along the happy path until it reaches `step`."""
-    path: list[Command] = [
-        Accept(actor="duty-a"),
-        Dispatch(actor="duty-a", targets=(unit("car-1"),)),
-        Acknowledge(actor="field-1", unit_id="car-1"),
-        Arrive(actor="field-1", unit_id="car-1"),
-        ReportFeedback(actor="field-1", unit_id="car-1", text="已调解", completed=True),
-        Verify(actor="verifier", passed=True),
-    ]
-    for command in path:
-        if driver.case.step is step:
-            break
-        driver.do(command)
-    assert driver.case.step is step
+    """Take a case along the ordinary path (one patrol car, car-1) until it reaches `step`."""
+    order = list(Step)
+    if order.index(driver.case.step) > order.index(step):
+        raise ValueError(f"the case is already past {step.value}")
+    while driver.case.step is not step:
+        car = driver.case.active_assignment_of("car-1")
+        match driver.case.step:
+            case Step.INTAKE:
+                driver.do(Accept(actor="duty-a"))
+            case Step.REPORT:
+                driver.do(Dispatch(actor="duty-a", targets=(unit("car-1"),)))
+            case Step.DISPATCH if car is not None and car.status is AssignmentStatus.DISPATCHED:
+                driver.do(Acknowledge(actor="field-1", unit_id="car-1"))
+            case Step.DISPATCH:
+                driver.do(Arrive(actor="field-1", unit_id="car-1"))
+            case Step.FEEDBACK:
+                driver.do(
+                    ReportFeedback(actor="field-1", unit_id="car-1", text="已调解", completed=True)
+                )
+            case Step.VERIFY:
+                driver.do(Verify(actor="verifier", passed=True))
+            case Step.ARCHIVE:
+                raise AssertionError("nothing follows archive")
     return driver
