@@ -17,6 +17,8 @@ from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from realtime.streams import INGEST_GROUP, StreamNames
 
@@ -110,10 +112,17 @@ async def feed(
     """XADD the payloads at about the given rate, in pipelined chunks."""
     started = time.monotonic()
     for start in range(0, len(payloads), chunk):
-        async with redis.pipeline(transaction=False) as pipe:
-            for payload in payloads[start : start + chunk]:
-                pipe.xadd(stream, {"data": payload})
-            await pipe.execute()
+        while True:
+            try:
+                async with redis.pipeline(transaction=False) as pipe:
+                    for payload in payloads[start : start + chunk]:
+                        pipe.xadd(stream, {"data": payload})
+                    await pipe.execute()
+                break
+            except (RedisConnectionError, RedisTimeoutError):
+                # Like a real producer: resend until Redis acknowledges; the source_id makes
+                # a resent report that did arrive a harmless duplicate.
+                await asyncio.sleep(0.1)
         due = started + (start + chunk) / per_second
         await asyncio.sleep(max(0.0, due - time.monotonic()))
 
