@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from realtime.streams import INGEST_GROUP, StreamNames
@@ -129,12 +130,15 @@ async def feed(
 
 async def pending(redis: aioredis.Redis, names: StreamNames, consumer: str | None = None) -> int:
     """Entries pending in the ingest group (on one consumer, if given)."""
-    if consumer is None:
-        info: Any = await redis.xpending(names.intake, INGEST_GROUP)
-        return int(info["pending"])
-    rows: Any = await redis.xpending_range(
-        names.intake, INGEST_GROUP, min="-", max="+", count=100_000, consumername=consumer
-    )
+    try:
+        if consumer is None:
+            info: Any = await redis.xpending(names.intake, INGEST_GROUP)
+            return int(info["pending"])
+        rows: Any = await redis.xpending_range(
+            names.intake, INGEST_GROUP, min="-", max="+", count=100_000, consumername=consumer
+        )
+    except ResponseError:
+        return 0  # no group yet: nothing was delivered
     return len(rows)
 
 
@@ -180,8 +184,19 @@ async def settle(
     while time.monotonic() < deadline:
         cases, _, outbox = await books(pool)
         waiting = await pending(redis, names)
-        state = (cases, waiting, outbox)
-        if cases >= expected_cases and waiting == 0 and outbox == 0:
+        unread = await undelivered(redis, names)
+        state = (cases, waiting, unread, outbox)
+        if cases >= expected_cases and waiting == 0 and unread == 0 and outbox == 0:
             return
         await asyncio.sleep(0.25)
-    raise AssertionError(f"not settled in {within}s: (cases, pending, outbox) = {state}")
+    raise AssertionError(f"not settled in {within}s: (cases, pending, unread, outbox) = {state}")
+
+
+async def undelivered(redis: aioredis.Redis, names: StreamNames) -> int:
+    """Entries of the intake stream the group has not read yet."""
+    try:
+        groups: Any = await redis.xinfo_groups(names.intake)
+    except ResponseError:
+        return 1  # no group yet: nothing has been read
+    group = next((g for g in groups if g["name"] in (INGEST_GROUP, INGEST_GROUP.encode())), None)
+    return 1 if group is None else int(group["lag"] or 0)
