@@ -333,6 +333,26 @@ class Case:
         return None
 
     @property
+    def deadline_kind(self) -> DeadlineKind | None:
+        """The kind of the running deadline (None once verified or closed)."""
+        return self.deadline.kind if self.deadline is not None else None
+
+    @property
+    def deadline_at(self) -> datetime | None:
+        """When the running deadline falls due."""
+        return self.deadline.due_at if self.deadline is not None else None
+
+    @property
+    def deadline_warn_at(self) -> datetime | None:
+        """When the running deadline becomes due soon."""
+        return self.deadline.warn_at if self.deadline is not None else None
+
+    @property
+    def overdue_recorded(self) -> bool:
+        """Whether missing the running deadline has been recorded (and escalated)."""
+        return self.deadline is not None and self.deadline.overdue_recorded
+
+    @property
     def source_ids(self) -> tuple[str, ...]:
         """Every report this case stands for: its own first, then the linked ones."""
         return (self.source_id, *(r.source_id for r in self.linked_reports))

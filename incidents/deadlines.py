@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Generic, Protocol, TypeVar
 
-from incidents.case import CaseRow, CaseStatus, Deadline, DeadlineKind, tier_above
+from incidents.case import Deadline, DeadlineKind, tier_above
 from incidents.commands import SYSTEM_DEADLINES, RecordOverdue
 from incidents.vocabulary import Category, Severity, Step, Tier
 
@@ -194,7 +194,7 @@ DEFAULT_DEADLINE_RULES = DeadlineRules(table=DEFAULT_TABLE)
 
 
 class Deadlined(Protocol):
-    """Anything the scan can read a deadline from: a `Case`, or a `DeadlineWatch` row."""
+    """What the scan reads: a `Case`, a stored `CaseRow`, or a narrow `DeadlineWatch`."""
 
     @property
     def case_id(self) -> int: ...
@@ -203,10 +203,19 @@ class Deadlined(Protocol):
     def case_no(self) -> str: ...
 
     @property
-    def owning_tier(self) -> Tier: ...
+    def owning_tier(self) -> str: ...
 
     @property
-    def deadline(self) -> Deadline | None: ...
+    def deadline_kind(self) -> str | None: ...
+
+    @property
+    def deadline_at(self) -> datetime | None: ...
+
+    @property
+    def deadline_warn_at(self) -> datetime | None: ...
+
+    @property
+    def overdue_recorded(self) -> bool: ...
 
 
 D = TypeVar("D", bound=Deadlined)
@@ -214,37 +223,15 @@ D = TypeVar("D", bound=Deadlined)
 
 @dataclass(frozen=True, slots=True)
 class DeadlineWatch:
-    """The deadline columns of one stored case, so a scheduler can scan without snapshots."""
+    """Just the deadline columns of one open case, for a scheduler's narrow query."""
 
     case_id: int
     case_no: str
-    owning_tier: Tier
-    owning_org: str
-    deadline: Deadline
-
-
-def watch_of_row(row: CaseRow) -> DeadlineWatch | None:
-    """The watch of an open case row with a running deadline, else None."""
-    if (
-        row.status != CaseStatus.OPEN.value
-        or row.deadline_kind is None
-        or row.deadline_at is None
-        or row.deadline_warn_at is None
-    ):
-        return None
-    return DeadlineWatch(
-        case_id=row.case_id,
-        case_no=row.case_no,
-        owning_tier=Tier(row.owning_tier),
-        owning_org=row.owning_org,
-        deadline=Deadline(
-            kind=DeadlineKind(row.deadline_kind),
-            started_at=row.deadline_started_at or row.deadline_at,
-            due_at=row.deadline_at,
-            warn_at=row.deadline_warn_at,
-            overdue_recorded=row.overdue_recorded,
-        ),
-    )
+    owning_tier: str
+    deadline_kind: str | None
+    deadline_at: datetime | None
+    deadline_warn_at: datetime | None
+    overdue_recorded: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,8 +254,8 @@ class DueSoon(Generic[D]):
 class DeadlineScan(Generic[D]):
     """Due-soon and overdue cases at one moment: most overdue first, soonest due first.
 
-    The lists hold the scanned cases (or watches) themselves; amounts are computed on
-    demand, so a scan of 100,000 cases allocates nothing per case.
+    The lists hold the scanned cases (or rows) themselves; amounts are computed on demand,
+    so a scan of 100,000 cases allocates nothing per case.
     """
 
     at: datetime
@@ -305,75 +292,83 @@ def is_due_soon(deadline: Deadline, now: datetime) -> bool:
 def scan_deadlines(items: Iterable[D], now: datetime) -> DeadlineScan[D]:
     """Which cases are due soon or overdue at `now`: one pass, then a sort of the hits.
 
-    Items without a running deadline (closed, or verified and awaiting evaluation) are
-    skipped. Equal deadlines keep the input order.
+    Works on `Case`s, `CaseRow`s or `DeadlineWatch`es alike. Items without a running
+    deadline (closed, or verified and awaiting evaluation) are skipped; equal deadlines keep
+    the input order.
     """
     _require_aware(now)
     overdue: list[D] = []
     due_soon: list[D] = []
-    # The hot loop of the 100,000-case scan: plain comparisons, no allocation per case.
+    # The hot loop of the 100,000-case scan: two comparisons, no allocation per case.
     for item in items:
-        deadline = item.deadline
-        if deadline is None:
+        due_at = item.deadline_at
+        if due_at is None:
             continue
-        if now > deadline.due_at:
+        if now > due_at:
             overdue.append(item)
-        elif now >= deadline.warn_at:
-            due_soon.append(item)
+        else:
+            warn_at = item.deadline_warn_at
+            if warn_at is not None and now >= warn_at:
+                due_soon.append(item)
     overdue.sort(key=_due_at)
     due_soon.sort(key=_due_at)
     return DeadlineScan(at=now, overdue=tuple(overdue), due_soon=tuple(due_soon))
 
 
 def _due_at(item: Deadlined) -> datetime:
-    deadline = item.deadline
-    if deadline is None:
+    due_at = item.deadline_at
+    if due_at is None:
         raise ValueError(f"case {item.case_no} has no running deadline")
-    return deadline.due_at
+    return due_at
 
 
 @dataclass(frozen=True, slots=True)
 class DeadlineBoard(Generic[D]):
-    """Running deadlines sorted by due time, for repeated scans of a large set.
+    """Running deadlines sorted twice, for repeated scans of a large, slowly changing set.
 
-    Overdue cases are a prefix of the order and due-soon ones sit just after it, within
-    the longest warning window, so a scan is a binary search plus the size of the due-soon
-    answer. Build one per refresh; `scan` returns the same answer as `scan_deadlines`.
+    By due time, the overdue cases are a prefix (counting them is a binary search); by
+    warning time, the overdue and due-soon cases together are a prefix. A scan therefore
+    costs two binary searches plus the size of its answer. Build one per refresh;
+    `scan` returns the same answer as `scan_deadlines`.
     """
 
-    items: tuple[D, ...]
-    longest_warning: timedelta
+    by_due: tuple[D, ...]
+    by_warning: tuple[D, ...]
 
     @classmethod
     def build(cls, items: Iterable[D]) -> DeadlineBoard[D]:
         """Index the items that have a running deadline."""
-        running = [item for item in items if item.deadline is not None]
-        running.sort(key=_due_at)
-        longest = timedelta(0)
-        for item in running:
-            deadline = item.deadline
-            assert deadline is not None
-            longest = max(longest, deadline.due_at - deadline.warn_at)
-        return cls(items=tuple(running), longest_warning=longest)
+        running = [
+            item
+            for item in items
+            if item.deadline_at is not None and item.deadline_warn_at is not None
+        ]
+        by_due = sorted(running, key=_due_at)
+        by_warning = sorted(running, key=_warn_at)
+        return cls(by_due=tuple(by_due), by_warning=tuple(by_warning))
 
     def __len__(self) -> int:
-        return len(self.items)
+        return len(self.by_due)
 
     def overdue_count(self, now: datetime) -> int:
         """How many are overdue at `now`."""
-        return bisect_left(self.items, now, key=_due_at)
+        return bisect_left(self.by_due, now, key=_due_at)
 
     def scan(self, now: datetime) -> DeadlineScan[D]:
         """Due-soon and overdue at `now`."""
         _require_aware(now)
-        first_on_time = bisect_left(self.items, now, key=_due_at)
-        last_candidate = bisect_right(self.items, now + self.longest_warning, key=_due_at)
-        due_soon = []
-        for item in self.items[first_on_time:last_candidate]:
-            deadline = item.deadline
-            if deadline is not None and deadline.warn_at <= now:
-                due_soon.append(item)
-        return DeadlineScan(at=now, overdue=self.items[:first_on_time], due_soon=tuple(due_soon))
+        first_on_time = bisect_left(self.by_due, now, key=_due_at)
+        warned = self.by_warning[: bisect_right(self.by_warning, now, key=_warn_at)]
+        due_soon = [item for item in warned if _due_at(item) >= now]
+        due_soon.sort(key=_due_at)
+        return DeadlineScan(at=now, overdue=self.by_due[:first_on_time], due_soon=tuple(due_soon))
+
+
+def _warn_at(item: Deadlined) -> datetime:
+    warn_at = item.deadline_warn_at
+    if warn_at is None:
+        raise ValueError(f"case {item.case_no} has no running deadline")
+    return warn_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,23 +397,28 @@ def cases_to_escalate(
     for item in scan.overdue:
         if limit is not None and len(orders) >= limit:
             break
-        deadline = item.deadline
-        if deadline is None or deadline.overdue_recorded:
+        kind = item.deadline_kind
+        if item.overdue_recorded or kind is None:
             continue
+        deadline_kind = _KINDS[kind]
         orders.append(
             EscalationOrder(
                 case_id=item.case_id,
                 case_no=item.case_no,
-                escalates_to=tier_above(item.owning_tier),
+                escalates_to=tier_above(_TIERS[item.owning_tier]),
                 command=RecordOverdue(
                     actor=SYSTEM_DEADLINES,
-                    reason=f"{deadline.kind.value} deadline missed",
-                    kind=deadline.kind,
-                    due_at=deadline.due_at,
+                    reason=f"{deadline_kind.value} deadline missed",
+                    kind=deadline_kind,
+                    due_at=_due_at(item),
                 ),
             )
         )
     return tuple(orders)
+
+
+_TIERS: Mapping[str, Tier] = {tier.value: tier for tier in Tier}
+_KINDS: Mapping[str, DeadlineKind] = {kind.value: kind for kind in DeadlineKind}
 
 
 def _require_aware(now: datetime) -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incidents.case import CaseStatus, Deadline, DeadlineKind, case_to_row
+from incidents.case import CaseStatus, DeadlineKind, case_to_row
 from incidents.commands import Accept, Dispatch, EvaluateAndArchive, HandDown, Reject
 from incidents.deadlines import (
     DEFAULT_DEADLINE_RULES,
@@ -23,7 +23,6 @@ from incidents.deadlines import (
     is_due_soon,
     is_overdue,
     scan_deadlines,
-    watch_of_row,
 )
 from incidents.events import CaseEscalated, EventType
 from incidents.lifecycle import IllegalMove, apply
@@ -239,16 +238,20 @@ def test_scan_refuses_a_naive_clock() -> None:
 
 
 def test_a_row_scan_gives_the_same_answer_as_a_case_scan() -> None:
-    """Watches read from CaseRow columns scan exactly like the cases themselves."""
-    cases = [d.case for d in some_cases()]
+    """Stored CaseRows scan exactly like the cases themselves, escalation orders included."""
+    drivers = some_cases()
+    drivers[0].do(Reject(actor="duty-a", reason="x"), after=timedelta(0))
+    cases = [d.case for d in drivers]
     now = T0 + timedelta(minutes=3, seconds=40)
-    watches = [w for w in (watch_of_row(case_to_row(c)) for c in cases) if w is not None]
-    by_rows = scan_deadlines(watches, now)
+    by_rows = scan_deadlines([case_to_row(c) for c in cases], now)
     by_cases = scan_deadlines(cases, now)
     assert by_cases.overdue and by_cases.due_soon
-    assert [w.case_id for w in by_rows.overdue] == [c.case_id for c in by_cases.overdue]
-    assert [w.case_id for w in by_rows.due_soon] == [c.case_id for c in by_cases.due_soon]
-    assert [w.deadline for w in by_rows.overdue] == [c.deadline for c in by_cases.overdue]
+    assert [r.case_id for r in by_rows.overdue] == [c.case_id for c in by_cases.overdue] == [2]
+    assert [r.case_id for r in by_rows.due_soon] == [c.case_id for c in by_cases.due_soon]
+    assert [by_rows.overdue_by(r) for r in by_rows.overdue] == [
+        by_cases.overdue_by(c) for c in by_cases.overdue
+    ]
+    assert cases_to_escalate([case_to_row(c) for c in cases], now) == cases_to_escalate(cases, now)
 
 
 watches_strategy = st.lists(
@@ -263,15 +266,11 @@ watches_strategy = st.lists(
         DeadlineWatch(
             case_id=i,
             case_no=str(i),
-            owning_tier=Tier.TOWNSHIP,
-            owning_org="320118001",
-            deadline=Deadline(
-                kind=DeadlineKind.COMPLETION,
-                started_at=T0,
-                due_at=T0 + timedelta(seconds=due),
-                warn_at=T0 + timedelta(seconds=due - warning),
-                overdue_recorded=recorded,
-            ),
+            owning_tier="township",
+            deadline_kind="completion",
+            deadline_at=T0 + timedelta(seconds=due),
+            deadline_warn_at=T0 + timedelta(seconds=due - warning),
+            overdue_recorded=recorded,
         )
         for i, (due, warning, recorded) in enumerate(rows)
     ]
@@ -288,14 +287,17 @@ def test_the_sorted_board_answers_like_the_plain_scan(
     board = DeadlineBoard.build(watches)
     plain = scan_deadlines(watches, now)
     indexed = board.scan(now)
-    assert [w.deadline.due_at for w in indexed.overdue] == [
-        w.deadline.due_at for w in plain.overdue
-    ]
+    assert [w.deadline_at for w in indexed.overdue] == [w.deadline_at for w in plain.overdue]
     assert sorted(w.case_id for w in indexed.overdue) == sorted(w.case_id for w in plain.overdue)
     assert sorted(w.case_id for w in indexed.due_soon) == sorted(w.case_id for w in plain.due_soon)
     assert board.overdue_count(now) == len(plain.overdue)
-    brute = [w for w in watches if now > w.deadline.due_at]
+    brute = [w for w in watches if w.deadline_at is not None and now > w.deadline_at]
     assert len(brute) == len(plain.overdue)
+    orders = cases_to_escalate(plain, now)
+    assert [o.case_id for o in orders] == [
+        w.case_id for w in plain.overdue if not w.overdue_recorded
+    ]
+    assert {o.escalates_to for o in orders} <= {Tier.COUNTY}
 
 
 # --- escalation -----------------------------------------------------------------------------
