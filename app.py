@@ -81,8 +81,11 @@ def cmd_migrate(settings: Settings) -> None:
 
 
 def cmd_worker(settings: Settings) -> None:
-    """Run one ingest worker."""
-    from realtime.ingest import IngestWorker
+    """Run one ingest worker, and the deadline job (one worker at a time runs each tick)."""
+    from incidents.deadline_job import run_every
+    from incidents.service import CaseService
+    from realtime.event_sink import RedisEventSink
+    from realtime.ingest import IngestWorker, utc_now
     from realtime.placement import locate_in
 
     redis_url, database_url = _require_urls(settings)
@@ -93,9 +96,10 @@ def cmd_worker(settings: Settings) -> None:
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
         consumer = f"{socket.gethostname()}-{os.getpid()}"
         worker = IngestWorker(redis, pool, locate, names=_names(settings), consumer=consumer)
+        service = CaseService(pool, RedisEventSink(redis, _names(settings)))
         log.info("ingest worker %s consuming %s", consumer, _names(settings).intake)
         try:
-            await worker.run(stop)
+            await asyncio.gather(worker.run(stop), run_every(pool, service, stop, utc_now))
         finally:
             await pool.close()
             await redis.aclose()

@@ -22,7 +22,7 @@ from tests.services import unique
 from tests.stack import running_stack
 
 
-def document(summary: str) -> str:
+def document(summary: str, serial: int) -> str:
     return json.dumps(
         {
             "schema": "intake/1",
@@ -30,7 +30,11 @@ def document(summary: str) -> str:
             "channel": "110",
             "category": "public_security",
             "summary": summary,
-            "location": {"lon": 118.8747, "lat": 31.3246},
+            # About 1 km apart, so the merge rule opens a case for every report.
+            "location": {
+                "lon": 118.80 + 0.01 * (serial % 30),
+                "lat": 31.30 + 0.01 * (serial // 30),
+            },
             "reported_at": "2026-11-26T21:14:05+08:00",
         },
         ensure_ascii=False,
@@ -51,7 +55,7 @@ def measure(reports: int) -> list[float]:
                 for serial in range(reports):
                     tag = f"delay-probe-{serial}-{uuid.uuid4().hex[:6]}"
                     sent = time.perf_counter()
-                    client.xadd(prefix + "intake", {"data": document(tag)})
+                    client.xadd(prefix + "intake", {"data": document(tag, serial)})
                     page.locator("li.case-row", has_text=tag).wait_for(timeout=5_000)
                     delays.append(time.perf_counter() - sent)
                 assert not outside, outside

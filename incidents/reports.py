@@ -47,20 +47,3 @@ class AcceptedReport:
 def case_number(county_code: str, local_day: str, seq: int) -> str:
     """The number a person reads out on the phone, e.g. 320118-20261126-0042."""
     return f"{county_code}-{local_day}-{seq:04d}"
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """Keep the first three and last four digits (139****4567), as shared screens must."""
-    if not phone:
-        return phone
-    digits = "".join(ch for ch in phone if ch.isdigit())
-    if len(digits) < 7:
-        return "*" * len(digits)
-    return f"{digits[:3]}{'*' * (len(digits) - 7)}{digits[-4:]}"
-
-
-def mask_name(name: str | None) -> str | None:
-    """Keep the family name only (王**), as shared screens must."""
-    if not name:
-        return name
-    return name[0] + "*" * max(1, len(name) - 1)

@@ -94,7 +94,10 @@ async def test_valid_entry_becomes_one_case_and_one_event(
     assert events[0]["source_id"] == "110-20261126-000101"
     assert events[0]["case_id"] == case["id"]
     assert events[0]["schema"] == "event/1"
-    assert "reporter" not in json.dumps(events[0]), "personal data must not leave the database"
+    published = json.dumps(events[0], ensure_ascii=False)
+    assert "13951234567" not in published, "personal data must not leave the database"
+    assert "王先生" not in published
+    assert events[0]["reporter"] == {"name": "王**", "phone": "139****4567"}
     assert await pending_count(redis, names) == 0
 
 
@@ -151,7 +154,9 @@ async def test_outside_point_is_accepted_and_flagged(
     await drain(worker)
     async with pool.acquire() as conn:
         outside = await conn.fetch("SELECT * FROM cases WHERE NOT inside_county")
-        assert await conn.fetchval("SELECT count(*) FROM cases") == 12
+        # Twelve reports; the two calls about the same fight on 高淳老街 are one case.
+        assert await conn.fetchval("SELECT count(*) FROM cases") == 11
+        assert await conn.fetchval("SELECT count(*) FROM case_reports") == 12
     assert len(outside) == 1
     assert outside[0]["township_code"].startswith("320118")
     assert outside[0]["village_code"] is None
@@ -196,13 +201,19 @@ async def test_thousand_mixed_entries_all_accounted_for(
 
     async with pool.acquire() as conn:
         stored = {r["source_id"] for r in await conn.fetch("SELECT source_id FROM case_reports")}
-        assert await conn.fetchval("SELECT count(*) FROM cases") == len(expected_valid)
+        orphans = await conn.fetchval(
+            "SELECT count(*) FROM case_reports r LEFT JOIN cases c ON c.id = r.case_id"
+            " WHERE c.id IS NULL"
+        )
     assert stored == expected_valid
+    assert orphans == 0, "every report belongs to a case (opened it or linked to it)"
     dead: Any = await redis.xrange(names.intake_dead)
     assert sorted(f[b"data"] for _, f in dead) == sorted(expected_dead)
     assert all(f[b"reason"] for _, f in dead)
     assert await pending_count(redis, names) == 0
-    assert len(await events_of(redis, names)) == len(expected_valid)
+    published = await events_of(redis, names)
+    assert sorted(e["source_id"] for e in published) == sorted(expected_valid)
+    assert {e["type"] for e in published} <= {"case.opened", "case.report_linked"}
 
 
 async def test_outbox_survives_a_crash_between_commit_and_publish(
@@ -221,3 +232,26 @@ async def test_outbox_survives_a_crash_between_commit_and_publish(
     events = await events_of(redis, names)
     assert [e["source_id"] for e in events] == [report.source_id]
     assert await worker.drain_outbox(older_than_seconds=0) == 0
+
+
+async def test_second_call_about_the_same_fight_is_linked_not_opened(
+    redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
+) -> None:
+    """Two 110 calls a minute apart, 50 m apart: one case, the second a linked report."""
+    worker = make_worker(redis, pool, names)
+    await worker.ensure_group()
+    first, second = valid_lines()[0], valid_lines()[1]
+    await redis.xadd(names.intake, {"data": first})
+    await drain(worker)
+    await redis.xadd(names.intake, {"data": second})
+    await drain(worker)
+    events = await events_of(redis, names)
+    assert [e["type"] for e in events] == ["case.opened", "case.report_linked"]
+    assert events[1]["source_id"] == json.loads(second)["source_id"]
+    assert events[1]["case_id"] == events[0]["case_id"]
+    assert events[1]["case"]["report_count"] == 2
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT version, report_count FROM cases")
+        kinds = await conn.fetch("SELECT link_kind FROM case_reports ORDER BY source_id")
+    assert (row["version"], row["report_count"]) == (2, 2)
+    assert [k["link_kind"] for k in kinds] == ["opened", "auto"]

@@ -1,0 +1,315 @@
+"""Turning a batch of accepted reports into cases: dedupe, merge, open, all in one transaction.
+
+Order inside the transaction: claim each source_id (a repeat is skipped), lock the map cells
+the new reports could merge in, find and lock the open cases they may join, then open or
+link in the domain, number the new cases, and write cases, reports and events together.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from datetime import date, datetime
+
+from incidents.case import (
+    Case,
+    Jurisdiction,
+    LinkKind,
+    Location,
+    Report,
+    Reporter,
+    case_from_snapshot,
+)
+from incidents.case_store import (
+    Conn,
+    PendingEvent,
+    insert_cases,
+    update_cases,
+    views_of,
+    write_events,
+)
+from incidents.events import Event
+from incidents.lifecycle import default_intake_tier, open_case
+from incidents.merging import (
+    DEFAULT_MERGE_RULES,
+    MergeCandidateQuery,
+    MergeRules,
+    candidate_query,
+    find_merge_target,
+    link_report,
+)
+from incidents.reports import CHINA_TZ, SYSTEM_INGEST, AcceptedReport, case_number
+from incidents.views import PlaceNames
+
+# Merge locks cover ~1 km cells, so reports far apart never wait for each other.
+_CELL_DEGREES = 0.01
+# Nearest open cases fetched per report; the domain rule picks among them.
+_CANDIDATES_PER_REPORT = 3
+
+_CLAIM_REPORTS = """
+INSERT INTO case_reports (source_id, channel, summary, address, lon, lat,
+                          reporter_name, reporter_phone, reported_at, received_at)
+SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[],
+                     $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[])
+ON CONFLICT (source_id) DO NOTHING
+RETURNING source_id, case_id
+"""
+
+_LOCK_CELLS = """
+SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY k) s
+"""
+
+# Nearest first by an equirectangular distance: exact enough at 500 m to shortlist.
+_FIND_CANDIDATES = """
+SELECT DISTINCT c.id
+FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float8[],
+            $6::float8[], $7::float8[], $8::float8[])
+     AS q(category, since, min_lon, min_lat, max_lon, max_lat, lon, lat)
+CROSS JOIN LATERAL (
+    SELECT id FROM cases
+    WHERE status = 'open' AND category = q.category AND last_report_at >= q.since
+      AND lon BETWEEN q.min_lon AND q.max_lon AND lat BETWEEN q.min_lat AND q.max_lat
+    ORDER BY (lon - q.lon) ^ 2 * cos(radians(q.lat)) ^ 2 + (lat - q.lat) ^ 2, id
+    LIMIT $9
+) AS c
+"""
+
+_LOAD_FOR_UPDATE = """
+SELECT id, version, snapshot::text AS snapshot, township_name, village_name
+FROM cases WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
+"""
+
+_BUMP_COUNTER = """
+INSERT INTO case_counters (county_code, day, last_seq) VALUES ($1, $2, $3)
+ON CONFLICT (county_code, day) DO UPDATE SET last_seq = case_counters.last_seq + EXCLUDED.last_seq
+RETURNING last_seq
+"""
+
+_RELINK_REPORTS = """
+UPDATE case_reports AS r SET case_id = u.case_id, link_kind = u.kind, linked_at = u.at
+FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[])
+     AS u(source_id, case_id, kind, at)
+WHERE r.source_id = u.source_id
+"""
+
+
+def domain_report(report: AcceptedReport) -> Report:
+    """The domain's view of an accepted report."""
+    reporter = None
+    if report.reporter_name is not None or report.reporter_phone is not None:
+        reporter = Reporter(report.reporter_name, report.reporter_phone)
+    return Report(
+        source_id=report.source_id,
+        channel=report.channel,
+        category=report.category,
+        summary=report.summary,
+        location=Location(report.lon, report.lat, report.address),
+        reported_at=report.reported_at,
+        severity=report.severity,
+        reporter=reporter,
+    )
+
+
+def jurisdiction_of(report: AcceptedReport) -> Jurisdiction:
+    """Where the report's point lies."""
+    place = report.place
+    return Jurisdiction(
+        county_code=place.county_code,
+        township_code=place.township_code,
+        village_code=place.village_code,
+        grid_code=place.grid_code,
+        inside_county=place.inside_county,
+    )
+
+
+Cell = tuple[str, int, int]
+
+
+def _cell_of(category: str, lon: float, lat: float) -> Cell:
+    return category, math.floor(lon / _CELL_DEGREES), math.floor(lat / _CELL_DEGREES)
+
+
+def cells_of(query: MergeCandidateQuery) -> list[Cell]:
+    """The (category, cell) pairs a merge box touches."""
+    low = _cell_of(query.category.value, query.min_lon, query.min_lat)
+    high = _cell_of(query.category.value, query.max_lon, query.max_lat)
+    return [
+        (query.category.value, cx, cy)
+        for cx in range(low[1], high[1] + 1)
+        for cy in range(low[2], high[2] + 1)
+    ]
+
+
+def cell_lock_key(cell: Cell) -> int:
+    """A stable 64-bit advisory-lock key for a cell (the same in every process)."""
+    digest = hashlib.blake2b(f"merge:{cell[0]}:{cell[1]}:{cell[2]}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
+class _CaseCells:
+    """Open cases of the batch bucketed by cell, so each report looks only at its neighbours."""
+
+    def __init__(self) -> None:
+        self._cells: dict[Cell, set[int]] = defaultdict(set)
+        self.cases: dict[int, Case] = {}
+
+    def put(self, case: Case) -> None:
+        self.cases[case.case_id] = case
+        cell = _cell_of(case.category.value, case.location.lon, case.location.lat)
+        self._cells[cell].add(case.case_id)
+
+    def near(self, query: MergeCandidateQuery) -> list[Case]:
+        ids = set().union(*(self._cells.get(cell, set()) for cell in cells_of(query)))
+        return [self.cases[cid] for cid in sorted(ids)]
+
+
+async def record_reports(
+    conn: Conn, reports: Sequence[AcceptedReport], *, rules: MergeRules = DEFAULT_MERGE_RULES
+) -> list[PendingEvent]:
+    """Persist a batch in one transaction: new cases, or reports linked to open cases.
+
+    Repeats of a source_id (in the batch or from before) are skipped. Returns the committed
+    events in order, for the caller to publish and then mark published.
+    """
+    unique: dict[str, AcceptedReport] = {}
+    for report in reports:
+        unique.setdefault(report.source_id, report)
+    if not unique:
+        return []
+    batch = list(unique.values())
+    async with conn.transaction():
+        claimed = await conn.fetch(
+            _CLAIM_REPORTS,
+            [r.source_id for r in batch],
+            [r.channel.value for r in batch],
+            [r.summary for r in batch],
+            [r.address for r in batch],
+            [r.lon for r in batch],
+            [r.lat for r in batch],
+            [r.reporter_name for r in batch],
+            [r.reporter_phone for r in batch],
+            [r.reported_at for r in batch],
+            [r.received_at for r in batch],
+        )
+        reserved_ids = {row["source_id"]: row["case_id"] for row in claimed}
+        fresh = [r for r in batch if r.source_id in reserved_ids]
+        if not fresh:
+            return []
+        return await _open_or_link(conn, fresh, reserved_ids, rules)
+
+
+async def _open_or_link(
+    conn: Conn,
+    fresh: Sequence[AcceptedReport],
+    reserved_ids: dict[str, int],
+    rules: MergeRules,
+) -> list[PendingEvent]:
+    queries = {r.source_id: candidate_query(domain_report(r), rules) for r in fresh}
+    existing = await _lock_and_load_candidates(conn, [q for q in queries.values() if q])
+
+    current = _CaseCells()
+    for case, _ in existing.values():
+        current.put(case)
+    names: dict[int, PlaceNames] = {cid: n for cid, (_, n) in existing.items()}
+    expected: dict[int, int] = {c.case_id: c.version for c, _ in existing.values()}
+    opened: list[int] = []
+    events: list[Event] = []
+    links: list[tuple[str, int, datetime]] = []
+    for accepted in fresh:
+        report = domain_report(accepted)
+        query = queries[accepted.source_id]
+        target = find_merge_target(report, current.near(query), rules) if query else None
+        if target is not None:
+            case, new_events = link_report(
+                target, report, actor=SYSTEM_INGEST, now=accepted.received_at, how=LinkKind.AUTO
+            )
+            links.append((accepted.source_id, case.case_id, accepted.received_at))
+        else:
+            jurisdiction = jurisdiction_of(accepted)
+            case, new_events = open_case(
+                report,
+                case_id=reserved_ids[accepted.source_id],
+                case_no="",  # numbered below, once we know how many cases this batch opens
+                jurisdiction=jurisdiction,
+                actor=SYSTEM_INGEST,
+                now=accepted.received_at,
+                owning_tier=default_intake_tier(accepted.channel, jurisdiction),
+            )
+            opened.append(case.case_id)
+            names[case.case_id] = PlaceNames(
+                accepted.place.township_name, accepted.place.village_name
+            )
+        current.put(case)
+        events.extend(new_events)
+
+    cases = current.cases
+    numbers = await _allocate_case_numbers(conn, [cases[cid] for cid in opened])
+    events = [replace(e, case_no=numbers[e.case_id]) if e.case_id in numbers else e for e in events]
+    for cid, number in numbers.items():
+        cases[cid] = replace(cases[cid], case_no=number)
+
+    now = max(r.received_at for r in fresh)
+    await insert_cases(conn, [(cases[cid], names[cid]) for cid in opened], now)
+    changed = sorted({cid for _, cid, _ in links} - set(opened))
+    await update_cases(conn, [(expected[cid], cases[cid], names[cid]) for cid in changed], now)
+    if links:
+        await conn.execute(
+            _RELINK_REPORTS,
+            [sid for sid, _, _ in links],
+            [cid for _, cid, _ in links],
+            [LinkKind.AUTO.value] * len(links),
+            [at for _, _, at in links],
+        )
+    touched = [(cases[cid], names[cid]) for cid in {*opened, *changed}]
+    return await write_events(conn, events, views_of(touched))
+
+
+async def _lock_and_load_candidates(
+    conn: Conn, queries: Sequence[MergeCandidateQuery]
+) -> dict[int, tuple[Case, PlaceNames]]:
+    """Serialise merging per area and category, then load the open cases that may merge."""
+    if not queries:
+        return {}
+    keys = sorted({cell_lock_key(cell) for q in queries for cell in cells_of(q)})
+    await conn.execute(_LOCK_CELLS, keys)
+    rows = await conn.fetch(
+        _FIND_CANDIDATES,
+        [q.category.value for q in queries],
+        [q.reported_since for q in queries],
+        [q.min_lon for q in queries],
+        [q.min_lat for q in queries],
+        [q.max_lon for q in queries],
+        [q.max_lat for q in queries],
+        [(q.min_lon + q.max_lon) / 2 for q in queries],
+        [(q.min_lat + q.max_lat) / 2 for q in queries],
+        _CANDIDATES_PER_REPORT,
+    )
+    if not rows:
+        return {}
+    loaded = await conn.fetch(_LOAD_FOR_UPDATE, sorted(row["id"] for row in rows))
+    return {
+        row["id"]: (
+            case_from_snapshot(row["snapshot"]),
+            PlaceNames(row["township_name"], row["village_name"]),
+        )
+        for row in loaded
+        if row["snapshot"] is not None
+    }
+
+
+async def _allocate_case_numbers(conn: Conn, cases: Iterable[Case]) -> dict[int, str]:
+    """Reserve readable case numbers, one counter row per county and local day."""
+    groups: dict[tuple[str, date], list[Case]] = defaultdict(list)
+    for case in cases:
+        groups[(case.jurisdiction.county_code, case.opened_at.astimezone(CHINA_TZ).date())].append(
+            case
+        )
+    numbers: dict[int, str] = {}
+    for (county, day), group in sorted(groups.items()):
+        last = await conn.fetchval(_BUMP_COUNTER, county, day, len(group))
+        for seq, case in enumerate(group, start=last - len(group) + 1):
+            numbers[case.case_id] = case_number(county, day.strftime("%Y%m%d"), seq)
+    return numbers

@@ -1,0 +1,31 @@
+"""Publishing committed events on the events stream, for writers other than the ingest worker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import redis.asyncio as aioredis
+
+from incidents.case_store import PendingEvent
+from realtime.streams import DATA_FIELD, StreamNames
+
+
+class RedisEventSink:
+    """XADD each event in order, in one round trip (an `incidents.service.EventSink`)."""
+
+    def __init__(self, redis: aioredis.Redis, names: StreamNames, maxlen: int = 1_000_000) -> None:
+        self._redis = redis
+        self._names = names
+        self._maxlen = maxlen
+
+    async def publish(self, events: Sequence[PendingEvent]) -> None:
+        """Publish in order; raises if Redis is unreachable (the outbox keeps them)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for event in events:
+                pipe.xadd(
+                    self._names.events,
+                    {DATA_FIELD: event.payload},
+                    maxlen=self._maxlen,
+                    approximate=True,
+                )
+            await pipe.execute()

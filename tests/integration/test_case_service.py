@@ -1,0 +1,275 @@
+"""The incident core on real PostgreSQL: commands, concurrency, the log, the outbox, merging."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import redis.asyncio as aioredis
+
+from incidents.case import CaseStatus, DispatchTarget, Satisfaction
+from incidents.commands import (
+    Accept,
+    Acknowledge,
+    Arrive,
+    Dispatch,
+    EvaluateAndArchive,
+    ReportFeedback,
+    Verify,
+)
+from incidents.deadline_job import escalate_overdue
+from incidents.intake_store import record_reports
+from incidents.lifecycle import IllegalMove, replay
+from incidents.reports import AcceptedReport
+from incidents.repository import case_events, claim_unpublished, mark_published
+from incidents.service import CaseService, StaleCase
+from incidents.vocabulary import Step, Tier
+from realtime.event_sink import RedisEventSink
+from realtime.intake_contract import decode_document
+from realtime.streams import StreamNames
+from tests.integration.test_ingest import FIXED_NOW, demo_locate, valid_lines
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def accepted(
+    line: str, *, source_id: str | None = None, at: datetime = FIXED_NOW
+) -> AcceptedReport:
+    """An intake line as the worker would accept it (optionally under another source_id)."""
+    document = json.loads(line)
+    if source_id is not None:
+        document["source_id"] = source_id
+    report = decode_document(json.dumps(document, ensure_ascii=False).encode())
+    place = demo_locate()(report.location.lon, report.location.lat)
+    return AcceptedReport(
+        source_id=report.source_id,
+        channel=report.channel,
+        category=report.category,
+        severity=report.effective_severity,
+        summary=report.summary,
+        lon=report.location.lon,
+        lat=report.location.lat,
+        address=report.location.address,
+        reporter_name=report.reporter.name if report.reporter else None,
+        reporter_phone=report.reporter.phone if report.reporter else None,
+        reported_at=report.reported_at,
+        received_at=at,
+        place=place,
+    )
+
+
+async def open_one(pool: asyncpg.Pool, line: str, **kwargs: Any) -> int:
+    async with pool.acquire() as conn:
+        events = await record_reports(conn, [accepted(line, **kwargs)])
+        await mark_published(conn, [e.event_id for e in events])  # as the worker would
+    return int(json.loads(events[0].payload)["case_id"])
+
+
+async def test_the_whole_loop_is_stored_and_replays(
+    pool: asyncpg.Pool, redis: aioredis.Redis, names: StreamNames
+) -> None:
+    """Intake → accept → dispatch → feedback → verify → archive, each a stored, published step."""
+    service = CaseService(pool, RedisEventSink(redis, names))
+    case_id = await open_one(pool, valid_lines()[0])
+    t = FIXED_NOW
+    steps = [
+        Accept(actor="duty-li"),
+        Dispatch(actor="duty-li", targets=(DispatchTarget("patrol-07", name="城区巡逻7组"),)),
+        Acknowledge(actor="patrol-07", unit_id="patrol-07"),
+        Arrive(actor="patrol-07", unit_id="patrol-07"),
+        ReportFeedback(
+            actor="patrol-07", unit_id="patrol-07", text="已劝离，无人受伤", completed=True
+        ),
+        Verify(actor="duty-wang", passed=True),
+        EvaluateAndArchive(actor="duty-wang", satisfaction=Satisfaction.SATISFIED),
+    ]
+    for minute, command in enumerate(steps, start=1):
+        result = await service.execute(case_id, command, now=t + timedelta(minutes=minute))
+    assert result.case.status is CaseStatus.ARCHIVED
+    assert result.case.step is Step.ARCHIVE
+
+    async with pool.acquire() as conn:
+        log = await case_events(conn, case_id)
+        row = await conn.fetchrow(
+            "SELECT status, step, version, owner, resolution_tier FROM cases WHERE id = $1",
+            case_id,
+        )
+        assignment = await conn.fetchrow(
+            "SELECT * FROM case_assignments WHERE case_id = $1", case_id
+        )
+        evaluation = await conn.fetchrow(
+            "SELECT * FROM case_evaluations WHERE case_id = $1", case_id
+        )
+        outbox = await conn.fetchval("SELECT count(*) FROM event_outbox")
+    assert replay(log) == await service.load(case_id) == result.case
+    assert (row["status"], row["step"], row["owner"]) == ("archived", "archive", "duty-li")
+    assert row["version"] == result.case.version
+    assert row["resolution_tier"] == Tier.COUNTY.value
+    assert assignment["status"] == "completed" and assignment["arrived_at"] is not None
+    assert evaluation["satisfaction"] == "satisfied"
+    assert outbox == 0, "published events leave the outbox"
+    published = [json.loads(f[b"data"]) for _, f in await redis.xrange(names.events)]
+    assert [e["seq"] for e in published] == [e.seq for e in log[1:]]
+    assert published[-1]["case"]["status"] == "archived"
+
+
+async def test_illegal_move_changes_nothing(pool: asyncpg.Pool) -> None:
+    """Verifying a case still at intake is refused, naming the case and step; nothing stored."""
+    service = CaseService(pool, None)
+    case_id = await open_one(pool, valid_lines()[2])
+    with pytest.raises(IllegalMove, match=r"320118-\d{8}-\d{4}.*intake.*verify"):
+        await service.execute(case_id, Verify(actor="duty-wang", passed=True), now=FIXED_NOW)
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT version FROM cases WHERE id = $1", case_id) == 1
+        assert (
+            await conn.fetchval("SELECT count(*) FROM case_events WHERE case_id = $1", case_id) == 1
+        )
+
+
+async def test_two_officers_at_once_exactly_one_wins(pool: asyncpg.Pool, database_url: str) -> None:
+    """Two concurrent accepts on version 1 from separate connections: one wins, one is told why."""
+    case_id = await open_one(pool, valid_lines()[2])
+    other_pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    try:
+        first = CaseService(pool, None)
+        second = CaseService(other_pool, None)
+        results = await asyncio.gather(
+            first.execute(case_id, Accept(actor="duty-li"), now=FIXED_NOW, expected_version=1),
+            second.execute(case_id, Accept(actor="duty-zhao"), now=FIXED_NOW, expected_version=1),
+            return_exceptions=True,
+        )
+    finally:
+        await other_pool.close()
+    wins = [r for r in results if not isinstance(r, BaseException)]
+    losses = [r for r in results if isinstance(r, BaseException)]
+    assert len(wins) == 1 and len(losses) == 1
+    assert isinstance(losses[0], StaleCase)
+    assert "changed by" in str(losses[0]) and "reload" in str(losses[0])
+    assert losses[0].changed_by == wins[0].case.owner  # type: ignore[union-attr]
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT version FROM cases WHERE id = $1", case_id) == 2
+
+
+async def test_event_log_is_append_only(pool: asyncpg.Pool) -> None:
+    """UPDATE, DELETE and TRUNCATE of the event log are refused by the database."""
+    await open_one(pool, valid_lines()[2])
+    async with pool.acquire() as conn:
+        for statement in (
+            "UPDATE case_events SET actor = 'someone-else'",
+            "DELETE FROM case_events",
+            "TRUNCATE case_events CASCADE",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+                await conn.execute(statement)
+        assert await conn.fetchval("SELECT count(*) FROM case_events") == 1
+
+
+_CRASH_AFTER_COMMIT = """
+import asyncio, os, signal, sys
+from datetime import datetime, timezone
+import asyncpg
+from incidents.commands import Accept
+from incidents.service import CaseService
+
+class Sink:
+    async def publish(self, events):
+        raise AssertionError("the process must die before publishing")
+
+async def main():
+    pool = await asyncpg.create_pool(sys.argv[1], min_size=1, max_size=1)
+    die = lambda: os.kill(os.getpid(), signal.SIGKILL)
+    service = CaseService(pool, Sink(), after_commit=die)
+    await service.execute(int(sys.argv[2]), Accept(actor="duty-li"),
+                          now=datetime(2026, 11, 26, 13, 40, tzinfo=timezone.utc))
+
+asyncio.run(main())
+"""
+
+
+async def test_crash_between_commit_and_publish_loses_no_event(
+    pool: asyncpg.Pool, database_url: str, redis: aioredis.Redis, names: StreamNames
+) -> None:
+    """Kill -9 right after commit: the event waits in the outbox and the drain publishes it."""
+    case_id = await open_one(pool, valid_lines()[2])
+    crashed = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _CRASH_AFTER_COMMIT,
+        database_url,
+        str(case_id),
+        cwd=ROOT,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(crashed.communicate(), 60)
+    assert crashed.returncode == -9, stderr.decode()
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("SELECT owner FROM cases WHERE id = $1", case_id) == "duty-li"
+        async with conn.transaction():
+            pending = await claim_unpublished(conn, older_than_seconds=0)
+    assert len(pending) == 1
+    event = json.loads(pending[0].payload)
+    assert (event["type"], event["case_id"], event["actor"]) == (
+        "case.accepted",
+        case_id,
+        "duty-li",
+    )
+    assert event["case"]["owner"] == "duty-li"
+
+
+async def test_merging_under_concurrent_intake(pool: asyncpg.Pool, database_url: str) -> None:
+    """Reports of one fight arriving at two workers at the same moment still make one case."""
+    other_pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+    first, second = valid_lines()[0], valid_lines()[1]
+    try:
+        for round_no in range(10):
+            at = FIXED_NOW + timedelta(days=round_no)  # outside each other's merge window
+            a = accepted(first, source_id=f"race-{round_no}-a", at=at)
+            b = accepted(second, source_id=f"race-{round_no}-b", at=at)
+            a = _shift(a, at)
+            b = _shift(b, at)
+
+            async def write(p: asyncpg.Pool, report: AcceptedReport) -> None:
+                async with p.acquire() as conn:
+                    await record_reports(conn, [report])
+
+            await asyncio.gather(write(pool, a), write(other_pool, b))
+    finally:
+        await other_pool.close()
+    async with pool.acquire() as conn:
+        cases = await conn.fetchval("SELECT count(*) FROM cases")
+        reports = await conn.fetchval("SELECT count(*) FROM case_reports")
+    assert (cases, reports) == (10, 20)
+
+
+def _shift(report: AcceptedReport, at: datetime) -> AcceptedReport:
+    from dataclasses import replace
+
+    return replace(report, reported_at=at, received_at=at)
+
+
+async def test_overdue_case_escalates_once(pool: asyncpg.Pool) -> None:
+    """A grid report not accepted in time is recorded overdue and goes up one tier, once."""
+    grid_line = next(line for line in valid_lines() if json.loads(line)["channel"] == "grid")
+    case_id = await open_one(pool, grid_line)
+    service = CaseService(pool, None)
+    before = await service.load(case_id)
+    assert before.owning_tier is Tier.VILLAGE
+    assert before.deadline is not None
+    late = before.deadline.due_at + timedelta(minutes=1)
+    assert await escalate_overdue(pool, service, late) == 1
+    after = await service.load(case_id)
+    assert after.owning_tier is Tier.TOWNSHIP
+    assert after.counters.overdue == 1
+    assert await escalate_overdue(pool, service, late + timedelta(minutes=5)) == 0
+    async with pool.acquire() as conn:
+        types = [e.type.value for e in await case_events(conn, case_id)]
+    assert types.count("case.overdue") == 1
+    assert "case.escalated" in types
