@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 
+from incidents.db import create_pool
 from realtime.settings import Settings
 from realtime.streams import StreamNames
 
@@ -93,7 +94,7 @@ def cmd_worker(settings: Settings) -> None:
 
     async def main(stop: asyncio.Event) -> None:
         redis = _redis(redis_url)
-        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+        pool = await create_pool(database_url, min_size=1, max_size=4)
         consumer = f"{socket.gethostname()}-{os.getpid()}"
         worker = IngestWorker(redis, pool, locate, names=_names(settings), consumer=consumer)
         service = CaseService(pool, RedisEventSink(redis, _names(settings)))
@@ -115,7 +116,7 @@ def cmd_gateway(settings: Settings) -> None:
 
     async def main(stop: asyncio.Event) -> None:
         redis = _redis(redis_url)
-        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+        pool = await create_pool(database_url, min_size=1, max_size=4)
         try:
             await Gateway(redis, pool, _names(settings)).serve(
                 settings.host, settings.ws_port, stop
@@ -181,7 +182,7 @@ def cmd_serve(settings: Settings) -> None:
     async def healthz() -> JSONResponse:
         if not clients:
             clients["redis"] = _redis(redis_url)
-            clients["pool"] = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
+            clients["pool"] = await create_pool(database_url, min_size=1, max_size=2)
         ready, details = await stack_health(clients["redis"], clients["pool"], _names(settings))
         return JSONResponse({"ready": ready, **details}, status_code=200 if ready else 503)
 

@@ -168,25 +168,37 @@ async def update_cases(
         raise ConcurrentChange(f"{len(cases)} cases to update, {status.split()[-1]} still current")
 
 
-_ALLOCATE_EVENT_IDS = "SELECT nextval('case_event_id_seq') AS id FROM generate_series(1, $1::int)"
+# One round trip: the events, then their outbox rows, matched on (case_id, seq).
 _INSERT_EVENTS = """
-INSERT INTO case_events (id, case_id, seq, version, type, at, actor, reason, causation_id,
-                         step_before, step_after, data)
-SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int4[], $4::int4[], $5::text[],
-                     $6::timestamptz[], $7::text[], $8::text[], $9::text[], $10::text[],
-                     $11::text[], $12::jsonb[])
-"""
-_INSERT_OUTBOX = (
-    "INSERT INTO event_outbox (event_id, payload) SELECT * FROM unnest($1::bigint[], $2::text[])"
+WITH ev AS (
+    INSERT INTO case_events (case_id, seq, version, type, at, actor, reason, causation_id,
+                             step_before, step_after, data)
+    SELECT * FROM unnest($1::bigint[], $2::int4[], $3::int4[], $4::text[], $5::timestamptz[],
+                         $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::jsonb[])
+    RETURNING id, case_id, seq
 )
+INSERT INTO event_outbox (event_id, payload)
+SELECT ev.id, u.payload
+FROM ev JOIN unnest($1::bigint[], $2::int4[], $12::text[]) AS u(case_id, seq, payload)
+     USING (case_id, seq)
+RETURNING event_id, (SELECT seq FROM ev WHERE ev.id = event_id) AS seq,
+          (SELECT case_id FROM ev WHERE ev.id = event_id) AS case_id
+"""
 
 
-def public_event(event: Event, event_id: int, view: Mapping[str, Any]) -> str:
-    """The events-stream document: the masked event, its log id, and the case view after it."""
+def public_event(event: Event, view: Mapping[str, Any]) -> str:
+    """The events-stream document: the masked event and the case view after it.
+
+    The log id is not known until the insert; `with_event_id` adds it in front.
+    """
     document = to_public_json(event)
-    document["event_id"] = event_id
     document["case"] = dict(view)
     return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+
+
+def with_event_id(event_id: int, payload: str) -> bytes:
+    """The published bytes: the payload object with `event_id` as its first member."""
+    return f'{{"event_id":{event_id},{payload[1:]}'.encode()
 
 
 async def write_events(
@@ -195,11 +207,10 @@ async def write_events(
     """Append events to the log and the outbox, in order; return them for publishing."""
     if not events:
         return []
-    ids = [r["id"] for r in await conn.fetch(_ALLOCATE_EVENT_IDS, len(events))]
     rows = [event_to_row(event) for event in events]
-    await conn.execute(
+    payloads = [public_event(event, views[event.case_id]) for event in events]
+    inserted = await conn.fetch(
         _INSERT_EVENTS,
-        ids,
         [r.case_id for r in rows],
         [r.seq for r in rows],
         [r.version for r in rows],
@@ -211,15 +222,12 @@ async def write_events(
         [r.step_before for r in rows],
         [r.step_after for r in rows],
         [r.data for r in rows],
+        payloads,
     )
-    payloads = [
-        public_event(event, event_id, views[event.case_id])
-        for event_id, event in zip(ids, events, strict=True)
-    ]
-    await conn.execute(_INSERT_OUTBOX, ids, payloads)
+    ids = {(row["case_id"], row["seq"]): row["event_id"] for row in inserted}
     return [
-        PendingEvent(event_id, payload.encode("utf-8"))
-        for event_id, payload in zip(ids, payloads, strict=True)
+        PendingEvent(ids[(r.case_id, r.seq)], with_event_id(ids[(r.case_id, r.seq)], payload))
+        for r, payload in zip(rows, payloads, strict=True)
     ]
 
 
@@ -241,9 +249,15 @@ ON CONFLICT (case_id, assignment_no) DO UPDATE SET
 """
 
 
-async def sync_projections(conn: Conn, cases: Sequence[Case]) -> None:
-    """Bring the assignment and evaluation tables in line with the cases' new state."""
-    assignments = [(case.case_id, a) for case in cases for a in case.assignments]
+async def sync_projections(conn: Conn, changes: Sequence[tuple[Case, Case]]) -> None:
+    """Bring the assignment and evaluation tables in line with each (before, after) change."""
+    assignments = [
+        (after.case_id, a)
+        for before, after in changes
+        for a in after.assignments
+        if a not in before.assignments
+    ]
+    cases = [after for before, after in changes if after.closure != before.closure]
     if assignments:
         await conn.execute(
             _UPSERT_ASSIGNMENTS,
@@ -274,3 +288,144 @@ async def sync_projections(conn: Conn, cases: Sequence[Case]) -> None:
             closure.by,
             closure.at,
         )
+
+
+def _params(first: int, types: Sequence[str]) -> str:
+    return ", ".join(f"${n}::{t}[]" for n, t in enumerate(types, start=first))
+
+
+_N_CASE = len(_CASE_TYPES)
+_EVENT_TYPES = (
+    "bigint",
+    "int4",
+    "int4",
+    "text",
+    "timestamptz",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+    "jsonb",
+)
+_ASSIGNMENT_TYPES = (
+    "bigint",
+    "int4",
+    "text",
+    "text",
+    "text",
+    "text",
+    "timestamptz",
+    "text",
+    "timestamptz",
+    "timestamptz",
+    "timestamptz",
+)
+_EVALUATION_TYPES = ["bigint", "text", "text", "text", "text", "timestamptz"]
+_EV0 = _N_CASE + 2  # after the case columns and the expected version
+_PAYLOADS = _EV0 + len(_EVENT_TYPES)
+_AS0 = _PAYLOADS + 1
+_EVAL0 = _AS0 + len(_ASSIGNMENT_TYPES)
+
+# A whole command in one statement, so one round trip commits it atomically: the new state
+# only if the row is still at the version the command was decided on, and everything else
+# only if that update happened.
+_COMMIT_CHANGE = f"""
+WITH upd AS (
+    UPDATE cases AS c SET {", ".join(f"{col} = u.{col}" for col in _MUTABLE)}
+    FROM unnest({_params(1, _CASE_TYPES)}, ${_N_CASE + 1}::int4[])
+         AS u({", ".join(_CASE_COLUMNS)}, expected_version)
+    WHERE c.id = u.id AND c.version = u.expected_version
+    RETURNING c.id
+), ev AS (
+    INSERT INTO case_events (case_id, seq, version, type, at, actor, reason, causation_id,
+                             step_before, step_after, data)
+    SELECT * FROM unnest({_params(_EV0, _EVENT_TYPES)})
+    WHERE EXISTS (SELECT 1 FROM upd)
+    RETURNING id, case_id, seq
+), outbox AS (
+    INSERT INTO event_outbox (event_id, payload)
+    SELECT ev.id, u.payload
+    FROM ev JOIN unnest(${_EV0}::bigint[], ${_EV0 + 1}::int4[], ${_PAYLOADS}::text[])
+                 AS u(case_id, seq, payload) USING (case_id, seq)
+), assignments AS (
+    INSERT INTO case_assignments (case_id, assignment_no, unit_id, kind, name, status,
+                                  dispatched_at, dispatched_by, acknowledged_at, arrived_at,
+                                  finished_at)
+    SELECT * FROM unnest({_params(_AS0, _ASSIGNMENT_TYPES)})
+    WHERE EXISTS (SELECT 1 FROM upd)
+    ON CONFLICT (case_id, assignment_no) DO UPDATE SET
+        status = EXCLUDED.status, acknowledged_at = EXCLUDED.acknowledged_at,
+        arrived_at = EXCLUDED.arrived_at, finished_at = EXCLUDED.finished_at
+), evaluation AS (
+    INSERT INTO case_evaluations (case_id, satisfaction, comment, resolution_tier,
+                                  evaluated_by, evaluated_at)
+    SELECT * FROM unnest({_params(_EVAL0, _EVALUATION_TYPES)})
+    WHERE EXISTS (SELECT 1 FROM upd)
+    ON CONFLICT (case_id) DO NOTHING
+)
+SELECT id AS event_id, case_id, seq FROM ev
+"""
+
+
+async def commit_change(
+    conn: Conn,
+    before: Case,
+    after: Case,
+    names: PlaceNames,
+    events: Sequence[Event],
+    now: datetime,
+) -> list[PendingEvent] | None:
+    """Write one command's result in one statement; None if the case moved past `before`."""
+    rows = [event_to_row(event) for event in events]
+    payloads = [public_event(e, case_view(after, names)) for e in events]
+    new_assignments = [a for a in after.assignments if a not in before.assignments]
+    closure = after.closure
+    evaluations = (
+        [closure]
+        if closure is not None
+        and closure.outcome is CaseStatus.ARCHIVED
+        and closure != before.closure
+        else []
+    )
+    inserted = await conn.fetch(
+        _COMMIT_CHANGE,
+        *_columns([_case_values(after, names, now)]),
+        [before.version],
+        [r.case_id for r in rows],
+        [r.seq for r in rows],
+        [r.version for r in rows],
+        [r.type for r in rows],
+        [r.at for r in rows],
+        [r.actor for r in rows],
+        [r.reason for r in rows],
+        [r.causation_id for r in rows],
+        [r.step_before for r in rows],
+        [r.step_after for r in rows],
+        [r.data for r in rows],
+        payloads,
+        [after.case_id] * len(new_assignments),
+        [a.assignment_no for a in new_assignments],
+        [a.unit_id for a in new_assignments],
+        [a.kind.value for a in new_assignments],
+        [a.name for a in new_assignments],
+        [a.status.value for a in new_assignments],
+        [a.dispatched_at for a in new_assignments],
+        [a.dispatched_by for a in new_assignments],
+        [a.acknowledged_at for a in new_assignments],
+        [a.arrived_at for a in new_assignments],
+        [a.finished_at for a in new_assignments],
+        [after.case_id] * len(evaluations),
+        [c.satisfaction.value if c.satisfaction else None for c in evaluations],
+        [c.comment for c in evaluations],
+        [c.resolution_tier.value if c.resolution_tier else None for c in evaluations],
+        [c.by for c in evaluations],
+        [c.at for c in evaluations],
+    )
+    if not inserted:
+        return None
+    ids = {(row["case_id"], row["seq"]): row["event_id"] for row in inserted}
+    return [
+        PendingEvent(ids[(r.case_id, r.seq)], with_event_id(ids[(r.case_id, r.seq)], payload))
+        for r, payload in zip(rows, payloads, strict=True)
+    ]

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from incidents.case_store import Conn, PendingEvent
+from incidents.case_store import Conn, PendingEvent, with_event_id
 from incidents.events import Event, EventRow, event_from_row
 from incidents.intake_store import record_reports
 from incidents.views import VIEW_SELECT, view_from_row
@@ -51,14 +51,16 @@ async def claim_unpublished(
 ) -> list[PendingEvent]:
     """Events a crashed writer committed but never published (older than the grace period)."""
     rows = await conn.fetch(
-        "SELECT o.event_id, coalesce(o.payload, e.data::text) AS payload"
-        " FROM event_outbox o JOIN case_events e ON e.id = o.event_id"
-        " WHERE o.created_at < now() - make_interval(secs => $1)"
-        " ORDER BY o.event_id LIMIT $2 FOR UPDATE OF o SKIP LOCKED",
+        "SELECT event_id, payload FROM event_outbox"
+        " WHERE created_at < now() - make_interval(secs => $1)"
+        " ORDER BY event_id LIMIT $2 FOR UPDATE SKIP LOCKED",
         older_than_seconds,
         limit,
     )
-    return [PendingEvent(row["event_id"], row["payload"].encode("utf-8")) for row in rows]
+    return [
+        PendingEvent(row["event_id"], with_event_id(row["event_id"], row["payload"]))
+        for row in rows
+    ]
 
 
 async def upsert_jurisdictions(conn: Conn, rows: Iterable[JurisdictionRow]) -> int:

@@ -1,8 +1,9 @@
 """Use cases on one case: load, apply the pure lifecycle, write, publish — one transaction each.
 
-Two officers acting on the same case at once: the row lock makes them take turns, and the
-one whose view of the case is out of date gets `StaleCase` ("changed by X at T, reload")
-instead of silently overwriting the other's decision.
+A command reads the case, decides in the pure lifecycle, and commits in one statement that
+writes only if the case is still at the version it decided on. Two officers acting on the
+same case at once: exactly one wins; the other gets `StaleCase` ("changed by X at T, reload")
+instead of silently overwriting the first one's decision.
 """
 
 from __future__ import annotations
@@ -16,14 +17,7 @@ from typing import Protocol
 import asyncpg
 
 from incidents.case import Case, case_from_snapshot
-from incidents.case_store import (
-    Conn,
-    PendingEvent,
-    sync_projections,
-    update_cases,
-    views_of,
-    write_events,
-)
+from incidents.case_store import ConcurrentChange, Conn, PendingEvent, commit_change
 from incidents.commands import Command
 from incidents.deadlines import DEFAULT_DEADLINE_RULES, DeadlineRules
 from incidents.events import Event
@@ -76,8 +70,10 @@ class CommandResult:
 
 _LOAD = """
 SELECT id, version, snapshot::text AS snapshot, township_name, village_name
-FROM cases WHERE id = $1 FOR UPDATE
+FROM cases WHERE id = $1
 """
+# A system command that loses a race re-reads and re-decides; a person's command does not.
+_ATTEMPTS = 5
 _LAST_CHANGE = "SELECT actor, at FROM case_events WHERE case_id = $1 ORDER BY seq DESC LIMIT 1"
 
 
@@ -111,12 +107,17 @@ class CaseService:
         Raises CaseNotFound, StaleCase, or lifecycle.IllegalMove; on any error nothing changes.
         """
         async with self._pool.acquire() as conn:
-            async with conn.transaction():
+            for _ in range(_ATTEMPTS):
                 case, names = await self._load(conn, case_id, expected_version)
                 new_case, events = apply(case, command, now, rules=self._rules)
-                await update_cases(conn, [(case.version, new_case, names)], now)
-                await sync_projections(conn, [new_case])
-                pending = await write_events(conn, events, views_of([(new_case, names)]))
+                pending = await commit_change(conn, case, new_case, names, events, now)
+                if pending is not None:
+                    break
+                if expected_version is not None:
+                    # Changed between our read and our write: the actor saw an old version.
+                    await self._load(conn, case_id, case.version + 1)
+            else:
+                raise ConcurrentChange(f"case #{case_id} kept changing; gave up")
             if self._after_commit is not None:
                 self._after_commit()
             await self._publish(conn, pending)

@@ -68,3 +68,6 @@ CREATE TABLE case_evaluations (
 -- The outbox keeps the public form of each event (reporters masked, the case view attached),
 -- so a drain after a crash publishes exactly what the writer would have.
 ALTER TABLE event_outbox ADD COLUMN payload text;
+-- Outbox rows written before this migration carry no public payload; they were demo data.
+DELETE FROM event_outbox WHERE payload IS NULL;
+ALTER TABLE event_outbox ALTER COLUMN payload SET NOT NULL;

@@ -1,0 +1,113 @@
+"""Commands per second through the case service on real PostgreSQL, and p99 latency per command.
+
+Usage: .venv/bin/python bench/bench_commands.py [--cases 2000] [--concurrency 16]
+Opens N cases (spread out, so none merge), then runs accept and dispatch on each — distinct
+cases, `concurrency` officers at once — and reports commands/s and latency percentiles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import _support  # noqa: F401  (puts the project on sys.path)
+from _support import ROOT, bench_database
+from incidents.case import DispatchTarget
+from incidents.commands import Accept, Dispatch
+from incidents.db import create_pool
+from incidents.intake_store import record_reports
+from incidents.reports import AcceptedReport
+from incidents.service import CaseService
+from realtime.intake_contract import decode_document
+from realtime.placement import locate_in
+
+NOW = datetime(2026, 11, 26, 13, 0, tzinfo=UTC)
+
+
+def reports(count: int) -> list[AcceptedReport]:
+    from geo.pack import load_demo_pack
+
+    locate = locate_in(load_demo_pack())
+    line = (ROOT / "tests" / "samples" / "intake-valid.jsonl").read_text().splitlines()[2]
+    base = decode_document(line.encode())
+    out = []
+    for serial in range(count):
+        lon = 118.76 + 0.004 * (serial % 100)
+        lat = 31.27 + 0.004 * (serial // 100 % 50)
+        place = locate(lon, lat)
+        out.append(
+            AcceptedReport(
+                source_id=f"cmd-{serial}",
+                channel=base.channel,
+                category=base.category,
+                severity=base.effective_severity,
+                summary=base.summary,
+                lon=lon,
+                lat=lat,
+                address=None,
+                reporter_name=None,
+                reporter_phone=None,
+                # A day apart per 5,000, so even neighbours never fall in one merge window.
+                reported_at=base.reported_at + timedelta(days=serial // 5000),
+                received_at=NOW,
+                place=place,
+            )
+        )
+    return out
+
+
+async def run(database_url: str, cases: int, concurrency: int) -> tuple[float, list[float]]:
+    pool = await create_pool(database_url, min_size=concurrency, max_size=concurrency)
+    ids: list[int] = []
+    batch = reports(cases)
+    async with pool.acquire() as conn:
+        for start in range(0, len(batch), 500):
+            chunk = [replace(r, source_id=r.source_id) for r in batch[start : start + 500]]
+            events = await record_reports(conn, chunk)
+            ids.extend(json.loads(e.payload)["case_id"] for e in events)
+    service = CaseService(pool, None)
+    latencies: list[float] = []
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for case_id in ids:
+        queue.put_nowait(case_id)
+
+    async def officer(n: int) -> None:
+        while not queue.empty():
+            case_id = queue.get_nowait()
+            for command in (
+                Accept(actor=f"duty-{n}"),
+                Dispatch(actor=f"duty-{n}", targets=(DispatchTarget(f"patrol-{case_id % 40}"),)),
+            ):
+                started = time.perf_counter()
+                await service.execute(case_id, command, now=NOW + timedelta(minutes=1))
+                latencies.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(officer(n) for n in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    await pool.close()
+    return len(latencies) / elapsed, latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--cases", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    with bench_database() as (_, database_url):
+        rate, latencies = asyncio.run(run(database_url, args.cases, args.concurrency))
+    latencies.sort()
+    p99 = latencies[min(len(latencies) - 1, round(0.99 * len(latencies)) - 1)]
+    print(f"commands            {len(latencies)} (accept + dispatch on {args.cases} cases)")
+    print(f"concurrency         {args.concurrency}")
+    print(f"throughput          {rate:,.0f} commands/s")
+    print(f"latency p50 / p99   {statistics.median(latencies) * 1000:.1f} / {p99 * 1000:.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
