@@ -236,60 +236,6 @@ def views_of(cases: Sequence[tuple[Case, PlaceNames]]) -> dict[int, dict[str, An
     return {case.case_id: case_view(case, names) for case, names in cases}
 
 
-_UPSERT_ASSIGNMENTS = """
-INSERT INTO case_assignments (case_id, assignment_no, unit_id, kind, name, status,
-                              dispatched_at, dispatched_by, acknowledged_at, arrived_at,
-                              finished_at)
-SELECT * FROM unnest($1::bigint[], $2::int4[], $3::text[], $4::text[], $5::text[], $6::text[],
-                     $7::timestamptz[], $8::text[], $9::timestamptz[], $10::timestamptz[],
-                     $11::timestamptz[])
-ON CONFLICT (case_id, assignment_no) DO UPDATE SET
-    status = EXCLUDED.status, acknowledged_at = EXCLUDED.acknowledged_at,
-    arrived_at = EXCLUDED.arrived_at, finished_at = EXCLUDED.finished_at
-"""
-
-
-async def sync_projections(conn: Conn, changes: Sequence[tuple[Case, Case]]) -> None:
-    """Bring the assignment and evaluation tables in line with each (before, after) change."""
-    assignments = [
-        (after.case_id, a)
-        for before, after in changes
-        for a in after.assignments
-        if a not in before.assignments
-    ]
-    cases = [after for before, after in changes if after.closure != before.closure]
-    if assignments:
-        await conn.execute(
-            _UPSERT_ASSIGNMENTS,
-            [case_id for case_id, _ in assignments],
-            [a.assignment_no for _, a in assignments],
-            [a.unit_id for _, a in assignments],
-            [a.kind.value for _, a in assignments],
-            [a.name for _, a in assignments],
-            [a.status.value for _, a in assignments],
-            [a.dispatched_at for _, a in assignments],
-            [a.dispatched_by for _, a in assignments],
-            [a.acknowledged_at for _, a in assignments],
-            [a.arrived_at for _, a in assignments],
-            [a.finished_at for _, a in assignments],
-        )
-    for case in cases:
-        closure = case.closure
-        if closure is None or closure.outcome is not CaseStatus.ARCHIVED:
-            continue
-        await conn.execute(
-            "INSERT INTO case_evaluations (case_id, satisfaction, comment, resolution_tier,"
-            " evaluated_by, evaluated_at) VALUES ($1, $2, $3, $4, $5, $6)"
-            " ON CONFLICT (case_id) DO NOTHING",
-            case.case_id,
-            closure.satisfaction.value if closure.satisfaction else None,
-            closure.comment,
-            closure.resolution_tier.value if closure.resolution_tier else None,
-            closure.by,
-            closure.at,
-        )
-
-
 def _params(first: int, types: Sequence[str]) -> str:
     return ", ".join(f"${n}::{t}[]" for n, t in enumerate(types, start=first))
 
