@@ -3,24 +3,36 @@
 A client subscribes with a jurisdiction scope, receives a snapshot (or the exact events it
 missed when it resumes), then ordered deltas carrying the stream id. Filtering happens here,
 on the server: a connection never receives a case outside its scope.
+
+One task reads Redis (events and positions in one blocking XREAD) and hands each connection
+pre-encoded frames through a bounded per-connection buffer; each connection has its own
+sender, so a slow screen only ever delays itself. Positions are coalesced per unit and
+flushed on a timer: a screen receives at most one positions message per flush interval.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
+import msgspec
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from incidents import repository
+from realtime.degraded import current_degraded
 from realtime.live_protocol import (
+    PROTOCOL,
     ProtocolError,
     Subscribe,
     encode,
@@ -28,11 +40,22 @@ from realtime.live_protocol import (
     scope_prefix,
     stream_id_key,
 )
+from realtime.positions import (
+    PositionRejected,
+    UnitPosition,
+    decode_fix,
+    encode_unit,
+    latest_positions,
+    to_unit_position,
+)
 from realtime.streams import DATA_FIELD, StreamNames
 
 log = logging.getLogger(__name__)
 
-Delta = tuple[str, dict[str, Any]]
+LocateTownship = Callable[[float, float], str]
+StreamKey = tuple[int, int]
+COUNTY_PREFIX_LENGTH = 6
+_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,32 +67,90 @@ class GatewaySettings:
     replay_limit: int = 5000
     subscribe_timeout: float = 10.0
     block_ms: int = 1000
+    read_count: int = 1000
+    position_flush_seconds: float = 0.5
+
+
+class _CaseRef(msgspec.Struct):
+    township_code: str | None = None
+
+
+class _Route(msgspec.Struct):
+    """The few fields of an event that decide who may see it."""
+
+    type: str = ""
+    case: _CaseRef | None = None
+    township_code: str | None = None
+
+
+_route_decoder = msgspec.json.Decoder(_Route)
+
+
+def _visible(route: _Route, prefix: str) -> bool:
+    if route.case is not None:
+        township = route.case.township_code
+        return township is not None and township.startswith(prefix)
+    if route.township_code is not None:
+        return route.township_code.startswith(prefix)
+    if route.type.startswith("system."):
+        return True  # outages concern every screen
+    return len(prefix) <= COUNTY_PREFIX_LENGTH  # anything unplaced: county screens only
+
+
+@dataclass(frozen=True, slots=True)
+class _Frame:
+    """A delta (stream id + event JSON) or a ready-to-send message (key None)."""
+
+    text: str
+    stream_id: str = ""
+    key: StreamKey | None = None
 
 
 @dataclass(eq=False)
 class _Client:
-    """One connection's filter and its bounded queue of deltas."""
+    """One connection's filter and its bounded buffer of frames."""
 
     prefix: str
-    queue: asyncio.Queue[Delta]
+    batch: bool
+    limit: int
+    items: deque[_Frame] = field(default_factory=deque)
     overflowed: bool = False
-    wakeup: asyncio.Event = field(default_factory=asyncio.Event)
+    closed: bool = False
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def offer(self, delta: Delta) -> None:
+    def offer(self, frame: _Frame) -> None:
         if self.overflowed:
             return
-        try:
-            self.queue.put_nowait(delta)
-        except asyncio.QueueFull:
+        if len(self.items) >= self.limit:
             # Too far behind: drop the backlog; the sender will start over from a snapshot.
             self.overflowed = True
-            self.wakeup.set()
+            self.items.clear()
+        else:
+            self.items.append(frame)
+        self.ready.set()
 
 
-def _visible(event: dict[str, Any], prefix: str) -> bool:
-    case = event.get("case")
-    township = case.get("township_code") if isinstance(case, dict) else None
-    return isinstance(township, str) and township.startswith(prefix)
+@dataclass
+class GatewayStats:
+    """Counters for tests and metrics."""
+
+    events: int = 0
+    positions: int = 0
+    position_messages: int = 0
+    behind_snapshots: int = 0
+
+
+def _delta_text(frame: _Frame) -> str:
+    return f'{{"v":"{PROTOCOL}","type":"delta","id":"{frame.stream_id}","event":{frame.text}}}'
+
+
+def _deltas_text(frames: Sequence[_Frame]) -> str:
+    body = ",".join(f'{{"id":"{f.stream_id}","event":{f.text}}}' for f in frames)
+    return f'{{"v":"{PROTOCOL}","type":"deltas","deltas":[{body}]}}'
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 class Gateway:
@@ -81,12 +162,19 @@ class Gateway:
         pool: asyncpg.Pool,
         names: StreamNames,
         settings: GatewaySettings | None = None,
+        *,
+        locate_township: LocateTownship | None = None,
     ) -> None:
         self._redis = redis
         self._pool = pool
         self._names = names
         self._settings = settings or GatewaySettings()
+        self._locate_township = locate_township
         self._clients: set[_Client] = set()
+        self._latest: dict[str, UnitPosition] = {}
+        self._dirty: set[str] = set()
+        self._redis_down_since: str | None = None
+        self.stats = GatewayStats()
 
     @property
     def client_count(self) -> int:
@@ -95,46 +183,144 @@ class Gateway:
 
     async def serve(self, host: str, port: int, stop: asyncio.Event) -> None:
         """Accept connections until `stop` is set."""
-        pump = asyncio.create_task(self._pump(stop))
+        tasks = [
+            asyncio.create_task(self._pump(stop)),
+            asyncio.create_task(self._flush_positions(stop)),
+        ]
         try:
-            async with serve(self._handle, host, port, max_size=64 * 1024):
+            # No permessage-deflate: it would compress every frame once per connection, the
+            # largest cost of fan-out; screens sit on the centre's network.
+            async with serve(self._handle, host, port, max_size=64 * 1024, compression=None):
                 log.info("gateway listening on ws://%s:%d", host, port)
                 await stop.wait()
         finally:
-            pump.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
-    async def _last_stream_id(self) -> str:
-        newest: Any = await self._redis.xrevrange(self._names.events, count=1)
+    async def _last_id(self, stream: str) -> str:
+        newest: Any = await self._redis.xrevrange(stream, count=1)
         return newest[0][0].decode() if newest else "0-0"
 
     async def _pump(self, stop: asyncio.Event) -> None:
-        """The single reader of the events stream."""
-        last = await self._last_stream_id()
+        """The single reader of the events and positions streams."""
+        events, positions = self._names.events, self._names.positions
+        cursors: dict[str, str] | None = None
         while not stop.is_set():
             try:
+                if cursors is None:
+                    cursors = {events: await self._last_id(events)}
+                    cursors[positions] = await self._last_id(positions)
                 response: Any = await self._redis.xread(
-                    {self._names.events: last}, count=500, block=self._settings.block_ms
+                    dict(cursors),  # type: ignore[arg-type]  # redis-py's dict is invariant
+                    count=self._settings.read_count,
+                    block=self._settings.block_ms,
                 )
-            except (OSError, ConnectionError) as exc:
-                log.warning("gateway lost Redis (%r); retrying", exc)
+                if self._redis_down_since is not None:
+                    await self._announce_redis_back(cursors)
+            except _REDIS_DOWN as exc:
+                self._announce_redis_down(exc)
                 await asyncio.sleep(0.5)
                 continue
-            for _, entries in response or []:
-                for entry_id, fields in entries:
-                    last = entry_id.decode()
-                    self._fan_out(last, fields)
+            for stream_name, entries in response or []:
+                stream = stream_name.decode()
+                if not entries:
+                    continue
+                cursors[stream] = entries[-1][0].decode()
+                if stream == events:
+                    for entry_id, fields in entries:
+                        self._fan_out(entry_id.decode(), fields)
+                else:
+                    self._absorb_positions(entries)
 
     def _fan_out(self, stream_id: str, fields: dict[bytes, bytes]) -> None:
+        raw = fields.get(DATA_FIELD)
         try:
-            event = json.loads(fields[DATA_FIELD])
-        except (KeyError, ValueError):
+            route = _route_decoder.decode(raw) if raw is not None else None
+        except msgspec.DecodeError:
+            route = None
+        if route is None or raw is None:
             log.error("skipping malformed event %s", stream_id)
             return
+        self.stats.events += 1
+        frame = _Frame(raw.decode("utf-8"), stream_id, stream_id_key(stream_id))
         for client in self._clients:
-            if _visible(event, client.prefix):
-                client.offer((stream_id, event))
+            if _visible(route, client.prefix):
+                client.offer(frame)
+
+    def _absorb_positions(self, entries: Sequence[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        for _, fields in entries:
+            try:
+                unit = to_unit_position(decode_fix(fields))
+            except PositionRejected:
+                continue  # the positions consumer dead-letters it; screens just skip it
+            known = self._latest.get(unit.unit_id)
+            if known is None or known.at_ms <= unit.at_ms:
+                self._latest[unit.unit_id] = unit
+                self._dirty.add(unit.unit_id)
+            self.stats.positions += 1
+
+    def _in_scope(self, unit: UnitPosition, prefix: str, towns: dict[str, str]) -> bool:
+        if len(prefix) <= COUNTY_PREFIX_LENGTH:
+            return True
+        if self._locate_township is None:
+            return False  # without a map, only county screens may see units
+        town = towns.get(unit.unit_id)
+        if town is None:
+            town = towns[unit.unit_id] = self._locate_township(unit.lon, unit.lat)
+        return town.startswith(prefix)
+
+    async def _flush_positions(self, stop: asyncio.Event) -> None:
+        """Every flush interval, send each screen the units that moved, once per unit."""
+        while not stop.is_set():
+            await asyncio.sleep(self._settings.position_flush_seconds)
+            if not self._dirty or not self._clients:
+                continue
+            units = [self._latest[u] for u in self._dirty]
+            self._dirty.clear()
+            self._send_units(units)
+
+    def _send_units(self, units: Sequence[UnitPosition]) -> None:
+        towns: dict[str, str] = {}
+        by_prefix: dict[str, list[_Client]] = {}
+        for client in self._clients:
+            by_prefix.setdefault(client.prefix, []).append(client)
+        for prefix, clients in by_prefix.items():
+            visible = [u for u in units if self._in_scope(u, prefix, towns)]
+            if not visible:
+                continue
+            body = ",".join(encode_unit(u).decode() for u in visible)
+            frame = _Frame(f'{{"v":"{PROTOCOL}","type":"positions","units":[{body}]}}')
+            self.stats.position_messages += len(clients)
+            for client in clients:
+                client.offer(frame)
+
+    def _announce_redis_down(self, exc: BaseException) -> None:
+        if self._redis_down_since is not None:
+            return
+        self._redis_down_since = _now()
+        log.warning("gateway lost Redis (%r); retrying", exc)
+        status = {
+            "type": "status",
+            "degraded": [{"component": "redis", "since": self._redis_down_since}],
+        }
+        frame = _Frame(encode(status))
+        for client in self._clients:
+            client.offer(frame)
+
+    async def _announce_redis_back(self, cursors: dict[str, str]) -> None:
+        self._redis_down_since = None
+        for stream, cursor in cursors.items():
+            newest = await self._last_id(stream)
+            if stream_id_key(newest) < stream_id_key(cursor):
+                cursors[stream] = newest  # Redis came back with less than it had: follow it
+        # Whatever happened while we were away, a fresh snapshot is the only honest state.
+        for client in self._clients:
+            client.overflowed = True
+            client.items.clear()
+            client.ready.set()
 
     async def _handle(self, connection: ServerConnection) -> None:
         try:
@@ -142,55 +328,72 @@ class Gateway:
             subscription = parse_subscribe(raw)
         except (ProtocolError, TimeoutError) as exc:
             reason = str(exc) or "no subscribe message in time"
-            await connection.send(encode({"type": "error", "reason": reason}))
-            await connection.close(code=1008, reason="protocol error")
+            with contextlib.suppress(ConnectionClosed):
+                await connection.send(encode({"type": "error", "reason": reason}))
+                await connection.close(code=1008, reason="protocol error")
             return
         except ConnectionClosed:
             return
         client = _Client(
-            scope_prefix(subscription.scope), asyncio.Queue(self._settings.client_queue)
+            scope_prefix(subscription.scope), subscription.batch, self._settings.client_queue
         )
         self._clients.add(client)  # before the snapshot, so nothing falls in between
+        reader = asyncio.create_task(self._read_until_closed(connection, client))
         try:
             await self._stream_to(connection, client, subscription)
         except ConnectionClosed:
             pass
         finally:
             self._clients.discard(client)
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+    async def _read_until_closed(self, connection: ServerConnection, client: _Client) -> None:
+        """Screens send nothing after subscribing; reading notices the close promptly."""
+        with contextlib.suppress(ConnectionClosed):
+            async for _ in connection:
+                pass
+        client.closed = True
+        client.ready.set()
 
     async def _stream_to(
         self, connection: ServerConnection, client: _Client, subscription: Subscribe
     ) -> None:
         last = await self._catch_up(connection, client, subscription.since, subscription.scope)
-        # A client that goes away must end this loop even while no delta is waiting for it.
-        closed = asyncio.ensure_future(connection.wait_closed())
-        try:
-            while not closed.done():
-                if client.overflowed:
-                    last = await self._restart(connection, client, subscription.scope)
-                    continue
-                get = asyncio.ensure_future(client.queue.get())
-                woke = asyncio.ensure_future(client.wakeup.wait())
-                done, _ = await asyncio.wait(
-                    {get, woke, closed}, return_when=asyncio.FIRST_COMPLETED
+        last_key = stream_id_key(last)
+        while not client.closed:
+            if client.overflowed:
+                self.stats.behind_snapshots += 1
+                client.overflowed = False
+                client.items.clear()
+                last = await self._send_snapshot(
+                    connection, client, subscription.scope, reason="behind"
                 )
-                woke.cancel()
-                if get not in done:
-                    get.cancel()
+                last_key = stream_id_key(last)
+                continue
+            if not client.items:
+                client.ready.clear()
+                await client.ready.wait()
+                continue
+            frames, client.items = client.items, deque()
+            batch: list[_Frame] = []
+            for frame in frames:
+                if frame.key is None:
+                    if batch:
+                        await connection.send(_deltas_text(batch))
+                        batch = []
+                    await connection.send(frame.text)
                     continue
-                stream_id, event = get.result()
-                if stream_id_key(stream_id) <= stream_id_key(last):
+                if frame.key <= last_key:
                     continue  # already covered by the snapshot or the replay
-                await connection.send(encode({"type": "delta", "id": stream_id, "event": event}))
-                last = stream_id
-        finally:
-            closed.cancel()
-
-    async def _restart(self, connection: ServerConnection, client: _Client, scope: str) -> str:
-        client.queue = asyncio.Queue(self._settings.client_queue)
-        client.overflowed = False
-        client.wakeup.clear()
-        return await self._send_snapshot(connection, client, scope, reason="behind")
+                last_key = frame.key
+                if client.batch:
+                    batch.append(frame)
+                else:
+                    await connection.send(_delta_text(frame))
+            if batch:
+                await connection.send(_deltas_text(batch))
 
     async def _catch_up(
         self, connection: ServerConnection, client: _Client, since: str | None, scope: str
@@ -211,11 +414,12 @@ class Gateway:
                 deltas = []
                 for entry_id, fields in missed:
                     last = entry_id.decode()
-                    event = json.loads(fields[DATA_FIELD])
-                    if _visible(event, client.prefix):
-                        deltas.append({"id": last, "event": event})
+                    raw = fields[DATA_FIELD]
+                    if _visible(_route_decoder.decode(raw), client.prefix):
+                        deltas.append(f'{{"id":"{last}","event":{raw.decode("utf-8")}}}')
                 await connection.send(
-                    encode({"type": "replay", "since": since, "last_id": last, "deltas": deltas})
+                    f'{{"v":"{PROTOCOL}","type":"replay","since":"{since}",'
+                    f'"last_id":"{last}","deltas":[{",".join(deltas)}]}}'
                 )
                 return last
         return await self._send_snapshot(connection, client, scope, reason="subscribe")
@@ -223,9 +427,19 @@ class Gateway:
     async def _send_snapshot(
         self, connection: ServerConnection, client: _Client, scope: str, reason: str
     ) -> str:
-        last = await self._last_stream_id()
+        last = await self._last_id(self._names.events)
         async with self._pool.acquire() as conn:
             cases = await repository.open_cases(conn, client.prefix, self._settings.snapshot_limit)
+        towns: dict[str, str] = {}
+        units = [
+            msgspec.to_builtins(u)
+            for u in await latest_positions(self._redis, self._names)
+            if self._in_scope(u, client.prefix, towns)
+        ]
+        degraded = [
+            {"component": s.component, "since": s.since.isoformat(), "reason": s.reason}
+            for s in await current_degraded(self._redis, self._names)
+        ]
         await connection.send(
             encode(
                 {
@@ -234,6 +448,8 @@ class Gateway:
                     "reason": reason,
                     "last_id": last,
                     "cases": cases,
+                    "units": units,
+                    "degraded": degraded,
                 }
             )
         )

@@ -18,7 +18,7 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +60,7 @@ _DATA_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.IntegrityConstraintViolationError,
     UnicodeError,
 )
+_PAUSING: tuple[type[BaseException], ...] = (*REDIS_DOWN, *STORAGE_DOWN)
 _PUBLISHED_SHARD_BITS = 23  # one bitmap key per 8M event ids (1 MiB each)
 _PUBLISHED_TTL_SECONDS = 7 * 24 * 3600
 
@@ -216,10 +217,22 @@ class IngestWorker:
             await self.heartbeat()
         if now - self._last_claim >= self._settings.claim_every_seconds:
             self._last_claim = now
-            await self.claim_abandoned()
+            await self._guarded(self.claim_abandoned())
         if now - self._last_outbox_check >= self._settings.outbox_every_seconds:
             self._last_outbox_check = now
-            await self.drain_outbox(self._settings.outbox_grace_seconds)
+            await self._guarded(self.drain_outbox(self._settings.outbox_grace_seconds))
+
+    async def _guarded(self, chore: Awaitable[int]) -> None:
+        """Outages propagate (they pause the worker); any other failure of a chore is logged."""
+        try:
+            await chore
+        except _PAUSING:
+            raise
+        except EntriesFailed:
+            raise
+        except Exception:
+            self.stats.entry_errors += 1
+            log.exception("periodic ingest chore failed; will retry")
 
     async def process_once(self) -> int:
         """Read one batch and carry it through to acknowledgement; return entries handled."""

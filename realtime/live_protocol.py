@@ -22,6 +22,7 @@ class Subscribe(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     type: Literal["subscribe"]
     scope: Annotated[str, msgspec.Meta(pattern=r"^\d{6,12}$")]
     since: str | None = None
+    batch: bool = False  # the client accepts `deltas` messages carrying several deltas
 
 
 _subscribe = msgspec.json.Decoder(Subscribe)

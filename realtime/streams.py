@@ -75,6 +75,11 @@ class StreamNames:
         return self._key("units:latest")
 
     @property
+    def units_sampled(self) -> str:
+        """Hash: unit id → epoch ms of its last fix written to the track history."""
+        return self._key("units:sampled")
+
+    @property
     def cameras_latest(self) -> str:
         """Hash: camera id → its latest status (JSON)."""
         return self._key("cameras:latest")

@@ -143,7 +143,7 @@ async def pending(redis: aioredis.Redis, names: StreamNames, consumer: str | Non
 
 
 async def opened_source_ids(redis: aioredis.Redis, names: StreamNames) -> Counter[str]:
-    """How often each source_id was announced by case.opened on the events stream."""
+    """How often each source_id was announced (case.opened or case.report_linked)."""
     counts: Counter[str] = Counter()
     last = "-"
     while True:
@@ -154,7 +154,7 @@ async def opened_source_ids(redis: aioredis.Redis, names: StreamNames) -> Counte
             return counts
         for _, fields in chunk:
             event = json.loads(fields[b"data"])
-            if event["type"] == "case.opened":
+            if event["type"] in ("case.opened", "case.report_linked"):
                 counts[event["source_id"]] += 1
         last = chunk[-1][0].decode()
 
@@ -175,21 +175,21 @@ async def settle(
     redis: aioredis.Redis,
     pool: asyncpg.Pool,
     names: StreamNames,
-    expected_cases: int,
+    expected_reports: int,
     within: float,
 ) -> None:
-    """Wait until every report is a case, nothing is pending and the outbox is empty."""
+    """Wait until every report is stored, nothing is pending and the outbox is empty."""
     deadline = time.monotonic() + within
     state: tuple[int, ...] = ()
     while time.monotonic() < deadline:
-        cases, _, outbox = await books(pool)
+        _, reports, outbox = await books(pool)
         waiting = await pending(redis, names)
         unread = await undelivered(redis, names)
-        state = (cases, waiting, unread, outbox)
-        if cases >= expected_cases and waiting == 0 and unread == 0 and outbox == 0:
+        state = (reports, waiting, unread, outbox)
+        if reports >= expected_reports and waiting == 0 and unread == 0 and outbox == 0:
             return
         await asyncio.sleep(0.25)
-    raise AssertionError(f"not settled in {within}s: (cases, pending, unread, outbox) = {state}")
+    raise AssertionError(f"not settled in {within}s: (reports, pending, unread, outbox) = {state}")
 
 
 async def undelivered(redis: aioredis.Redis, names: StreamNames) -> int:

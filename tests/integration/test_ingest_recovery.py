@@ -49,9 +49,10 @@ async def add_all(redis: aioredis.Redis, names: StreamNames, payloads: list[str]
         await pipe.execute()
 
 
-async def case_count(pool: asyncpg.Pool) -> int:
+async def report_count(pool: asyncpg.Pool) -> int:
+    """Reports stored, each opening a case or linked to one (intake merges repeats)."""
     async with pool.acquire() as conn:
-        count: int = await conn.fetchval("SELECT count(*) FROM cases")
+        count: int = await conn.fetchval("SELECT count(*) FROM case_reports")
         return count
 
 
@@ -66,7 +67,9 @@ async def wait_until(condition: Callable[[], Any], within: float = 10.0) -> None
 
 
 def source_ids(events: list[dict[str, Any]]) -> Counter[str]:
-    return Counter(e["source_id"] for e in events if e["type"] == "case.opened")
+    """How often each report was announced (by case.opened or case.report_linked)."""
+    kinds = ("case.opened", "case.report_linked")
+    return Counter(e["source_id"] for e in events if e["type"] in kinds)
 
 
 async def test_abandoned_entries_are_claimed_and_applied_once(
@@ -88,7 +91,7 @@ async def test_abandoned_entries_are_claimed_and_applied_once(
     assert await worker.claim_abandoned() == 20
     assert await worker.drain_outbox(older_than_seconds=0) == 5
 
-    assert await case_count(pool) == 20
+    assert await report_count(pool) == 20
     counts = source_ids(await events_of(redis, names))
     assert set(counts) == {f"claim-{n}" for n in range(20)}
     assert set(counts.values()) == {1}
@@ -107,7 +110,9 @@ async def test_outbox_drain_skips_events_already_published(
         pass
     async with pool.acquire() as conn:
         # As if the worker died right after its Redis MULTI, before deleting the outbox rows.
-        await conn.execute("INSERT INTO event_outbox (event_id) SELECT id FROM case_events")
+        await conn.execute(
+            "INSERT INTO event_outbox (event_id, payload) SELECT id, data::text FROM case_events"
+        )
     assert await worker.drain_outbox(older_than_seconds=0) == 7
     counts = source_ids(await events_of(redis, names))
     assert len(counts) == 7
@@ -278,7 +283,7 @@ async def test_heartbeat_and_metrics_show_lag_dead_letters_and_counters(
 
 
 async def _has_cases(pool: asyncpg.Pool, count: int) -> bool:
-    return await case_count(pool) >= count
+    return await report_count(pool) >= count
 
 
 async def _true(value: bool) -> bool:

@@ -1,0 +1,231 @@
+"""Unit positions (stream `positions`): validate fixes, keep the latest per unit, sample tracks.
+
+Latest-wins per unit is decided inside Redis (a Lua script comparing fix times), so any
+number of workers may consume the stream; the same script decides which fixes are due for
+the PostgreSQL track history, at most one per unit per sampling interval.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import msgspec
+import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
+
+from realtime.streams import DATA_FIELD, POSITIONS_GROUP, StreamNames
+
+log = logging.getLogger(__name__)
+
+
+class PositionRejected(ValueError):
+    """A position message that breaks the contract; the message is the dead-letter reason."""
+
+
+class PositionFix(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+    """One fix as it arrives on the positions stream (speed in km/h, heading in degrees)."""
+
+    unit_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
+    lon: Annotated[float, msgspec.Meta(ge=-180.0, le=180.0)]
+    lat: Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
+    at: Annotated[datetime, msgspec.Meta(tz=True)]
+    speed: Annotated[float, msgspec.Meta(ge=0.0, le=1000.0)] | None = None
+    heading: Annotated[float, msgspec.Meta(ge=0.0, le=360.0)] | None = None
+
+
+class UnitPosition(msgspec.Struct, frozen=True):
+    """The latest position of a unit as stored in Redis and sent to screens."""
+
+    unit_id: str
+    lon: float
+    lat: float
+    at: str
+    at_ms: int
+    speed: float | None = None
+    heading: float | None = None
+
+
+_fix_decoder = msgspec.json.Decoder(PositionFix)
+_unit_decoder = msgspec.json.Decoder(UnitPosition)
+MAX_POSITION_BYTES = 1024
+
+
+def decode_fix(fields: dict[bytes, bytes]) -> PositionFix:
+    """Validate a raw positions entry; raise PositionRejected with the reason."""
+    if set(fields) != {DATA_FIELD}:
+        raise PositionRejected("entry must have exactly one field 'data'")
+    raw = fields[DATA_FIELD]
+    if len(raw) > MAX_POSITION_BYTES:
+        raise PositionRejected(f"document is {len(raw)} bytes, larger than {MAX_POSITION_BYTES}")
+    try:
+        return _fix_decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise PositionRejected(f"invalid: {exc}") from None
+    except msgspec.DecodeError as exc:
+        raise PositionRejected(f"not JSON: {exc}") from None
+
+
+def to_unit_position(fix: PositionFix) -> UnitPosition:
+    """The stored form: UTC time text plus epoch milliseconds for comparisons."""
+    at = fix.at.astimezone(UTC)
+    return UnitPosition(
+        unit_id=fix.unit_id,
+        lon=fix.lon,
+        lat=fix.lat,
+        at=at.isoformat(timespec="milliseconds"),
+        at_ms=int(at.timestamp() * 1000),
+        speed=fix.speed,
+        heading=fix.heading,
+    )
+
+
+def decode_unit(raw: bytes) -> UnitPosition:
+    """Read back a stored latest position."""
+    return _unit_decoder.decode(raw)
+
+
+def encode_unit(unit: UnitPosition) -> bytes:
+    """The stored (and sent) JSON of a latest position."""
+    return msgspec.json.encode(unit)
+
+
+# KEYS: latest hash, sampled hash. ARGV: interval_ms, then (unit, at_ms, json) triples.
+# Returns the 0-based indexes of triples that are due for the track history.
+_LATEST_AND_DUE = """
+local interval = tonumber(ARGV[1])
+local due = {}
+local n = 0
+for i = 2, #ARGV, 3 do
+  local unit, at, doc = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+  local current = redis.call('HGET', KEYS[1], unit)
+  if (not current) or tonumber(cjson.decode(current)['at_ms']) < at then
+    redis.call('HSET', KEYS[1], unit, doc)
+  end
+  local sampled = tonumber(redis.call('HGET', KEYS[2], unit) or '-1')
+  if sampled < 0 or at - sampled >= interval then
+    redis.call('HSET', KEYS[2], unit, at)
+    due[#due + 1] = n
+  end
+  n = n + 1
+end
+return due
+"""
+
+StoreTracks = Callable[[Sequence[UnitPosition]], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class PositionSettings:
+    """Tuning of the positions consumer."""
+
+    batch_size: int = 1000
+    block_ms: int = 1000
+    sample_interval_seconds: float = 30.0
+
+
+@dataclass
+class PositionStats:
+    """Counters for heartbeats and tests."""
+
+    fixes: int = 0
+    sampled: int = 0
+    rejected: int = 0
+
+
+class PositionsConsumer:
+    """One consumer in the `tracks` group of the positions stream."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        store_tracks: StoreTracks,
+        *,
+        names: StreamNames,
+        consumer: str,
+        settings: PositionSettings | None = None,
+    ) -> None:
+        self._redis = redis
+        self._store_tracks = store_tracks
+        self._names = names
+        self._consumer = consumer
+        self._settings = settings or PositionSettings()
+        self._script = redis.register_script(_LATEST_AND_DUE)
+        self._read_own_pending = True
+        self.stats = PositionStats()
+
+    async def ensure_group(self) -> None:
+        """Create the consumer group (and the stream) if missing."""
+        try:
+            await self._redis.xgroup_create(
+                self._names.positions, POSITIONS_GROUP, id="0", mkstream=True
+            )
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def process_once(self) -> int:
+        """Read, apply and acknowledge one batch; return the entries handled."""
+        redelivered = self._read_own_pending
+        response: Any = await self._redis.xreadgroup(
+            POSITIONS_GROUP,
+            self._consumer,
+            {self._names.positions: "0" if redelivered else ">"},
+            count=self._settings.batch_size,
+            block=None if redelivered else self._settings.block_ms,
+        )
+        entries = response[0][1] if response else []
+        if redelivered and not entries:
+            self._read_own_pending = False
+            return await self.process_once()
+        try:
+            await self.handle_batch(entries)
+        except BaseException:
+            self._read_own_pending = True
+            raise
+        return len(entries)
+
+    async def handle_batch(self, entries: Sequence[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        """Latest per unit in Redis, due fixes into PostgreSQL, then dead letters and acks."""
+        units: list[UnitPosition] = []
+        rejected: list[tuple[bytes, dict[bytes, bytes], str]] = []
+        for entry_id, fields in entries:
+            if not fields:
+                continue
+            try:
+                units.append(to_unit_position(decode_fix(fields)))
+            except PositionRejected as exc:
+                rejected.append((entry_id, fields, str(exc)))
+        if units:
+            args: list[Any] = [int(self._settings.sample_interval_seconds * 1000)]
+            for unit in units:
+                args += [unit.unit_id, unit.at_ms, encode_unit(unit)]
+            due: Any = await self._script(
+                keys=[self._names.units_latest, self._names.units_sampled], args=args
+            )
+            sampled = [units[int(i)] for i in due]
+            if sampled:
+                # Written before the ack: a crash re-applies them, and the table ignores repeats.
+                await self._store_tracks(sampled)
+            self.stats.fixes += len(units)
+            self.stats.sampled += len(sampled)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for entry_id, fields, reason in rejected:
+                record: dict[bytes, bytes] = {b"reason": reason.encode(), b"entry_id": entry_id}
+                record.update(
+                    {b"field:" + k if k != DATA_FIELD else k: v for k, v in fields.items()}
+                )
+                pipe.xadd(self._names.positions_dead, record)  # type: ignore[arg-type]
+            if entries:
+                pipe.xack(self._names.positions, POSITIONS_GROUP, *(i for i, _ in entries))
+            await pipe.execute()
+        self.stats.rejected += len(rejected)
+
+
+async def latest_positions(redis: aioredis.Redis, names: StreamNames) -> list[UnitPosition]:
+    """Every unit's latest position, for a screen's first paint."""
+    values: Any = await redis.hvals(names.units_latest)
+    return [decode_unit(v) for v in values]
