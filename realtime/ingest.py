@@ -121,6 +121,16 @@ class IngestStats:
 
 
 @dataclass(frozen=True, slots=True)
+class SideCounters:
+    """Counters of the positions and cameras consumers sharing this worker's process."""
+
+    positions: int = 0
+    positions_sampled: int = 0
+    camera_updates: int = 0
+    camera_alarms: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class _Outcome:
     """What storing a batch produced: events to publish, rejects, and entries to retry."""
 
@@ -142,7 +152,9 @@ class IngestWorker:
         consumer: str,
         settings: IngestSettings | None = None,
         clock: Clock = utc_now,
+        side_counters: Callable[[], SideCounters] | None = None,
     ) -> None:
+        self._side_counters = side_counters
         self._redis = redis
         self._pool = pool
         self._locate = locate
@@ -478,6 +490,7 @@ class IngestWorker:
     async def heartbeat(self) -> None:
         """Tell health checks and metrics this worker is alive, with its counters."""
         stats = self.stats
+        side = self._side_counters() if self._side_counters else SideCounters()
         beat = WorkerHeartbeat(
             consumer=self._consumer,
             at=self._clock(),
@@ -492,6 +505,10 @@ class IngestWorker:
             storage_errors=stats.storage_errors,
             redis_errors=stats.redis_errors,
             entry_errors=stats.entry_errors,
+            positions=side.positions,
+            positions_sampled=side.positions_sampled,
+            camera_updates=side.camera_updates,
+            camera_alarms=side.camera_alarms,
             degraded=sorted(self._outages),
         )
         await write_heartbeat(self._redis, self._names, beat, self._settings.heartbeat_seconds)

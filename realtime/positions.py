@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+import asyncpg
 import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from incidents.tracks import TrackPoint, record_track_points
 from realtime.streams import DATA_FIELD, POSITIONS_GROUP, StreamNames
 
 log = logging.getLogger(__name__)
@@ -116,6 +118,27 @@ return due
 """
 
 StoreTracks = Callable[[Sequence[UnitPosition]], Awaitable[None]]
+
+
+def store_tracks_in(pool: asyncpg.Pool) -> StoreTracks:
+    """Write sampled positions to the PostgreSQL track history."""
+
+    async def store(units: Sequence[UnitPosition]) -> None:
+        points = [
+            TrackPoint(
+                unit_id=u.unit_id,
+                at=datetime.fromtimestamp(u.at_ms / 1000, UTC),
+                lon=u.lon,
+                lat=u.lat,
+                speed=u.speed,
+                heading=u.heading,
+            )
+            for u in units
+        ]
+        async with pool.acquire() as conn:
+            await record_track_points(conn, points)
+
+    return store
 
 
 @dataclass(frozen=True, slots=True)

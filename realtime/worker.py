@@ -1,4 +1,4 @@
-"""One worker process: the intake consumer plus its side tasks, sharing one Redis and one pool."""
+"""One worker process: the intake consumer plus the positions and cameras consumers."""
 
 from __future__ import annotations
 
@@ -8,13 +8,23 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 import asyncpg
 import redis.asyncio as aioredis
 
+from realtime.cameras import CamerasConsumer, CameraSettings
 from realtime.health import stack_health
-from realtime.ingest import IngestSettings, IngestWorker, Locate
+from realtime.ingest import (
+    REDIS_DOWN,
+    STORAGE_DOWN,
+    IngestSettings,
+    IngestWorker,
+    Locate,
+    SideCounters,
+)
 from realtime.metrics import CONTENT_TYPE, metrics_text
+from realtime.positions import PositionsConsumer, PositionSettings, store_tracks_in
 from realtime.probe import ProbeResponse, json_response, serve_probe
 from realtime.streams import StreamNames
 
@@ -27,6 +37,12 @@ class ProbeAddress:
 
     host: str
     port: int
+
+
+class _Consumer(Protocol):
+    async def ensure_group(self) -> None: ...
+
+    async def process_once(self) -> int: ...
 
 
 def probe_routes(
@@ -44,6 +60,24 @@ def probe_routes(
     return {"/healthz": healthz, "/metrics": metrics}
 
 
+async def consume(name: str, consumer: _Consumer, stop: asyncio.Event) -> None:
+    """Run a side consumer until stopped; outages back off (the intake worker announces them)."""
+    backoff = 0.1
+    while not stop.is_set():
+        try:
+            await consumer.ensure_group()
+            while not stop.is_set():
+                await consumer.process_once()
+                backoff = 0.1
+        except (*REDIS_DOWN, *STORAGE_DOWN) as exc:
+            log.warning("%s consumer paused (%r); retrying in %.1fs", name, exc, backoff)
+        except Exception:
+            log.exception("%s consumer failed; retrying in %.1fs", name, backoff)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=backoff)
+        backoff = min(backoff * 2, 5.0)
+
+
 async def run_worker(
     redis: aioredis.Redis,
     pool: asyncpg.Pool,
@@ -54,11 +88,32 @@ async def run_worker(
     settings: IngestSettings,
     stop: asyncio.Event,
     probe: ProbeAddress | None = None,
+    positions: PositionSettings | None = None,
+    cameras: CameraSettings | None = None,
 ) -> None:
-    """Run the intake consumer (and the probe endpoint, if asked) until `stop` is set."""
-    worker = IngestWorker(redis, pool, locate, names=names, consumer=consumer, settings=settings)
+    """Run the intake, positions and cameras consumers (and the probe) until `stop` is set."""
+    tracks = PositionsConsumer(
+        redis, store_tracks_in(pool), names=names, consumer=consumer, settings=positions
+    )
+    cams = CamerasConsumer(redis, names=names, consumer=consumer, settings=cameras)
+
+    def side() -> SideCounters:
+        return SideCounters(
+            positions=tracks.stats.fixes,
+            positions_sampled=tracks.stats.sampled,
+            camera_updates=cams.stats.updates,
+            camera_alarms=cams.stats.alarms,
+        )
+
+    worker = IngestWorker(
+        redis, pool, locate, names=names, consumer=consumer, settings=settings, side_counters=side
+    )
     await worker.ensure_group()
-    tasks = [asyncio.create_task(worker.run(stop), name="intake")]
+    tasks = [
+        asyncio.create_task(worker.run(stop), name="intake"),
+        asyncio.create_task(consume("positions", tracks, stop), name="positions"),
+        asyncio.create_task(consume("cameras", cams, stop), name="cameras"),
+    ]
     if probe is not None:
         routes = probe_routes(redis, pool, names)
         tasks.append(asyncio.create_task(serve_probe(probe.host, probe.port, routes, stop)))
