@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 
 from incidents.case_store import PendingEvent
-from realtime.streams import DATA_FIELD, StreamNames
+from realtime.publishing import queue_events
+from realtime.streams import StreamNames
 
 
 class RedisEventSink:
@@ -21,11 +22,6 @@ class RedisEventSink:
     async def publish(self, events: Sequence[PendingEvent]) -> None:
         """Publish in order; raises if Redis is unreachable (the outbox keeps them)."""
         async with self._redis.pipeline(transaction=True) as pipe:
-            for event in events:
-                pipe.xadd(
-                    self._names.events,
-                    {DATA_FIELD: event.payload},
-                    maxlen=self._maxlen,
-                    approximate=True,
-                )
+            # With the published bits, so an outbox drain after a crash never repeats them.
+            queue_events(pipe, self._names, events, self._maxlen)
             await pipe.execute()

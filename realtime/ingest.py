@@ -34,6 +34,7 @@ from incidents.reports import AcceptedReport, JurisdictionPath
 from realtime.degraded import Component, DegradedStatus, announce_degraded, announce_recovered
 from realtime.heartbeat import WorkerHeartbeat, write_heartbeat
 from realtime.intake_contract import IntakeRejected, IntakeReport, decode_intake
+from realtime.publishing import already_published, queue_events
 from realtime.streams import DATA_FIELD, INGEST_GROUP, StreamNames
 
 log = logging.getLogger(__name__)
@@ -61,8 +62,6 @@ _DATA_ERRORS: tuple[type[BaseException], ...] = (
     UnicodeError,
 )
 _PAUSING: tuple[type[BaseException], ...] = (*REDIS_DOWN, *STORAGE_DOWN)
-_PUBLISHED_SHARD_BITS = 23  # one bitmap key per 8M event ids (1 MiB each)
-_PUBLISHED_TTL_SECONDS = 7 * 24 * 3600
 
 
 class EntriesFailed(Exception):
@@ -118,6 +117,8 @@ class IngestStats:
     storage_errors: int = 0
     redis_errors: int = 0
     entry_errors: int = 0
+    store_seconds: float = 0.0
+    publish_seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -406,6 +407,7 @@ class IngestWorker:
         if not accepted:
             return _Outcome([], [], [])
         reports = [report for _, _, report in accepted]
+        started = time.perf_counter()
         try:
             async with self._storage() as conn:
                 events = await repository.record_reports(conn, reports)
@@ -431,6 +433,7 @@ class IngestWorker:
             self.stats.entry_errors += 1
             await self._redis.hset(self._names.intake_errors, entry_id, reason[:500])
             return _Outcome([], [], [entry_id])
+        self.stats.store_seconds += time.perf_counter() - started
         self.stats.accepted += len(reports)
         self.stats.duplicates += len({r.source_id for r in reports}) - len(events)
         return _Outcome(events, [], [])
@@ -444,8 +447,9 @@ class IngestWorker:
         """Events, their published bits, dead letters and acks: all or nothing (MULTI/EXEC)."""
         if not (events or rejected or acks):
             return
+        started = time.perf_counter()
         async with self._redis.pipeline(transaction=True) as pipe:
-            self._queue_events(pipe, events)
+            queue_events(pipe, self._names, events, self._settings.events_maxlen)
             for entry_id, fields, reason in rejected:
                 pipe.xadd(self._names.intake_dead, self._dead_letter(entry_id, fields, reason))  # type: ignore[arg-type]
             if acks:
@@ -454,25 +458,9 @@ class IngestWorker:
             if poisoned:
                 pipe.hdel(self._names.intake_errors, *poisoned)
             await pipe.execute()
+        self.stats.publish_seconds += time.perf_counter() - started
         self.stats.published += len(events)
         self.stats.rejected += len(rejected)
-
-    def _queue_events(self, pipe: Any, events: Sequence[repository.PendingEvent]) -> None:
-        if not events:
-            return
-        shards: dict[int, list[str]] = {}
-        for event in events:
-            pipe.xadd(
-                self._names.events,
-                {DATA_FIELD: event.payload},
-                maxlen=self._settings.events_maxlen,
-                approximate=True,
-            )
-            shard, offset = divmod(event.event_id, 1 << _PUBLISHED_SHARD_BITS)
-            shards.setdefault(shard, []).extend(("SET", "u1", str(offset), "1"))
-        for shard, ops in shards.items():
-            pipe.execute_command("BITFIELD", self._names.published(shard), *ops)
-            pipe.expire(self._names.published(shard), _PUBLISHED_TTL_SECONDS)
 
     def _dead_letter(self, entry_id: EntryId, fields: Fields, reason: str) -> dict[bytes, bytes]:
         record: dict[bytes, bytes] = {
@@ -524,7 +512,9 @@ class IngestWorker:
                 pending = await repository.claim_unpublished(conn, older_than_seconds)
                 if not pending:
                     return 0
-                published = await self._already_published([e.event_id for e in pending])
+                published = await already_published(
+                    self._redis, self._names, [e.event_id for e in pending]
+                )
                 fresh = [e for e in pending if e.event_id not in published]
                 await self._publish_and_ack(fresh, [], [])
                 await repository.mark_published(conn, [e.event_id for e in pending])
@@ -534,14 +524,6 @@ class IngestWorker:
         finally:
             if await self._redis.get(self._names.outbox_lock) == token:
                 await self._redis.delete(self._names.outbox_lock)
-
-    async def _already_published(self, event_ids: Sequence[int]) -> set[int]:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for event_id in event_ids:
-                shard, offset = divmod(event_id, 1 << _PUBLISHED_SHARD_BITS)
-                pipe.getbit(self._names.published(shard), offset)
-            bits = await pipe.execute()
-        return {event_id for event_id, bit in zip(event_ids, bits, strict=True) if bit}
 
     async def _degrade(self, component: Component, exc: BaseException) -> None:
         """Remember (and, when Redis is there, announce) that a component is unavailable."""
