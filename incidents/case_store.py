@@ -8,9 +8,10 @@ publishes them after commit and then marks them published.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeAlias
 
 import asyncpg
@@ -18,6 +19,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from incidents.case import Case, CaseStatus, case_to_row
 from incidents.events import Event, event_to_row, to_public_json
+from incidents.reports import CHINA_TZ, case_number
 from incidents.views import PlaceNames, case_view
 
 # Functions take a plain connection or one borrowed from a pool.
@@ -375,3 +377,25 @@ async def commit_change(
         PendingEvent(ids[(r.case_id, r.seq)], with_event_id(ids[(r.case_id, r.seq)], payload))
         for r, payload in zip(rows, payloads, strict=True)
     ]
+
+
+_BUMP_COUNTER = """
+INSERT INTO case_counters (county_code, day, last_seq) VALUES ($1, $2, $3)
+ON CONFLICT (county_code, day) DO UPDATE SET last_seq = case_counters.last_seq + EXCLUDED.last_seq
+RETURNING last_seq
+"""
+
+
+async def allocate_case_numbers(conn: Conn, cases: Iterable[Case]) -> dict[int, str]:
+    """Reserve readable case numbers, one counter row per county and local day."""
+    groups: dict[tuple[str, date], list[Case]] = defaultdict(list)
+    for case in cases:
+        groups[(case.jurisdiction.county_code, case.opened_at.astimezone(CHINA_TZ).date())].append(
+            case
+        )
+    numbers: dict[int, str] = {}
+    for (county, day), group in sorted(groups.items()):
+        last = await conn.fetchval(_BUMP_COUNTER, county, day, len(group))
+        for seq, case in enumerate(group, start=last - len(group) + 1):
+            numbers[case.case_id] = case_number(county, day.strftime("%Y%m%d"), seq)
+    return numbers

@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 
 from incidents.case import (
     Case,
@@ -26,6 +26,7 @@ from incidents.case import (
 from incidents.case_store import (
     Conn,
     PendingEvent,
+    allocate_case_numbers,
     insert_cases,
     update_cases,
     views_of,
@@ -41,7 +42,7 @@ from incidents.merging import (
     find_merge_target,
     link_report,
 )
-from incidents.reports import CHINA_TZ, SYSTEM_INGEST, AcceptedReport, case_number
+from incidents.reports import SYSTEM_INGEST, AcceptedReport
 from incidents.views import PlaceNames
 
 # Merge locks cover ~1 km cells, so reports far apart never wait for each other.
@@ -82,11 +83,6 @@ SELECT id, version, snapshot::text AS snapshot, township_name, village_name
 FROM cases WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
 """
 
-_BUMP_COUNTER = """
-INSERT INTO case_counters (county_code, day, last_seq) VALUES ($1, $2, $3)
-ON CONFLICT (county_code, day) DO UPDATE SET last_seq = case_counters.last_seq + EXCLUDED.last_seq
-RETURNING last_seq
-"""
 
 _RELINK_REPORTS = """
 UPDATE case_reports AS r SET case_id = u.case_id, link_kind = u.kind, linked_at = u.at
@@ -246,7 +242,7 @@ async def _open_or_link(
         events.extend(new_events)
 
     cases = current.cases
-    numbers = await _allocate_case_numbers(conn, [cases[cid] for cid in opened])
+    numbers = await allocate_case_numbers(conn, [cases[cid] for cid in opened])
     events = [replace(e, case_no=numbers[e.case_id]) if e.case_id in numbers else e for e in events]
     for cid, number in numbers.items():
         cases[cid] = replace(cases[cid], case_no=number)
@@ -298,18 +294,3 @@ async def _lock_and_load_candidates(
         for row in loaded
         if row["snapshot"] is not None
     }
-
-
-async def _allocate_case_numbers(conn: Conn, cases: Iterable[Case]) -> dict[int, str]:
-    """Reserve readable case numbers, one counter row per county and local day."""
-    groups: dict[tuple[str, date], list[Case]] = defaultdict(list)
-    for case in cases:
-        groups[(case.jurisdiction.county_code, case.opened_at.astimezone(CHINA_TZ).date())].append(
-            case
-        )
-    numbers: dict[int, str] = {}
-    for (county, day), group in sorted(groups.items()):
-        last = await conn.fetchval(_BUMP_COUNTER, county, day, len(group))
-        for seq, case in enumerate(group, start=last - len(group) + 1):
-            numbers[case.case_id] = case_number(county, day.strftime("%Y%m%d"), seq)
-    return numbers

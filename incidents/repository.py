@@ -20,11 +20,13 @@ __all__ = [
     "Conn",
     "JurisdictionRow",
     "PendingEvent",
+    "ResolutionLevel",
     "case_events",
     "claim_unpublished",
     "mark_published",
     "open_cases",
     "record_reports",
+    "resolution_level",
     "upsert_jurisdictions",
 ]
 
@@ -96,3 +98,28 @@ async def case_events(conn: Conn, case_id: int) -> list[Event]:
         case_id,
     )
     return [event_from_row(EventRow(**dict(row))) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ResolutionLevel:
+    """How many archived cases were resolved at township level or below (the seed's 95%)."""
+
+    archived: int
+    at_township_or_below: int
+
+    @property
+    def share(self) -> float | None:
+        """The fraction, or None before any case is archived."""
+        return self.at_township_or_below / self.archived if self.archived else None
+
+
+async def resolution_level(conn: Conn, jurisdiction_prefix: str = "") -> ResolutionLevel:
+    """Archived cases in a jurisdiction and how many the township or village resolved."""
+    row = await conn.fetchrow(
+        "SELECT count(*) AS archived,"
+        " count(*) FILTER (WHERE resolution_tier IN ('township', 'village')) AS low"
+        " FROM cases WHERE status = 'archived' AND coalesce(township_code, '') LIKE $1 || '%'",
+        jurisdiction_prefix,
+    )
+    assert row is not None
+    return ResolutionLevel(row["archived"], row["low"])

@@ -10,18 +10,28 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Protocol
 
 import asyncpg
 
-from incidents.case import Case, case_from_snapshot
-from incidents.case_store import ConcurrentChange, Conn, PendingEvent, commit_change
+from incidents.case import Case, Jurisdiction, case_from_snapshot
+from incidents.case_store import (
+    ConcurrentChange,
+    Conn,
+    PendingEvent,
+    allocate_case_numbers,
+    commit_change,
+    insert_cases,
+    views_of,
+    write_events,
+)
 from incidents.commands import Command
 from incidents.deadlines import DEFAULT_DEADLINE_RULES, DeadlineRules
 from incidents.events import Event
 from incidents.lifecycle import apply
+from incidents.merging import MergeResult, SplitResult, merge_cases, split_report
 from incidents.repository import mark_published
 from incidents.views import PlaceNames
 
@@ -122,6 +132,87 @@ class CaseService:
                 self._after_commit()
             await self._publish(conn, pending)
         return CommandResult(new_case, tuple(events))
+
+    async def merge(
+        self,
+        duplicate_id: int,
+        target_id: int,
+        *,
+        actor: str,
+        now: datetime,
+        reason: str | None = None,
+        expected_versions: tuple[int | None, int | None] = (None, None),
+    ) -> MergeResult:
+        """合并 by hand: the duplicate closes as merged, its reports move to the target."""
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                duplicate, dup_names = await self._load(conn, duplicate_id, expected_versions[0])
+                target, target_names = await self._load(conn, target_id, expected_versions[1])
+                result = merge_cases(duplicate, target, actor=actor, now=now, reason=reason)
+                first = await commit_change(
+                    conn, duplicate, result.duplicate, dup_names, result.duplicate_events, now
+                )
+                second = await commit_change(
+                    conn, target, result.target, target_names, result.target_events, now
+                )
+                if first is None or second is None:
+                    raise ConcurrentChange(f"case #{duplicate_id} or #{target_id} changed; retry")
+                await conn.execute(
+                    "UPDATE case_reports SET case_id = $1, link_kind = 'merged', linked_at = $3"
+                    " WHERE case_id = $2",
+                    target_id,
+                    duplicate_id,
+                    now,
+                )
+            await self._publish(conn, [*first, *second])
+        return result
+
+    async def split(
+        self,
+        case_id: int,
+        source_id: str,
+        *,
+        jurisdiction: Jurisdiction,
+        names: PlaceNames,
+        actor: str,
+        reason: str,
+        now: datetime,
+        expected_version: int | None = None,
+    ) -> SplitResult:
+        """拆分 by hand: a linked report that is a different incident opens its own case."""
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                case, case_names = await self._load(conn, case_id, expected_version)
+                new_id = await conn.fetchval("SELECT nextval('case_id_seq')")
+                result = split_report(
+                    case,
+                    source_id,
+                    new_case_id=new_id,
+                    new_case_no="",
+                    jurisdiction=jurisdiction,
+                    actor=actor,
+                    reason=reason,
+                    now=now,
+                    rules=self._rules,
+                )
+                numbers = await allocate_case_numbers(conn, [result.new_case])
+                new_case = replace(result.new_case, case_no=numbers[new_id])
+                new_events = [replace(e, case_no=numbers[new_id]) for e in result.new_case_events]
+                first = await commit_change(
+                    conn, case, result.case, case_names, result.case_events, now
+                )
+                if first is None:
+                    raise ConcurrentChange(f"case #{case_id} changed; retry")
+                await insert_cases(conn, [(new_case, names)], now)
+                second = await write_events(conn, new_events, views_of([(new_case, names)]))
+                await conn.execute(
+                    "UPDATE case_reports SET case_id = $1, link_kind = 'opened', linked_at = NULL"
+                    " WHERE source_id = $2",
+                    new_id,
+                    source_id,
+                )
+            await self._publish(conn, [*first, *second])
+        return replace(result, new_case=new_case, new_case_events=tuple(new_events))
 
     async def load(self, case_id: int) -> Case:
         """The current state of a case."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from incidents.case import Case
@@ -18,8 +18,10 @@ class PlaceNames:
 
 
 def iso(moment: datetime | None) -> str | None:
-    """RFC 3339 with milliseconds, as every published time is written."""
-    return moment.isoformat(timespec="milliseconds") if moment is not None else None
+    """RFC 3339 in UTC with milliseconds, as every published time is written."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def case_view(case: Case, names: PlaceNames) -> dict[str, Any]:

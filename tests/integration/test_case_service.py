@@ -13,13 +13,14 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from incidents.case import CaseStatus, DispatchTarget, Satisfaction
+from incidents.case import CaseStatus, DispatchTarget, Jurisdiction, Satisfaction
 from incidents.commands import (
     Accept,
     Acknowledge,
     Arrive,
     Dispatch,
     EvaluateAndArchive,
+    HandDown,
     ReportFeedback,
     Verify,
 )
@@ -27,8 +28,15 @@ from incidents.deadline_job import escalate_overdue
 from incidents.intake_store import record_reports
 from incidents.lifecycle import IllegalMove, replay
 from incidents.reports import AcceptedReport
-from incidents.repository import case_events, claim_unpublished, mark_published
+from incidents.repository import (
+    case_events,
+    claim_unpublished,
+    mark_published,
+    open_cases,
+    resolution_level,
+)
 from incidents.service import CaseService, StaleCase
+from incidents.views import PlaceNames
 from incidents.vocabulary import Step, Tier
 from realtime.event_sink import RedisEventSink
 from realtime.intake_contract import decode_document
@@ -273,3 +281,80 @@ async def test_overdue_case_escalates_once(pool: asyncpg.Pool) -> None:
         types = [e.type.value for e in await case_events(conn, case_id)]
     assert types.count("case.overdue") == 1
     assert "case.escalated" in types
+
+
+async def test_resolution_level_counts_the_tier_that_resolved(pool: asyncpg.Pool) -> None:
+    """A case handed down to its township and archived there counts as resolved below county."""
+    service = CaseService(pool, None)
+    case_id = await open_one(pool, valid_lines()[2])
+    t = FIXED_NOW
+    for minute, command in enumerate(
+        [
+            Accept(actor="duty-li"),
+            HandDown(actor="duty-li", to_tier=Tier.TOWNSHIP, reason="邻里纠纷由街道调解"),
+            Dispatch(actor="duty-li", targets=(DispatchTarget("mediator-3", name="调解员"),)),
+            Acknowledge(actor="mediator-3", unit_id="mediator-3"),
+            Arrive(actor="mediator-3", unit_id="mediator-3"),
+            ReportFeedback(actor="mediator-3", unit_id="mediator-3", text="已调解", completed=True),
+            Verify(actor="chunxi-zhou", passed=True),
+            EvaluateAndArchive(actor="chunxi-zhou", satisfaction=Satisfaction.BASICALLY_SATISFIED),
+        ],
+        start=1,
+    ):
+        await service.execute(case_id, command, now=t + timedelta(minutes=minute))
+    async with pool.acquire() as conn:
+        level = await resolution_level(conn)
+        none_yet = await resolution_level(conn, "320118101")
+    assert (level.archived, level.at_township_or_below, level.share) == (1, 1, 1.0)
+    assert none_yet.share is None
+
+
+async def test_manual_merge_and_split(
+    pool: asyncpg.Pool, redis: aioredis.Redis, names: StreamNames
+) -> None:
+    """Merging folds a duplicate into a case; splitting gives a report back its own case."""
+    service = CaseService(pool, RedisEventSink(redis, names))
+    target_id = await open_one(pool, valid_lines()[2])
+    duplicate_id = await open_one(pool, valid_lines()[3])
+    merged = await service.merge(
+        duplicate_id, target_id, actor="duty-li", now=FIXED_NOW, reason="同一事件重复来电"
+    )
+    assert merged.duplicate.status is CaseStatus.MERGED
+    moved = json.loads(valid_lines()[3])["source_id"]
+    assert moved in merged.target.source_ids
+    async with pool.acquire() as conn:
+        owner = await conn.fetchval("SELECT case_id FROM case_reports WHERE source_id = $1", moved)
+    assert owner == target_id
+
+    place = demo_locate()(118.7602, 31.3401)
+    split = await service.split(
+        target_id,
+        moved,
+        jurisdiction=Jurisdiction(
+            county_code=place.county_code,
+            township_code=place.township_code,
+            village_code=place.village_code,
+            grid_code=place.grid_code,
+        ),
+        names=PlaceNames(place.township_name, place.village_name),
+        actor="duty-li",
+        reason="不是同一事件",
+        now=FIXED_NOW + timedelta(minutes=5),
+    )
+    assert moved not in split.case.source_ids
+    assert split.new_case.source_id == moved
+    assert split.new_case.case_no.startswith("320118-")
+    async with pool.acquire() as conn:
+        owner = await conn.fetchval("SELECT case_id FROM case_reports WHERE source_id = $1", moved)
+        for case_id in (target_id, duplicate_id, split.new_case.case_id):
+            assert replay(await case_events(conn, case_id)) == await service.load(case_id)
+    assert owner == split.new_case.case_id
+
+
+async def test_published_view_matches_the_snapshot_view(pool: asyncpg.Pool) -> None:
+    """A case looks the same on screens whether it came by delta or in a snapshot."""
+    async with pool.acquire() as conn:
+        events = await record_reports(conn, [accepted(valid_lines()[0])])
+        published = json.loads(events[0].payload)["case"]
+        (snapshot,) = await open_cases(conn, "320118", 10)
+    assert published == snapshot
