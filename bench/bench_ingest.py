@@ -1,7 +1,9 @@
 """Ingest throughput (XADD → committed → published → acked) against raw redis-py, one run.
 
-Usage: .venv/bin/python bench/bench_ingest.py [--entries 50000] [--batch 500]
-Uses REDIS_URL / DATABASE_URL when set, embedded servers otherwise.
+Usage: .venv/bin/python bench/bench_ingest.py [--entries 200000] [--batch 500] [--consumers 1]
+Uses REDIS_URL / DATABASE_URL when set, embedded servers otherwise. Prints where the worker's
+time went: the incidents store (record_reports), the Redis MULTI (publish + dead letters +
+ack), and the rest (read, validate, locate).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import redis.asyncio as aioredis
 import _support  # noqa: F401  (puts the project on sys.path)
 from _support import bench_database, payloads
 from geo.pack import load_demo_pack
-from realtime.ingest import IngestSettings, IngestWorker
+from realtime.ingest import IngestSettings, IngestStats, IngestWorker
 from realtime.placement import locate_in
 from realtime.streams import StreamNames
 from tests.services import unique
@@ -48,57 +50,82 @@ async def raw_rate(redis: aioredis.Redis, docs: list[bytes], batch: int) -> floa
 
 
 async def ingest_rate(
-    redis: aioredis.Redis, database_url: str, docs: list[bytes], batch: int
-) -> tuple[float, int]:
-    """The product: XADD, then the worker validates, locates, commits, publishes, acks."""
+    redis: aioredis.Redis, database_url: str, docs: list[bytes], batch: int, consumers: int
+) -> tuple[float, int, IngestStats]:
+    """The product: XADD, then workers validate, locate, commit, publish, ack."""
     names = StreamNames(unique("bench:") + ":")
-    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
-    worker = IngestWorker(
-        redis,
-        pool,
-        locate_in(load_demo_pack()),
-        names=names,
-        consumer="bench",
-        settings=IngestSettings(batch_size=batch, block_ms=10),
-    )
-    await worker.ensure_group()
+    pool = await asyncpg.create_pool(database_url, min_size=consumers, max_size=consumers + 1)
+    locate = locate_in(load_demo_pack())
+    workers = [
+        IngestWorker(
+            redis,
+            pool,
+            locate,
+            names=names,
+            consumer=f"bench-{n}",
+            settings=IngestSettings(batch_size=batch, block_ms=10),
+        )
+        for n in range(consumers)
+    ]
+    await workers[0].ensure_group()
+
+    def handled() -> int:
+        return sum(w.stats.accepted + w.stats.rejected for w in workers)
+
+    async def consume(worker: IngestWorker) -> None:
+        while handled() < len(docs):
+            await worker.process_once()
+
     start = time.perf_counter()
     await xadd_all(redis, names.intake, docs)
-    while worker.stats.accepted + worker.stats.rejected < len(docs):
-        await worker.process_once()
+    await asyncio.gather(*(consume(w) for w in workers))
     elapsed = time.perf_counter() - start
     published = await redis.xlen(names.events)
     keys = [k async for k in redis.scan_iter(match=names.prefix + "*")]
     await redis.delete(*keys)
     await pool.close()
-    return len(docs) / elapsed, published
+    total = IngestStats(
+        store_seconds=sum(w.stats.store_seconds for w in workers),
+        publish_seconds=sum(w.stats.publish_seconds for w in workers),
+    )
+    return len(docs) / elapsed, published, total
 
 
 async def measure(
-    redis_url: str, database_url: str, docs: list[bytes], batch: int
-) -> tuple[float, float, int]:
+    redis_url: str, database_url: str, docs: list[bytes], batch: int, consumers: int
+) -> tuple[float, float, int, IngestStats]:
     redis = aioredis.Redis.from_url(redis_url, socket_timeout=None)
     try:
         raw = await raw_rate(redis, docs, batch)
-        ours, published = await ingest_rate(redis, database_url, docs, batch)
+        ours, published, stats = await ingest_rate(redis, database_url, docs, batch, consumers)
     finally:
         await redis.aclose()
-    return raw, ours, published
+    return raw, ours, published, stats
 
 
-def main(entries: int, batch: int) -> None:
+def main(entries: int, batch: int, consumers: int) -> None:
     docs = payloads(entries)
     with bench_database() as (redis_url, database_url):
-        raw, ours, published = asyncio.run(measure(redis_url, database_url, docs, batch))
-    print(f"entries                         {entries}")
+        raw, ours, published, stats = asyncio.run(
+            measure(redis_url, database_url, docs, batch, consumers)
+        )
+    elapsed = entries / ours
+    busy = elapsed * consumers
+    rest = busy - stats.store_seconds - stats.publish_seconds
+    print(f"entries                         {entries} ({consumers} consumer(s), batch {batch})")
     print(f"raw XADD→XREADGROUP→XACK        {raw:,.0f} entries/s")
     print(f"ingest XADD→commit→publish→ack  {ours:,.0f} entries/s ({published} events)")
     print(f"ratio ingest / raw              {ours / raw:.3f}")
+    print(f"time in incidents store         {stats.store_seconds:.1f} s of {busy:.1f} s")
+    print(f"time in Redis MULTI (pub+ack)   {stats.publish_seconds:.1f} s")
+    print(f"time elsewhere (XADD, read, validate, locate) {rest:.1f} s")
+    print(f"store alone would allow         {entries / stats.store_seconds * consumers:,.0f}/s")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--entries", type=int, default=50_000)
+    parser.add_argument("--entries", type=int, default=200_000)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--consumers", type=int, default=1)
     args = parser.parse_args()
-    main(args.entries, args.batch)
+    main(args.entries, args.batch, args.consumers)

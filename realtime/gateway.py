@@ -44,7 +44,6 @@ from realtime.positions import (
     PositionRejected,
     UnitPosition,
     decode_fix,
-    encode_unit,
     latest_positions,
     to_unit_position,
 )
@@ -69,6 +68,7 @@ class GatewaySettings:
     block_ms: int = 1000
     read_count: int = 1000
     position_flush_seconds: float = 0.5
+    snapshot_concurrency: int = 8
 
 
 class _CaseRef(msgspec.Struct):
@@ -140,6 +140,23 @@ class GatewayStats:
     behind_snapshots: int = 0
 
 
+_UNIT_FIELDS = '["unit_id","lon","lat","at_ms","speed","heading"]'
+_positions_encoder = msgspec.json.Encoder()
+UnitRow = tuple[str, float, float, int, float | None, float | None]
+
+
+def _unit_row(unit: UnitPosition) -> UnitRow:
+    """A unit as a compact row; 6 decimals of a degree are about 0.1 m."""
+    return (
+        unit.unit_id,
+        round(unit.lon, 6),
+        round(unit.lat, 6),
+        unit.at_ms,
+        unit.speed,
+        unit.heading,
+    )
+
+
 def _delta_text(frame: _Frame) -> str:
     return f'{{"v":"{PROTOCOL}","type":"delta","id":"{frame.stream_id}","event":{frame.text}}}'
 
@@ -174,6 +191,9 @@ class Gateway:
         self._latest: dict[str, UnitPosition] = {}
         self._dirty: set[str] = set()
         self._redis_down_since: str | None = None
+        # Hundreds of screens reconnect at once after a restart: build their snapshots a few
+        # at a time instead of exhausting the Redis and PostgreSQL pools.
+        self._snapshot_slots = asyncio.Semaphore(self._settings.snapshot_concurrency)
         self.stats = GatewayStats()
 
     @property
@@ -291,8 +311,11 @@ class Gateway:
             visible = [u for u in units if self._in_scope(u, prefix, towns)]
             if not visible:
                 continue
-            body = ",".join(encode_unit(u).decode() for u in visible)
-            frame = _Frame(f'{{"v":"{PROTOCOL}","type":"positions","units":[{body}]}}')
+            # Rows, not objects: 2,000 moving units stay a small message (see live-protocol.md).
+            rows = _positions_encoder.encode([_unit_row(u) for u in visible]).decode()
+            frame = _Frame(
+                f'{{"v":"{PROTOCOL}","type":"positions","fields":{_UNIT_FIELDS},"units":{rows}}}'
+            )
             self.stats.position_messages += len(clients)
             for client in clients:
                 client.offer(frame)
@@ -400,12 +423,13 @@ class Gateway:
     ) -> str:
         """Replay exactly what a resuming client missed, or send a fresh snapshot."""
         if since is not None:
-            missed: Any = await self._redis.xrange(
-                self._names.events,
-                min="(" + since,
-                count=self._settings.replay_limit + 1,
-            )
-            oldest: Any = await self._redis.xrange(self._names.events, count=1)
+            async with self._snapshot_slots:
+                missed: Any = await self._redis.xrange(
+                    self._names.events,
+                    min="(" + since,
+                    count=self._settings.replay_limit + 1,
+                )
+                oldest: Any = await self._redis.xrange(self._names.events, count=1)
             still_held = bool(oldest) and stream_id_key(oldest[0][0].decode()) <= stream_id_key(
                 since
             )
@@ -427,19 +451,22 @@ class Gateway:
     async def _send_snapshot(
         self, connection: ServerConnection, client: _Client, scope: str, reason: str
     ) -> str:
-        last = await self._last_id(self._names.events)
-        async with self._pool.acquire() as conn:
-            cases = await repository.open_cases(conn, client.prefix, self._settings.snapshot_limit)
-        towns: dict[str, str] = {}
-        units = [
-            msgspec.to_builtins(u)
-            for u in await latest_positions(self._redis, self._names)
-            if self._in_scope(u, client.prefix, towns)
-        ]
-        degraded = [
-            {"component": s.component, "since": s.since.isoformat(), "reason": s.reason}
-            for s in await current_degraded(self._redis, self._names)
-        ]
+        async with self._snapshot_slots:
+            last = await self._last_id(self._names.events)
+            async with self._pool.acquire() as conn:
+                cases = await repository.open_cases(
+                    conn, client.prefix, self._settings.snapshot_limit
+                )
+            towns: dict[str, str] = {}
+            units = [
+                msgspec.to_builtins(u)
+                for u in await latest_positions(self._redis, self._names)
+                if self._in_scope(u, client.prefix, towns)
+            ]
+            degraded = [
+                {"component": s.component, "since": s.since.isoformat(), "reason": s.reason}
+                for s in await current_degraded(self._redis, self._names)
+            ]
         await connection.send(
             encode(
                 {

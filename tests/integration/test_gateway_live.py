@@ -283,10 +283,11 @@ async def test_positions_are_coalesced_per_unit_and_filtered_by_scope(
         assert len(county_messages) <= elapsed / 0.25 + 3
         final: dict[str, tuple[float, float]] = {}
         for message in county_messages:
-            for unit in message["units"]:
-                final[unit["unit_id"]] = (unit["lon"], unit["lat"])
-        assert final == latest
-        town_units = {u["unit_id"] for m in town_messages for u in m["units"]}
+            assert message["fields"][:3] == ["unit_id", "lon", "lat"]
+            for unit_id, lon, lat, *_ in message["units"]:
+                final[unit_id] = (lon, lat)
+        assert final == {u: (round(lon, 6), round(lat, 6)) for u, (lon, lat) in latest.items()}
+        town_units = {u[0] for m in town_messages for u in m["units"]}
         assert town_units == {f"unit-{n}" for n in range(10)}, "only units inside 阳江镇"
         await county.close()
         await town.close()
