@@ -1,4 +1,4 @@
-"""PostgreSQL persistence for unit track history (asyncpg)."""
+"""PostgreSQL persistence for unit track history, and the tasks a unit's terminal shows."""
 
 from __future__ import annotations
 
@@ -52,3 +52,33 @@ async def track_of(conn: Conn, unit_id: str, since: datetime, until: datetime) -
         TrackPoint(r["unit_id"], r["at"], r["lon"], r["lat"], r["speed"], r["heading"])
         for r in rows
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitTask:
+    """A case a unit is assigned to and has not finished (what its terminal shows)."""
+
+    case_id: int
+    assignment_no: int
+    status: str
+    dispatched_at: datetime
+    case_no: str
+    category: str
+    severity: int
+    summary: str
+    address: str | None
+    lon: float
+    lat: float
+
+
+async def active_tasks(conn: Conn, unit_id: str) -> list[UnitTask]:
+    """The unit's open assignments, oldest first."""
+    rows = await conn.fetch(
+        "SELECT a.case_id, a.assignment_no, a.status, a.dispatched_at, c.case_no, c.category,"
+        " c.severity, c.summary, c.address, c.lon, c.lat"
+        " FROM case_assignments a JOIN cases c ON c.id = a.case_id"
+        " WHERE a.unit_id = $1 AND a.status IN ('dispatched', 'acknowledged', 'arrived')"
+        " ORDER BY a.dispatched_at, a.case_id",
+        unit_id,
+    )
+    return [UnitTask(**dict(row)) for row in rows]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from incidents import repository
+from incidents.tracks import active_tasks
 from realtime.degraded import current_degraded
 from realtime.live_protocol import (
     PROTOCOL,
@@ -48,6 +50,15 @@ from realtime.positions import (
     to_unit_position,
 )
 from realtime.streams import DATA_FIELD, StreamNames
+from realtime.terminals import (
+    TerminalError,
+    TerminalGate,
+    authenticate,
+    is_hello,
+    last_accepted,
+    parse_hello,
+    parse_message,
+)
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +92,7 @@ class _Route(msgspec.Struct):
     type: str = ""
     case: _CaseRef | None = None
     township_code: str | None = None
+    unit_id: str | None = None
 
 
 _route_decoder = msgspec.json.Decoder(_Route)
@@ -113,10 +125,16 @@ class _Client:
     prefix: str
     batch: bool
     limit: int
+    unit_id: str | None = None  # set for a field terminal: it sees its unit's tasks only
     items: deque[_Frame] = field(default_factory=deque)
     overflowed: bool = False
     closed: bool = False
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def sees(self, route: _Route) -> bool:
+        if self.unit_id is not None:
+            return route.unit_id == self.unit_id
+        return _visible(route, self.prefix)
 
     def offer(self, frame: _Frame) -> None:
         if self.overflowed:
@@ -194,6 +212,7 @@ class Gateway:
         # Hundreds of screens reconnect at once after a restart: build their snapshots a few
         # at a time instead of exhausting the Redis and PostgreSQL pools.
         self._snapshot_slots = asyncio.Semaphore(self._settings.snapshot_concurrency)
+        self._gate = TerminalGate(redis, names)
         self.stats = GatewayStats()
 
     @property
@@ -267,7 +286,7 @@ class Gateway:
         self.stats.events += 1
         frame = _Frame(raw.decode("utf-8"), stream_id, stream_id_key(stream_id))
         for client in self._clients:
-            if _visible(route, client.prefix):
+            if client.sees(route):
                 client.offer(frame)
 
     def _absorb_positions(self, entries: Sequence[tuple[bytes, dict[bytes, bytes]]]) -> None:
@@ -306,7 +325,8 @@ class Gateway:
         towns: dict[str, str] = {}
         by_prefix: dict[str, list[_Client]] = {}
         for client in self._clients:
-            by_prefix.setdefault(client.prefix, []).append(client)
+            if client.unit_id is None:
+                by_prefix.setdefault(client.prefix, []).append(client)
         for prefix, clients in by_prefix.items():
             visible = [u for u in units if self._in_scope(u, prefix, towns)]
             if not visible:
@@ -348,6 +368,9 @@ class Gateway:
     async def _handle(self, connection: ServerConnection) -> None:
         try:
             raw = await asyncio.wait_for(connection.recv(), self._settings.subscribe_timeout)
+            if is_hello(raw):
+                await self._serve_terminal(connection, raw)
+                return
             subscription = parse_subscribe(raw)
         except (ProtocolError, TimeoutError) as exc:
             reason = str(exc) or "no subscribe message in time"
@@ -371,6 +394,59 @@ class Gateway:
             reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await reader
+
+    async def _serve_terminal(self, connection: ServerConnection, raw: str | bytes) -> None:
+        """A field terminal: its tasks out, its numbered messages in (see realtime.terminals)."""
+        try:
+            hello = parse_hello(raw)
+            unit_id = await authenticate(self._redis, self._names, hello)
+        except TerminalError as exc:
+            await connection.send(encode({"type": "error", "reason": str(exc)}))
+            await connection.close(code=1008, reason="authentication failed")
+            return
+        last_seq = await last_accepted(self._redis, self._names, hello.terminal_id)
+        client = _Client("", True, self._settings.client_queue, unit_id=unit_id)
+        self._clients.add(client)
+        reader = asyncio.create_task(
+            self._read_terminal(connection, client, hello.terminal_id, unit_id)
+        )
+        try:
+            await connection.send(
+                encode(
+                    {
+                        "type": "welcome",
+                        "terminal_id": hello.terminal_id,
+                        "unit_id": unit_id,
+                        "last_seq": last_seq,
+                    }
+                )
+            )
+            subscription = Subscribe(type="subscribe", scope="000000", since=hello.since)
+            await self._stream_to(connection, client, subscription)
+        except ConnectionClosed:
+            pass
+        finally:
+            self._clients.discard(client)
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+
+    async def _read_terminal(
+        self, connection: ServerConnection, client: _Client, terminal_id: str, unit_id: str
+    ) -> None:
+        """Validate each message and accept it in sequence; answers go out through the queue."""
+        with contextlib.suppress(ConnectionClosed):
+            async for raw in connection:
+                try:
+                    message = parse_message(raw)
+                except TerminalError as exc:
+                    client.offer(_Frame(encode({"type": "rejected", "reason": str(exc)})))
+                    continue
+                verdict = await self._gate.accept(terminal_id, unit_id, message)
+                answer = {"type": verdict.outcome, "seq": message.seq, "last_seq": verdict.last}
+                client.offer(_Frame(encode(answer)))
+        client.closed = True
+        client.ready.set()
 
     async def _read_until_closed(self, connection: ServerConnection, client: _Client) -> None:
         """Screens send nothing after subscribing; reading notices the close promptly."""
@@ -439,7 +515,7 @@ class Gateway:
                 for entry_id, fields in missed:
                     last = entry_id.decode()
                     raw = fields[DATA_FIELD]
-                    if _visible(_route_decoder.decode(raw), client.prefix):
+                    if client.sees(_route_decoder.decode(raw)):
                         deltas.append(f'{{"id":"{last}","event":{raw.decode("utf-8")}}}')
                 await connection.send(
                     f'{{"v":"{PROTOCOL}","type":"replay","since":"{since}",'
@@ -453,6 +529,8 @@ class Gateway:
     ) -> str:
         async with self._snapshot_slots:
             last = await self._last_id(self._names.events)
+            if client.unit_id is not None:
+                return await self._send_tasks(connection, client.unit_id, last, reason)
             async with self._pool.acquire() as conn:
                 cases = await repository.open_cases(
                     conn, client.prefix, self._settings.snapshot_limit
@@ -479,5 +557,19 @@ class Gateway:
                     "degraded": degraded,
                 }
             )
+        )
+        return last
+
+    async def _send_tasks(
+        self, connection: ServerConnection, unit_id: str, last: str, reason: str
+    ) -> str:
+        """A terminal's snapshot: the unit's open assignments."""
+        async with self._pool.acquire() as conn:
+            tasks = await active_tasks(conn, unit_id)
+        rows = [
+            {**dataclasses.asdict(t), "dispatched_at": t.dispatched_at.isoformat()} for t in tasks
+        ]
+        await connection.send(
+            encode({"type": "tasks", "reason": reason, "last_id": last, "tasks": rows})
         )
         return last

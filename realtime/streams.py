@@ -88,3 +88,23 @@ class StreamNames:
     def camera_sites(self) -> str:
         """Hash: camera id → where it stands (JSON lon/lat/name), used to place its alarms."""
         return self._key("cameras:sites")
+
+    @property
+    def terminal_credentials(self) -> str:
+        """Hash: terminal id → its unit and token digest (JSON)."""
+        return self._key("terminals:credentials")
+
+    @property
+    def terminal_seq(self) -> str:
+        """Hash: terminal id → the last message seq accepted from it."""
+        return self._key("terminals:seq")
+
+    @property
+    def terminal_inbox(self) -> str:
+        """Stream of accepted terminal task messages waiting to be applied."""
+        return self._key("terminals:inbox")
+
+    @property
+    def terminal_dead(self) -> str:
+        """Terminal task messages the case service refused, with the reason."""
+        return self._key("terminals:dead")

@@ -27,6 +27,7 @@ from realtime.metrics import CONTENT_TYPE, metrics_text
 from realtime.positions import PositionsConsumer, PositionSettings, store_tracks_in
 from realtime.probe import ProbeResponse, json_response, serve_probe
 from realtime.streams import StreamNames
+from realtime.terminals import CaseCommands, TerminalInbox, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +91,13 @@ async def run_worker(
     probe: ProbeAddress | None = None,
     positions: PositionSettings | None = None,
     cameras: CameraSettings | None = None,
+    terminal_service: CaseCommands | None = None,
 ) -> None:
-    """Run the intake, positions and cameras consumers (and the probe) until `stop` is set."""
+    """Run the intake, positions and cameras consumers (and the probe) until `stop` is set.
+
+    With `terminal_service`, this worker also applies field-terminal messages to cases; give
+    it to exactly one worker, so each terminal's messages stay in order.
+    """
     tracks = PositionsConsumer(
         redis, store_tracks_in(pool), names=names, consumer=consumer, settings=positions
     )
@@ -114,6 +120,11 @@ async def run_worker(
         asyncio.create_task(consume("positions", tracks, stop), name="positions"),
         asyncio.create_task(consume("cameras", cams, stop), name="cameras"),
     ]
+    if terminal_service is not None:
+        inbox = TerminalInbox(
+            redis, pool, terminal_service, names=names, consumer=consumer, clock=utc_now
+        )
+        tasks.append(asyncio.create_task(consume("terminals", inbox, stop), name="terminals"))
     if probe is not None:
         routes = probe_routes(redis, pool, names)
         tasks.append(asyncio.create_task(serve_probe(probe.host, probe.port, routes, stop)))
