@@ -102,6 +102,7 @@ def page(lang: str, layers: MapLayers, config: DashboardConfig) -> html.Div:
                     html.A(text(lang, "switch_lang"), href=f"?lang={other}", className="lang"),
                 ],
             ),
+            html.Div(id=ids.DEGRADED_BANNER, className="degraded", hidden=True, role="alert"),
             html.Main(
                 className="body",
                 children=[

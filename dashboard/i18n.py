@@ -21,6 +21,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "map": "态势图",
         "severity": "级",
         "switch_lang": "English",
+        "reports": "{n} 次报告",
+        "degraded": "降级运行：{component}不可用，自 {since} 起",
+        "component_storage": "数据存储",
+        "component_redis": "消息总线",
     },
     "en": {
         "product": "Pingan Command",
@@ -35,6 +39,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "map": "Situation map",
         "severity": "",
         "switch_lang": "中文",
+        "reports": "{n} reports",
+        "degraded": "Degraded: {component} unavailable since {since}",
+        "component_storage": "storage",
+        "component_redis": "the message bus",
     },
 }
 

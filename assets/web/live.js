@@ -4,8 +4,8 @@
 (function () {
   "use strict";
   var MAX_ROWS = 200;
-  var state = { map: null, layer: null, ws: null, lastId: null, cases: new Map(),
-                retry: 500, cfg: null, started: false };
+  var state = { map: null, layer: null, unitLayer: null, ws: null, lastId: null,
+                cases: new Map(), units: new Map(), degraded: new Map(), retry: 500, cfg: null };
   window.pinganLive = state; // for tests and the browser console
 
   if (window.L && window.L.Map) {
@@ -19,6 +19,7 @@
   function onMap(map) {
     state.map = map;
     state.layer = window.L.layerGroup().addTo(map);
+    state.unitLayer = window.L.layerGroup().addTo(map);
     state.cases.forEach(function (entry) { entry.marker = null; placeMarker(entry.data); });
     whenConfigured(connect);
   }
@@ -57,6 +58,10 @@
     if (message.type === "snapshot") {
       clearAll();
       message.cases.slice().reverse().forEach(upsertCase);
+      (message.units || []).forEach(moveUnit);
+      state.degraded.clear();
+      (message.degraded || []).forEach(function (d) { state.degraded.set(d.component, d.since); });
+      showDegraded();
       state.lastId = message.last_id;
       state.retry = 500;
       setLink("link_live", "live");
@@ -68,16 +73,65 @@
     } else if (message.type === "delta") {
       applyEvent(message.event);
       state.lastId = message.id;
+    } else if (message.type === "deltas") {
+      message.deltas.forEach(function (d) { applyEvent(d.event); state.lastId = d.id; });
+    } else if (message.type === "positions") {
+      var fields = message.fields;
+      message.units.forEach(function (row) {
+        var unit = {};
+        fields.forEach(function (name, i) { unit[name] = row[i]; });
+        moveUnit(unit);
+      });
+    } else if (message.type === "status") {
+      (message.degraded || []).forEach(function (d) { state.degraded.set(d.component, d.since); });
+      showDegraded();
     }
   }
 
   function applyEvent(event) {
-    if (event.case) { upsertCase(event.case); }
+    if (event.type === "system.degraded") {
+      state.degraded.set(event.component, event.since);
+      showDegraded();
+    } else if (event.type === "system.recovered") {
+      state.degraded.delete(event.component);
+      showDegraded();
+    } else if (event.case) {
+      upsertCase(event.case);
+    }
+  }
+
+  function showDegraded() {
+    var node = document.getElementById("degraded-banner");
+    if (!node) { return; }
+    var w = words().ui;
+    var parts = [];
+    state.degraded.forEach(function (since, component) {
+      var name = (w["component_" + component] || component);
+      parts.push(w.degraded.replace("{component}", name).replace("{since}", localTime(since)));
+    });
+    node.textContent = parts.join("；");
+    node.hidden = parts.length === 0;
+  }
+
+  function moveUnit(unit) {
+    if (!state.unitLayer || typeof unit.lat !== "number" || typeof unit.lon !== "number") { return; }
+    var marker = state.units.get(unit.unit_id);
+    if (marker) { marker.setLatLng([unit.lat, unit.lon]); return; }
+    marker = window.L.circleMarker([unit.lat, unit.lon], {
+      radius: 5, className: "unit-marker", weight: 1,
+    });
+    marker.bindTooltip(el("div", "unit-tip", unit.unit_id));
+    marker.addTo(state.unitLayer);
+    var path = marker.getElement();
+    if (path) { path.setAttribute("data-unit-id", String(unit.unit_id)); }
+    state.units.set(unit.unit_id, marker);
   }
 
   function clearAll() {
     state.cases.forEach(function (entry) { removeCase(entry); });
     state.cases.clear();
+    if (state.unitLayer) { state.unitLayer.clearLayers(); }
+    state.units.clear();
   }
 
   function removeCase(entry) {
@@ -144,6 +198,9 @@
     where.appendChild(el("span", "township", c.township_name || ""));
     if (c.village_name) { where.appendChild(el("span", "village", c.village_name)); }
     if (!c.inside_county) { where.appendChild(el("span", "outside", w.ui.outside)); }
+    if (c.report_count > 1) {
+      where.appendChild(el("span", "reports", w.ui.reports.replace("{n}", c.report_count)));
+    }
     row.appendChild(where);
     row.addEventListener("click", function () {
       if (state.map) { state.map.setView([c.lat, c.lon], Math.max(state.map.getZoom(), 14)); }

@@ -81,3 +81,38 @@ def test_english_switch_keeps_the_live_page(stack: RunningStack) -> None:
         page.wait_for_selector("#link-status.live", timeout=15_000)
         assert "Live intake" in page.inner_text("body")
         assert outside == []
+
+
+def test_unit_positions_and_degraded_banner_arrive_live(stack: RunningStack) -> None:
+    """A unit's fix moves its marker; a storage outage shows a banner until it recovers."""
+    client = redis.Redis.from_url(stack.env["REDIS_URL"])
+    prefix = stack.stream_prefix
+    with browser() as chromium:
+        page = chromium.new_page()
+        outside = fence(page)
+        page.goto(stack.base_url + "/")
+        page.wait_for_selector("#link-status.live", timeout=15_000)
+
+        fix = {"unit_id": "patrol-e2e-1", "lon": 118.87, "lat": 31.33, "at": "2026-11-26T13:30:00Z"}
+        client.xadd(prefix + "positions", {"data": json.dumps(fix)})
+        unit = page.locator('path.unit-marker[data-unit-id="patrol-e2e-1"]')
+        unit.wait_for(state="attached", timeout=LIVENESS_BOUND_S * 1000)
+
+        since = "2026-11-26T13:31:00+00:00"
+        degraded = {
+            "schema": "event/1",
+            "type": "system.degraded",
+            "at": since,
+            "actor": "system:ingest",
+            "component": "storage",
+            "since": since,
+            "reason": "test outage",
+        }
+        client.xadd(prefix + "events", {"data": json.dumps(degraded)})
+        banner = page.locator("#degraded-banner")
+        banner.wait_for(state="visible", timeout=LIVENESS_BOUND_S * 1000)
+        assert "降级运行" in banner.inner_text()
+        recovered = {**degraded, "type": "system.recovered", "until": since}
+        client.xadd(prefix + "events", {"data": json.dumps(recovered)})
+        banner.wait_for(state="hidden", timeout=LIVENESS_BOUND_S * 1000)
+        assert outside == []
