@@ -129,8 +129,8 @@ def cmd_gateway(settings: Settings) -> None:
 
 
 def cmd_simulate(settings: Settings, rate: float | None, seed: int | None) -> None:
-    """Feed simulated reports into the intake stream."""
-    from realtime.simulator import Area, run_feed
+    """Feed simulated reports into the intake stream, and patrol units' positions."""
+    from realtime.simulator import Area, run_feed, run_patrols
 
     redis_url, _ = _require_urls(settings)
     pack = _pack()
@@ -143,8 +143,11 @@ def cmd_simulate(settings: Settings, rate: float | None, seed: int | None) -> No
     async def main(stop: asyncio.Event) -> None:
         redis = _redis(redis_url)
         try:
-            await run_feed(
-                redis, _names(settings), areas, rate or settings.sim_rate, stop, seed=seed
+            await asyncio.gather(
+                run_feed(
+                    redis, _names(settings), areas, rate or settings.sim_rate, stop, seed=seed
+                ),
+                run_patrols(redis, _names(settings), areas, 5, 2.0, stop, seed=seed),
             )
         finally:
             await redis.aclose()
@@ -163,10 +166,12 @@ def cmd_serve(settings: Settings) -> None:
     redis_url, database_url = _require_urls(settings)
     pack = _pack()
     centre = pack.boundary.centroid
+    west, south, east, north = pack.boundary.bounds
     layers = MapLayers(
         boundary=pack.layer_geojson("boundary"),
         townships=pack.layer_geojson("townships"),
         center=(centre.y, centre.x),
+        bounds=((south, west), (north, east)),
     )
     config = DashboardConfig(
         county_name=pack.name,

@@ -24,6 +24,7 @@ class MapLayers:
     boundary: dict[str, Any]
     townships: dict[str, Any]
     center: tuple[float, float]  # lat, lon
+    bounds: tuple[tuple[float, float], tuple[float, float]]  # (south, west), (north, east)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ def _map(layers: MapLayers, config: DashboardConfig) -> dl.Map:
     return dl.Map(
         id=ids.LIVE_MAP,
         center=list(layers.center),
+        bounds=[list(corner) for corner in layers.bounds],
         zoom=11,
         minZoom=8,
         children=children,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -109,3 +111,70 @@ async def run_feed(
         except TimeoutError:
             continue
     return serial
+
+
+@dataclass
+class _Patrol:
+    unit_id: str
+    area: Area
+    lon: float
+    lat: float
+    heading: float
+
+
+def _step(patrol: _Patrol, rng: random.Random, metres: float) -> None:
+    """Move a patrol about `metres` on a slowly turning heading, staying in its township."""
+    for _ in range(8):
+        heading = (patrol.heading + rng.gauss(0, 25)) % 360
+        dlat = metres * math.cos(math.radians(heading)) / 111_320
+        dlon = (
+            metres
+            * math.sin(math.radians(heading))
+            / (111_320 * math.cos(math.radians(patrol.lat)))
+        )
+        lon, lat = patrol.lon + dlon, patrol.lat + dlat
+        if patrol.area.geometry.contains(Point(lon, lat)):
+            patrol.lon, patrol.lat, patrol.heading = lon, lat, heading
+            return
+        patrol.heading = (patrol.heading + 180) % 360  # turn back at the township edge
+
+
+async def run_patrols(
+    redis: aioredis.Redis,
+    names: StreamNames,
+    areas: Sequence[Area],
+    units_per_area: int,
+    every_seconds: float,
+    stop: asyncio.Event,
+    seed: int | None = None,
+) -> int:
+    """Patrol units driving around their townships, each reporting its position periodically."""
+    rng = random.Random(seed)
+    patrols = []
+    for town_no, area in enumerate(areas, start=1):
+        for n in range(1, units_per_area + 1):
+            lon, lat = random_point(area.geometry, rng)
+            patrols.append(
+                _Patrol(f"patrol-{town_no:02d}-{n}", area, lon, lat, rng.uniform(0, 360))
+            )
+    fixes = 0
+    while not stop.is_set():
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        async with redis.pipeline(transaction=False) as pipe:
+            for patrol in patrols:
+                speed_kmh = rng.uniform(15, 45)
+                _step(patrol, rng, speed_kmh / 3.6 * every_seconds)
+                fix = {
+                    "unit_id": patrol.unit_id,
+                    "lon": round(patrol.lon, 6),
+                    "lat": round(patrol.lat, 6),
+                    "at": now,
+                    "speed": round(speed_kmh, 1),
+                    "heading": round(patrol.heading),
+                }
+                pipe.xadd(names.positions, {DATA_FIELD: json.dumps(fix)}, maxlen=100_000)
+            await pipe.execute()
+        fixes += len(patrols)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every_seconds)
+    return fixes
