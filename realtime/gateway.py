@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -80,6 +81,7 @@ class GatewaySettings:
     read_count: int = 1000
     position_flush_seconds: float = 0.5
     snapshot_concurrency: int = 8
+    pump_interval_seconds: float = 0.02
 
 
 class _CaseRef(msgspec.Struct):
@@ -247,7 +249,14 @@ class Gateway:
         """The single reader of the events and positions streams."""
         events, positions = self._names.events, self._names.positions
         cursors: dict[str, str] | None = None
+        read_at = 0.0
         while not stop.is_set():
+            # Reads at most every pump interval: each read then carries several events, so
+            # each screen gets one frame per interval instead of one per event.
+            pause = read_at + self._settings.pump_interval_seconds - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+            read_at = time.monotonic()
             try:
                 if cursors is None:
                     cursors = {events: await self._last_id(events)}

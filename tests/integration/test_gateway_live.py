@@ -176,7 +176,7 @@ async def test_slow_client_gets_a_fresh_snapshot_and_never_delays_the_others(
     redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
 ) -> None:
     """A screen that stops reading overflows its own queue only; the others stay on time."""
-    settings = GatewaySettings(client_queue=50)
+    settings = GatewaySettings(client_queue=200, read_count=100)
     async with gateway_at(redis, pool, names, settings) as (url, gateway):
         port = int(url.rsplit(":", 1)[1].split("/")[0])
         slow = await connect(url, sock=_slow_socket(port), max_queue=1)
