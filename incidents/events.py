@@ -8,12 +8,13 @@ the only way in or out of JSON; `to_public_json` masks personal data for shared 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+import dataclasses
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from incidents.case import (
     AssignmentKind,
@@ -28,12 +29,19 @@ from incidents.case import (
 )
 from incidents.codec import (
     CodecError,
+    FunctionBuilder,
     JsonObject,
     JsonValue,
+    constructor,
     decode,
     decode_dataclass,
     encode,
     encode_fields,
+    field_hints,
+    fields_encoder,
+    loads,
+    text_document,
+    write_text,
 )
 from incidents.vocabulary import Category, Channel, Severity, Step, Tier
 
@@ -394,36 +402,51 @@ ENVELOPE_FIELDS = (
 
 def to_json(event: Event) -> JsonObject:
     """The event as a flat JSON object: envelope fields, then the payload's own fields."""
-    document: JsonObject = {
-        "schema": EVENT_SCHEMA,
-        "type": event.type.value,
-        "case_id": event.case_id,
-        "case_no": event.case_no,
-        "seq": event.seq,
-        "version": event.version,
-        "at": encode(event.at),
-        "actor": event.actor,
-        "reason": event.reason,
-        "causation_id": event.causation_id,
-        "step_before": encode(event.step_before),
-        "step_after": encode(event.step_after),
-        "status_after": encode(event.status_after),
-        "deadline": encode(event.deadline),
-    }
-    document.update(encode_fields(event.payload))
-    return document
+    payload = event.payload
+    return _event_codec(type(payload)).to_json(event, payload)
 
 
 def to_public_json(event: Event) -> JsonObject:
     """The event for the events stream and shared screens: reporters masked."""
+    document = to_json(event)
     payload = event.payload
     if isinstance(payload, CaseOpened | ReportLinked) and payload.reporter is not None:
-        event = replace(event, payload=replace(payload, reporter=payload.reporter.masked()))
-    return to_json(event)
+        # The key keeps its place, so this is to_json of the event with a masked reporter.
+        document["reporter"] = encode(payload.reporter.masked())
+    return document
+
+
+def to_public_text(event: Event) -> str:
+    """`to_public_json` as compact JSON text (non-ASCII kept), without the cost of json.dumps.
+
+    The text equals `json.dumps(to_public_json(event), ensure_ascii=False,
+    separators=(",", ":"))`, the format of `EventRow.data`.
+    """
+    payload = event.payload
+    codec = _event_codec(type(payload))
+    if codec is _SLOW_EVENT_CODEC:
+        return write_text(text_document(to_public_json(event)), lambda: to_public_json(event))
+    document = codec.to_text(event, payload)
+    if isinstance(payload, CaseOpened | ReportLinked) and payload.reporter is not None:
+        masked = payload.reporter.masked()
+        document.reporter = fields_encoder(type(masked), text=True)(masked)
+    return write_text(document, lambda: to_public_json(event))
 
 
 def from_json(data: Mapping[str, JsonValue]) -> Event:
     """Read an event written by `to_json`; anything malformed raises CodecError."""
+    name = data.get("type")
+    if type(data) is dict and type(name) is str and data.get("schema") == EVENT_SCHEMA:
+        payload_type = _PAYLOAD_BY_NAME.get(name)
+        if payload_type is not None:
+            event = _event_codec(payload_type).from_json(data)
+            if event is not None:
+                return event
+    return _from_json_slow(data)
+
+
+def _from_json_slow(data: Mapping[str, JsonValue]) -> Event:
+    """`from_json` for documents the compiled readers do not take (they raise CodecError)."""
     if data.get("schema") != EVENT_SCHEMA:
         raise CodecError(f"not an {EVENT_SCHEMA} document: schema={data.get('schema')!r}")
     try:
@@ -451,6 +474,135 @@ def from_json(data: Mapping[str, JsonValue]) -> Event:
     )
 
 
+def _to_json_slow(event: Event) -> JsonObject:
+    """`to_json` for payloads the compiled writers do not cover (e.g. not a dataclass)."""
+    document: JsonObject = {
+        "schema": EVENT_SCHEMA,
+        "type": event.type.value,
+        "case_id": event.case_id,
+        "case_no": event.case_no,
+        "seq": event.seq,
+        "version": event.version,
+        "at": encode(event.at),
+        "actor": event.actor,
+        "reason": event.reason,
+        "causation_id": event.causation_id,
+        "step_before": encode(event.step_before),
+        "step_after": encode(event.step_after),
+        "status_after": encode(event.status_after),
+        "deadline": encode(event.deadline),
+    }
+    document.update(encode_fields(event.payload))
+    return document
+
+
+@dataclass(frozen=True, slots=True)
+class _EventCodec:
+    """The JSON functions of events with one payload class, compiled once (`_event_codec`).
+
+    `to_text` gives the `to_json` document ready for `write_text`; `from_json` takes a dict
+    whose schema and type are right and gives None unless its keys are exactly the layout.
+    """
+
+    to_json: Callable[[Event, Any], JsonObject]
+    to_text: Callable[[Event, Any], Any]
+    from_json: Callable[[dict[str, JsonValue]], Event | None]
+
+
+_SLOW_EVENT_CODEC = _EventCodec(
+    to_json=lambda event, _: _to_json_slow(event),
+    to_text=lambda event, _: text_document(_to_json_slow(event)),
+    from_json=lambda _: None,
+)
+
+
+def _event_codec(payload_type: type) -> _EventCodec:
+    """The compiled codec of events carrying `payload_type`, made on first use."""
+    codec = _EVENT_CODECS.get(payload_type)
+    if codec is None:
+        with _COMPILING:
+            codec = _EVENT_CODECS.get(payload_type)
+            if codec is None:
+                codec = _EVENT_CODECS[payload_type] = _compile_event_codec(payload_type)
+    return codec
+
+
+def _compile_event_codec(payload_type: type) -> _EventCodec:
+    """Writers and a reader of the flat layout for one payload class (else the slow codec)."""
+    envelope = field_hints(Event)
+    fields = field_hints(payload_type) if dataclasses.is_dataclass(payload_type) else None
+    type_value = getattr(getattr(payload_type, "type", None), "value", None)
+    if envelope is None or fields is None or not isinstance(type_value, str):
+        return _SLOW_EVENT_CODEC
+    envelope = [(name, hint) for name, hint in envelope if name != "payload"]
+    layout_as_expected = [name for name, _ in envelope] == list(ENVELOPE_FIELDS[2:])
+    shadowed = {name for name, _ in fields} & set(ENVELOPE_FIELDS)
+    if (
+        not layout_as_expected
+        or shadowed
+        or not all(f.init for f in dataclasses.fields(payload_type))
+    ):
+        return _SLOW_EVENT_CODEC
+    parts = [("event", name, hint) for name, hint in envelope]
+    parts += [("payload", name, hint) for name, hint in fields]
+
+    def writer(text: bool) -> Callable[[Event, Any], Any]:
+        builder = FunctionBuilder()
+        lines = []
+        names = ["schema", "type"]
+        values = [repr(EVENT_SCHEMA), repr(type_value)]
+        for owner, name, hint in parts:
+            local = builder.fresh("_f")
+            expression = builder.encoding(hint, local, text=text)
+            if expression == local:
+                values.append(f"{owner}.{name}")
+            else:
+                lines.append(f"    {local} = {owner}.{name}")
+                values.append(expression)
+            names.append(name)
+        document = builder.document(names, values, text=text)
+        source = "\n".join(["def write(event, payload):", *lines, f"    return {document}"])
+        return builder.build(source, "write")
+
+    def reader() -> Callable[[dict[str, JsonValue]], Event | None]:
+        builder = FunctionBuilder()
+        lookups, envelope, payload_values = [], [], []
+        for owner, name, hint in parts:
+            local = builder.fresh("_v")
+            lookups.append(f"        {local} = data[{name!r}]")
+            if owner == "event":
+                envelope.append((local, builder.decoding(hint, local)))
+            else:
+                payload_values.append(builder.decoding(hint, local))
+        # The envelope goes into locals first, so it is checked before the payload, as before.
+        checks = [f"{local} = {value}" for local, value in envelope]
+        make_payload = builder.construction(payload_type, payload_values, "_p")
+        make_event = builder.construction(Event, [*(n for n, _ in envelope), "_p"], "_o")
+        source = "\n".join(
+            [
+                "def read(data):",
+                f"    if len(data) != {len(parts) + 2}:",
+                "        return None",
+                "    try:",
+                *lookups,
+                "    except KeyError:",
+                "        return None",
+                *(f"    {line}" for line in [*checks, *make_payload, *make_event]),
+                "    return _o",
+            ]
+        )
+        return builder.build(source, "read")
+
+    return _EventCodec(to_json=writer(False), to_text=writer(True), from_json=reader())
+
+
+_EVENT_CODECS: dict[type, _EventCodec] = {}
+_COMPILING = threading.Lock()
+_PAYLOAD_BY_NAME: Mapping[str, type[Payload]] = {
+    event_type.value: cls for event_type, cls in PAYLOAD_TYPES.items()
+}
+
+
 @dataclass(frozen=True, slots=True)
 class EventRow:
     """An event as one row of the append-only event log; `data` is `to_json` as text."""
@@ -470,27 +622,39 @@ class EventRow:
 
 def event_to_row(event: Event) -> EventRow:
     """Flatten an event for the log; store every event `apply` returns, in order."""
-    return EventRow(
-        case_id=event.case_id,
-        seq=event.seq,
-        version=event.version,
-        type=event.type.value,
-        at=event.at,
-        actor=event.actor,
-        reason=event.reason,
-        causation_id=event.causation_id,
-        step_before=event.step_before.value if event.step_before else None,
-        step_after=event.step_after.value,
-        data=json.dumps(to_json(event), ensure_ascii=False, separators=(",", ":")),
+    step_before = event.step_before
+    # Positional through `constructor`, and `_value_` without the `value` property: faster.
+    return _new_event_row(
+        event.case_id,  # case_id
+        event.seq,  # seq
+        event.version,  # version
+        event.payload.type._value_,  # type
+        event.at,  # at
+        event.actor,  # actor
+        event.reason,  # reason
+        event.causation_id,  # causation_id
+        step_before._value_ if step_before else None,  # step_before
+        event.step_after._value_,  # step_after
+        _event_text(event),  # data
     )
 
 
 def event_from_row(row: EventRow) -> Event:
     """Read an event back from its log row."""
-    data = json.loads(row.data)
+    data = loads(row.data)
     if not isinstance(data, dict):
         raise CodecError("event row data is not a JSON object")
     return from_json(data)
+
+
+_new_event_row = constructor(EventRow)
+
+
+def _event_text(event: Event) -> str:
+    """`to_json(event)` as compact JSON text."""
+    payload = event.payload
+    document = _event_codec(type(payload)).to_text(event, payload)
+    return write_text(document, lambda: to_json(event))
 
 
 def _decoded(tp: type[T], value: JsonValue) -> T:
