@@ -7,7 +7,6 @@ publishes them after commit and then marks them published.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,10 +14,11 @@ from datetime import date, datetime
 from typing import Any, TypeAlias
 
 import asyncpg
+import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
 from incidents.case import Case, CaseStatus, case_to_row
-from incidents.events import Event, event_to_row, to_public_json
+from incidents.events import Event, event_to_row, to_public_text
 from incidents.reports import CHINA_TZ, case_number
 from incidents.views import PlaceNames, case_view
 
@@ -188,14 +188,15 @@ RETURNING event_id, (SELECT seq FROM ev WHERE ev.id = event_id) AS seq,
 """
 
 
+_VIEW_ENCODER = msgspec.json.Encoder()
+
+
 def public_event(event: Event, view: Mapping[str, Any]) -> str:
     """The events-stream document: the masked event and the case view after it.
 
     The log id is not known until the insert; `with_event_id` adds it in front.
     """
-    document = to_public_json(event)
-    document["case"] = dict(view)
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return f'{to_public_text(event)[:-1]},"case":{_VIEW_ENCODER.encode(view).decode()}}}'
 
 
 def with_event_id(event_id: int, payload: str) -> bytes:
