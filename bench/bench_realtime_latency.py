@@ -56,7 +56,8 @@ async def follow(
 ) -> list[tuple[int, int]]:
     """(intake ms, event ms) per report, until all arrived or 30 s of silence."""
     pairs: list[tuple[int, int]] = []
-    last = "$"
+    newest: Any = await redis.xrevrange(names.events, count=1)
+    last = newest[0][0].decode() if newest else "0-0"  # not "$": nothing may slip past
     while len(pairs) < expected:
         response: Any = await redis.xread({names.events: last}, count=1000, block=30_000)
         if not response:
