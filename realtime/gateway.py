@@ -177,6 +177,32 @@ def _unit_row(unit: UnitPosition) -> UnitRow:
     )
 
 
+def render_gateway_metrics(stats: GatewayStats, clients: int, terminals: int) -> str:
+    """The gateway's own Prometheus text (append it to `metrics_text` on its /metrics)."""
+    rows = (
+        ("pingan_gateway_screens", "gauge", "Screens subscribed now.", clients - terminals),
+        ("pingan_gateway_terminals", "gauge", "Field terminals connected now.", terminals),
+        ("pingan_gateway_events_total", "counter", "Events fanned out.", stats.events),
+        ("pingan_gateway_positions_total", "counter", "Position fixes read.", stats.positions),
+        (
+            "pingan_gateway_position_messages_total",
+            "counter",
+            "Coalesced positions messages queued.",
+            stats.position_messages,
+        ),
+        (
+            "pingan_gateway_behind_snapshots_total",
+            "counter",
+            "Fresh snapshots sent to screens that fell behind.",
+            stats.behind_snapshots,
+        ),
+    )
+    lines = []
+    for name, kind, help_text, value in rows:
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}", f"{name} {value}"]
+    return "\n".join(lines) + "\n"
+
+
 def _delta_text(frame: _Frame) -> str:
     return f'{{"v":"{PROTOCOL}","type":"delta","id":"{frame.stream_id}","event":{frame.text}}}'
 
@@ -221,6 +247,11 @@ class Gateway:
     def client_count(self) -> int:
         """Connections currently subscribed."""
         return len(self._clients)
+
+    def metrics(self) -> str:
+        """This gateway's Prometheus text."""
+        terminals = sum(1 for c in self._clients if c.unit_id is not None)
+        return render_gateway_metrics(self.stats, len(self._clients), terminals)
 
     async def serve(self, host: str, port: int, stop: asyncio.Event) -> None:
         """Accept connections until `stop` is set."""
