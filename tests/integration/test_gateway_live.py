@@ -356,3 +356,40 @@ async def test_outage_banner_reaches_every_scope_and_snapshot(
         assert [d["component"] for d in snapshot["degraded"]] == ["storage"]
         await town.close()
         await late.close()
+
+
+async def test_gateway_losing_redis_tells_screens_then_resyncs_them(
+    redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames, servers: tuple[str, str]
+) -> None:
+    """While the gateway's Redis is away screens get a status; afterwards a fresh snapshot."""
+    from urllib.parse import urlsplit
+
+    from tests.fault.tcp_proxy import proxy_to
+
+    target = urlsplit(servers[0])
+    async with proxy_to(target.hostname or "127.0.0.1", target.port or 6379) as proxy:
+        gateway_redis = aioredis.Redis(
+            host="127.0.0.1",
+            port=proxy.port,
+            db=int((target.path or "/0").strip("/") or 0),
+            socket_timeout=None,
+            socket_connect_timeout=1,
+        )
+        try:
+            async with gateway_at(gateway_redis, pool, names) as (url, _):
+                ws = await connect(url)
+                await ws.send(json.dumps({"type": "subscribe", "scope": COUNTY}))
+                assert json.loads(await ws.recv())["type"] == "snapshot"
+                proxy.cut()
+                status = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                assert status["type"] == "status"
+                assert [d["component"] for d in status["degraded"]] == ["redis"]
+                proxy.restore()
+                again = json.loads(await asyncio.wait_for(ws.recv(), 10))
+                assert (again["type"], again["reason"]) == ("snapshot", "behind")
+                await redis.xadd(names.events, {"data": case_event(1, CHUNXI)})
+                delta = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                assert delta["event"]["case_id"] == 1
+                await ws.close()
+        finally:
+            await gateway_redis.aclose()
