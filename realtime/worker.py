@@ -114,7 +114,8 @@ async def run_worker(
     worker = IngestWorker(
         redis, pool, locate, names=names, consumer=consumer, settings=settings, side_counters=side
     )
-    await worker.ensure_group()
+    # No ensure_group here: with Redis away at start the run loop rides it out (and creates
+    # the group on NOGROUP) instead of the process dying and its supervisor giving up.
     tasks = [
         asyncio.create_task(worker.run(stop), name="intake"),
         asyncio.create_task(consume("positions", tracks, stop), name="positions"),
