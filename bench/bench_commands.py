@@ -15,6 +15,8 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import psutil
+
 import _support  # noqa: F401  (puts the project on sys.path)
 from _support import ROOT, bench_database
 from incidents.case import DispatchTarget
@@ -61,6 +63,19 @@ def reports(count: int) -> list[AcceptedReport]:
     return out
 
 
+CPU_SPLIT: dict[str, float] = {}
+
+
+def _cpu_seconds() -> tuple[float, float]:
+    """CPU used so far by this process, and by every PostgreSQL process on the machine."""
+    me = psutil.Process().cpu_times()
+    server = 0.0
+    for proc in psutil.process_iter(["name", "cpu_times"]):
+        if proc.info["name"] == "postgres" and proc.info["cpu_times"] is not None:
+            server += proc.info["cpu_times"].user + proc.info["cpu_times"].system
+    return me.user + me.system, server
+
+
 async def run(database_url: str, cases: int, concurrency: int) -> tuple[float, list[float]]:
     pool = await create_pool(database_url, min_size=concurrency, max_size=concurrency)
     ids: list[int] = []
@@ -87,9 +102,12 @@ async def run(database_url: str, cases: int, concurrency: int) -> tuple[float, l
                 await service.execute(case_id, command, now=NOW + timedelta(minutes=1))
                 latencies.append(time.perf_counter() - started)
 
+    client_cpu, server_cpu = _cpu_seconds()
     started = time.perf_counter()
     await asyncio.gather(*(officer(n) for n in range(concurrency)))
     elapsed = time.perf_counter() - started
+    client_after, server_after = _cpu_seconds()
+    CPU_SPLIT.update(client=client_after - client_cpu, server=server_after - server_cpu)
     await pool.close()
     return len(latencies) / elapsed, latencies
 
@@ -107,6 +125,11 @@ def main() -> None:
     print(f"concurrency         {args.concurrency}")
     print(f"throughput          {rate:,.0f} commands/s")
     print(f"latency p50 / p99   {statistics.median(latencies) * 1000:.1f} / {p99 * 1000:.1f} ms")
+    per = 1e6 / len(latencies)
+    print(
+        f"CPU per command     {CPU_SPLIT['client'] * per:.0f} µs in this process,"
+        f" {CPU_SPLIT['server'] * per:.0f} µs in PostgreSQL (2 cores in all)"
+    )
 
 
 if __name__ == "__main__":

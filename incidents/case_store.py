@@ -282,9 +282,9 @@ _EVAL0 = _AS0 + len(_ASSIGNMENT_TYPES)
 _COMMIT_CHANGE = f"""
 WITH upd AS (
     UPDATE cases AS c SET {", ".join(f"{col} = u.{col}" for col in _MUTABLE)}
-    FROM unnest({_params(1, _CASE_TYPES)}, ${_N_CASE + 1}::int4[])
-         AS u({", ".join(_CASE_COLUMNS)}, expected_version)
-    WHERE c.id = u.id AND c.version = u.expected_version
+    FROM unnest({_params(1, _CASE_TYPES)}) AS u({", ".join(_CASE_COLUMNS)})
+    -- The id as a scalar, so the row is found by its key however the plan is cached.
+    WHERE c.id = ($1::bigint[])[1] AND c.version = ${_N_CASE + 1}::int4 AND u.id = c.id
     RETURNING c.id
 ), ev AS (
     INSERT INTO case_events (case_id, seq, version, type, at, actor, reason, causation_id,
@@ -340,7 +340,7 @@ async def commit_change(
     inserted = await conn.fetch(
         _COMMIT_CHANGE,
         *_columns([_case_values(after, names, now)]),
-        [before.version],
+        before.version,
         [r.case_id for r in rows],
         [r.seq for r in rows],
         [r.version for r in rows],

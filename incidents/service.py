@@ -9,6 +9,7 @@ instead of silently overwriting the first one's decision.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -97,12 +98,17 @@ class CaseService:
         *,
         rules: DeadlineRules = DEFAULT_DEADLINE_RULES,
         after_commit: Callable[[], None] | None = None,
+        cache_size: int = 10_000,
     ) -> None:
         self._pool = pool
         self._sink = sink
         self._rules = rules
         # Tests use this to stop right after commit, to prove the outbox loses nothing.
         self._after_commit = after_commit
+        # Cases this process wrote last, so the next command on them skips a read. Never
+        # trusted: the write checks the version, and a miss re-reads from the database.
+        self._cache: OrderedDict[int, tuple[Case, PlaceNames]] = OrderedDict()
+        self._cache_size = cache_size
 
     async def execute(
         self,
@@ -117,17 +123,24 @@ class CaseService:
         Raises CaseNotFound, StaleCase, or lifecycle.IllegalMove; on any error nothing changes.
         """
         async with self._pool.acquire() as conn:
+            fresh = False
             for _ in range(_ATTEMPTS):
-                case, names = await self._load(conn, case_id, expected_version)
+                case, names = await self._current(conn, case_id, fresh=fresh)
+                if expected_version is not None and case.version != expected_version:
+                    if not fresh:
+                        fresh = True  # our copy may be behind: ask the database
+                        continue
+                    raise await self._stale(conn, case, expected_version)
                 new_case, events = apply(case, command, now, rules=self._rules)
                 pending = await commit_change(conn, case, new_case, names, events, now)
                 if pending is not None:
                     break
-                if expected_version is not None:
-                    # Changed between our read and our write: the actor saw an old version.
-                    await self._load(conn, case_id, case.version + 1)
+                # Someone else wrote first: re-read; a person's stale view ends above.
+                self._cache.pop(case_id, None)
+                fresh = True
             else:
                 raise ConcurrentChange(f"case #{case_id} kept changing; gave up")
+            self._remember(new_case, names)
             if self._after_commit is not None:
                 self._after_commit()
             await self._publish(conn, pending)
@@ -164,6 +177,8 @@ class CaseService:
                     duplicate_id,
                     now,
                 )
+            self._cache.pop(duplicate_id, None)
+            self._cache.pop(target_id, None)
             await self._publish(conn, [*first, *second])
         return result
 
@@ -211,6 +226,7 @@ class CaseService:
                     new_id,
                     source_id,
                 )
+            self._cache.pop(case_id, None)
             await self._publish(conn, [*first, *second])
         return replace(result, new_case=new_case, new_case_events=tuple(new_events))
 
@@ -224,6 +240,28 @@ class CaseService:
             raise CaseNotFound(case_id)
         return case_from_snapshot(row["snapshot"])
 
+    async def _current(self, conn: Conn, case_id: int, *, fresh: bool) -> tuple[Case, PlaceNames]:
+        """The case as this process last wrote it, or as stored when `fresh` or unknown."""
+        if not fresh and case_id in self._cache:
+            self._cache.move_to_end(case_id)
+            return self._cache[case_id]
+        loaded = await self._load(conn, case_id, None)
+        self._remember(*loaded)
+        return loaded
+
+    def _remember(self, case: Case, names: PlaceNames) -> None:
+        self._cache[case.case_id] = (case, names)
+        self._cache.move_to_end(case.case_id)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+
+    async def _stale(self, conn: Conn, case: Case, expected_version: int) -> StaleCase:
+        """The error for an actor who saw `expected_version`, naming who changed it since."""
+        last = await conn.fetchrow(_LAST_CHANGE, case.case_id)
+        if last is None:
+            raise AssertionError(f"case #{case.case_id} has a state but no event log")
+        return StaleCase(case.case_no, expected_version, case.version, last["actor"], last["at"])
+
     async def _load(
         self, conn: Conn, case_id: int, expected_version: int | None
     ) -> tuple[Case, PlaceNames]:
@@ -232,10 +270,7 @@ class CaseService:
             raise CaseNotFound(case_id)
         case = case_from_snapshot(row["snapshot"])
         if expected_version is not None and expected_version != case.version:
-            last = await conn.fetchrow(_LAST_CHANGE, case_id)
-            if last is None:
-                raise AssertionError(f"case #{case_id} has a state but no event log")
-            raise StaleCase(case.case_no, expected_version, case.version, last["actor"], last["at"])
+            raise await self._stale(conn, case, expected_version)
         return case, PlaceNames(row["township_name"], row["village_name"])
 
     async def _publish(self, conn: Conn, pending: Sequence[PendingEvent]) -> None:

@@ -358,3 +358,43 @@ async def test_published_view_matches_the_snapshot_view(pool: asyncpg.Pool) -> N
         published = json.loads(events[0].payload)["case"]
         (snapshot,) = await open_cases(conn, "320118", 10)
     assert published == snapshot
+
+
+async def test_a_service_whose_copy_is_behind_rereads_instead_of_overwriting(
+    pool: asyncpg.Pool, database_url: str
+) -> None:
+    """Another process changed the case: this one's remembered copy is never written over it."""
+    case_id = await open_one(pool, valid_lines()[2])
+    here = CaseService(pool, None)
+    await here.execute(case_id, Accept(actor="duty-li"), now=FIXED_NOW)  # remembers version 2
+    other_pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+    try:
+        elsewhere = CaseService(other_pool, None)
+        await elsewhere.execute(
+            case_id,
+            Dispatch(actor="duty-li", targets=(DispatchTarget("patrol-01"),)),
+            now=FIXED_NOW + timedelta(minutes=1),
+        )  # version 3, unknown here
+    finally:
+        await other_pool.close()
+    # An officer who saw version 3 acts: allowed, decided on version 3, not on the old copy.
+    acked = await here.execute(
+        case_id,
+        Acknowledge(actor="patrol-01", unit_id="patrol-01"),
+        now=FIXED_NOW + timedelta(minutes=2),
+        expected_version=3,
+    )
+    assert acked.case.version == 4
+    # A system command with no expected version also lands on the latest state.
+    arrived = await here.execute(
+        case_id,
+        Arrive(actor="patrol-01", unit_id="patrol-01"),
+        now=FIXED_NOW + timedelta(minutes=3),
+    )
+    assert arrived.case.version == 5
+    async with pool.acquire() as conn:
+        assert replay(await case_events(conn, case_id)) == arrived.case
+    with pytest.raises(StaleCase, match="changed by patrol-01"):
+        await here.execute(
+            case_id, Verify(actor="duty-wang", passed=True), now=FIXED_NOW, expected_version=4
+        )
