@@ -9,6 +9,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from incidents.db import create_pool
 from realtime.streams import StreamNames
 from tests.services import server_urls, unique, with_database
 
@@ -66,7 +67,7 @@ async def database_url(servers: tuple[str, str], template_database: str) -> Asyn
 @pytest.fixture
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     """A connection pool on this test's database."""
-    created = await asyncpg.create_pool(database_url, min_size=1, max_size=4)
+    created = await create_pool(database_url, min_size=1, max_size=4)
     yield created
     await created.close()
 
