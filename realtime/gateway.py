@@ -100,6 +100,17 @@ class _Route(msgspec.Struct):
 _route_decoder = msgspec.json.Decoder(_Route)
 
 
+def _route_of(fields: dict[bytes, bytes]) -> _Route | None:
+    """Who may see an events-stream entry; None for an entry that is not a valid event."""
+    raw = fields.get(DATA_FIELD)
+    if raw is None:
+        return None
+    try:
+        return _route_decoder.decode(raw)
+    except msgspec.DecodeError:
+        return None
+
+
 def _visible(route: _Route, prefix: str) -> bool:
     if route.case is not None:
         township = route.case.township_code
@@ -315,11 +326,8 @@ class Gateway:
                     self._absorb_positions(entries)
 
     def _fan_out(self, stream_id: str, fields: dict[bytes, bytes]) -> None:
+        route = _route_of(fields)
         raw = fields.get(DATA_FIELD)
-        try:
-            route = _route_decoder.decode(raw) if raw is not None else None
-        except msgspec.DecodeError:
-            route = None
         if route is None or raw is None:
             log.error("skipping malformed event %s", stream_id)
             return
@@ -554,9 +562,10 @@ class Gateway:
                 deltas = []
                 for entry_id, fields in missed:
                     last = entry_id.decode()
-                    raw = fields[DATA_FIELD]
-                    if client.sees(_route_decoder.decode(raw)):
-                        deltas.append(f'{{"id":"{last}","event":{raw.decode("utf-8")}}}')
+                    route = _route_of(fields)
+                    if route is not None and client.sees(route):
+                        raw = fields[DATA_FIELD].decode("utf-8")
+                        deltas.append(f'{{"id":"{last}","event":{raw}}}')
                 await connection.send(
                     f'{{"v":"{PROTOCOL}","type":"replay","since":"{since}",'
                     f'"last_id":"{last}","deltas":[{",".join(deltas)}]}}'

@@ -393,3 +393,28 @@ async def test_gateway_losing_redis_tells_screens_then_resyncs_them(
                 await ws.close()
         finally:
             await gateway_redis.aclose()
+
+
+async def test_malformed_events_are_skipped_live_and_on_replay(
+    redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
+) -> None:
+    """A broken entry on the events stream harms neither live screens nor resuming ones."""
+    first = await redis.xadd(names.events, {"data": case_event(1, CHUNXI)})
+    async with gateway_at(redis, pool, names) as (url, _):
+        live = await connect(url)
+        await live.send(json.dumps({"type": "subscribe", "scope": COUNTY}))
+        assert json.loads(await live.recv())["type"] == "snapshot"
+        await redis.xadd(names.events, {"data": b"{not json"})
+        await redis.xadd(names.events, {"other": b"field"})
+        await redis.xadd(names.events, {"data": case_event(2, CHUNXI)})
+        delta = json.loads(await asyncio.wait_for(live.recv(), 5))
+        assert delta["event"]["case_id"] == 2
+        resumed = await connect(url)
+        await resumed.send(
+            json.dumps({"type": "subscribe", "scope": COUNTY, "since": first.decode()})
+        )
+        replay = json.loads(await asyncio.wait_for(resumed.recv(), 5))
+        assert replay["type"] == "replay"
+        assert [d["event"]["case_id"] for d in replay["deltas"]] == [2]
+        await live.close()
+        await resumed.close()
