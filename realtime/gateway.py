@@ -50,6 +50,7 @@ from realtime.positions import (
     latest_positions,
     to_unit_position,
 )
+from realtime.screens import authorize
 from realtime.streams import DATA_FIELD, StreamNames
 from realtime.terminals import (
     TerminalError,
@@ -81,6 +82,7 @@ class GatewaySettings:
     read_count: int = 1000
     position_flush_seconds: float = 0.5
     snapshot_concurrency: int = 8
+    require_screen_tokens: bool = False
     pump_interval_seconds: float = 0.02
 
 
@@ -420,6 +422,8 @@ class Gateway:
                 await self._serve_terminal(connection, raw)
                 return
             subscription = parse_subscribe(raw)
+            if self._settings.require_screen_tokens or subscription.token is not None:
+                await authorize(self._redis, self._names, subscription.token, subscription.scope)
         except (ProtocolError, TimeoutError) as exc:
             reason = str(exc) or "no subscribe message in time"
             with contextlib.suppress(ConnectionClosed):

@@ -23,6 +23,7 @@ class Subscribe(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     scope: Annotated[str, msgspec.Meta(pattern=r"^\d{6,12}$")]
     since: str | None = None
     batch: bool = False  # the client accepts `deltas` messages carrying several deltas
+    token: Annotated[str, msgspec.Meta(min_length=16, max_length=256)] | None = None
 
 
 _subscribe = msgspec.json.Decoder(Subscribe)

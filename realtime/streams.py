@@ -108,3 +108,8 @@ class StreamNames:
     def terminal_dead(self) -> str:
         """Terminal task messages the case service refused, with the reason."""
         return self._key("terminals:dead")
+
+    @property
+    def screen_grants(self) -> str:
+        """Hash: SHA-256 of a screen token → the user and the widest scope it may watch."""
+        return self._key("screens:grants")
