@@ -1,6 +1,6 @@
 """Delay from XADD on `intake` to the event on `events`, at a steady offered rate.
 
-Usage: .venv/bin/python bench/bench_realtime_latency.py [--rate 1000] [--seconds 30]
+Usage: .venv/bin/python bench/bench_realtime_latency.py [--rate 1000] [--seconds 30] [--workers 1]
 A real worker process consumes; delays come from the two stream ids (Redis's own clock,
 1 ms resolution). The first 3 s are warm-up and not counted.
 """
@@ -71,12 +71,12 @@ async def follow(
     return pairs
 
 
-async def run(redis_url: str, database_url: str, rate: float, seconds: float) -> None:
+async def run(redis_url: str, database_url: str, rate: float, seconds: float, workers: int) -> None:
     names = StreamNames(unique("bench:lat:") + ":")
     redis = aioredis.Redis.from_url(redis_url, socket_timeout=None)
     reader = aioredis.Redis.from_url(redis_url, socket_timeout=None)
     sent: dict[str, int] = {}
-    with processes([WORKER], redis_url, database_url, names):
+    with processes([WORKER] * workers, redis_url, database_url, names):
         await asyncio.sleep(4)  # the worker loads the county pack
         expected = int(rate * seconds)
         follower = asyncio.create_task(follow(reader, names, sent, expected))
@@ -90,6 +90,7 @@ async def run(redis_url: str, database_url: str, rate: float, seconds: float) ->
     await redis.aclose()
     await reader.aclose()
     print(f"offered                 {rate:,.0f} reports/s for {seconds:.0f} s ({len(sent)} sent)")
+    print(f"worker processes        {workers}")
     print(f"events received         {len(pairs)}")
     print(f"delay XADD → event  p50 {percentile(delays, 0.5):.0f} ms")
     print(f"                    p90 {percentile(delays, 0.9):.0f} ms")
@@ -101,9 +102,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=1000)
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
     with bench_database() as (redis_url, database_url):
-        asyncio.run(run(redis_url, database_url, args.rate, args.seconds))
+        asyncio.run(run(redis_url, database_url, args.rate, args.seconds, args.workers))
 
 
 if __name__ == "__main__":
