@@ -316,6 +316,11 @@ class Gateway:
                 self._announce_redis_down(exc)
                 await asyncio.sleep(0.5)
                 continue
+            except Exception:
+                # The pump must outlive any surprise: screens depend on it and would wait forever.
+                log.exception("gateway pump failed; retrying")
+                await asyncio.sleep(1.0)
+                continue
             for stream_name, entries in response or []:
                 stream = stream_name.decode()
                 if not entries:
@@ -369,7 +374,10 @@ class Gateway:
                 continue
             units = [self._latest[u] for u in self._dirty]
             self._dirty.clear()
-            self._send_units(units)
+            try:
+                self._send_units(units)
+            except Exception:
+                log.exception("positions flush failed; the next one carries on")
 
     def _send_units(self, units: Sequence[UnitPosition]) -> None:
         towns: dict[str, str] = {}
