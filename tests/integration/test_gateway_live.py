@@ -207,7 +207,9 @@ async def test_slow_client_gets_a_fresh_snapshot_and_never_delays_the_others(
         await asyncio.wait_for(follower, 20)
         assert len(received) == total == len(set(received))
         delays.sort()
-        assert delays[int(len(delays) * 0.99)] < 1.0, "the fast client was held up"
+        # Held up by the slow one, it would wait for the whole run (over 10 s); 2 s leaves room
+        # for a loaded CI machine.
+        assert delays[int(len(delays) * 0.99)] < 2.0, "the fast client was held up"
 
         # When the slow screen reads again it finds a 'behind' snapshot, then deltas go on.
         kinds: list[str] = []
