@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -30,11 +32,29 @@ from tests.stack import free_port
 pytestmark = pytest.mark.integration
 
 
+def cluster_port(taken: set[int]) -> int:
+    """A free port whose cluster-bus port (port + 10000) is free too."""
+    rng = random.Random()
+    while True:
+        port = rng.randrange(20000, 30000)
+        if port in taken:
+            continue
+        try:
+            for candidate in (port, port + 10000):
+                with socket.socket() as sock:
+                    sock.bind(("127.0.0.1", candidate))
+        except OSError:
+            continue
+        taken.add(port)
+        return port
+
+
 @contextmanager
 def redis_cluster(nodes: int = 3) -> Iterator[int]:
     """Start a cluster of `nodes` masters on loopback; yield one node's port."""
     folder = Path(tempfile.mkdtemp(prefix="pingan-cluster-"))
-    ports = [free_port() for _ in range(nodes)]
+    taken: set[int] = set()
+    ports = [cluster_port(taken) for _ in range(nodes)]
     processes = []
     try:
         for port in ports:
