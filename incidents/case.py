@@ -403,7 +403,7 @@ class CaseRow:
     closed_at: datetime | None
     version: int
     last_seq: int
-    snapshot: str  # JSON text of the whole case (for a jsonb column)
+    snapshot: str  # JSON text of the whole case
 
 
 def case_to_row(case: Case) -> CaseRow:

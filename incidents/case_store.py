@@ -81,7 +81,7 @@ _CASE_SCHEMA: tuple[tuple[str, str], ...] = (
     ("closed_at", "timestamptz"),
     ("version", "int4"),
     ("last_seq", "int4"),
-    ("snapshot", "jsonb"),
+    ("snapshot", "text"),
 )
 _CASE_COLUMNS = [column for column, _ in _CASE_SCHEMA]
 _CASE_TYPES = [pg_type for _, pg_type in _CASE_SCHEMA]
@@ -176,15 +176,15 @@ WITH ev AS (
     INSERT INTO case_events (case_id, seq, version, type, at, actor, reason, causation_id,
                              step_before, step_after, data)
     SELECT * FROM unnest($1::bigint[], $2::int4[], $3::int4[], $4::text[], $5::timestamptz[],
-                         $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::jsonb[])
+                         $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[])
     RETURNING id, case_id, seq
+), outbox AS (
+    INSERT INTO event_outbox (event_id, payload)
+    SELECT ev.id, u.payload
+    FROM ev JOIN unnest($1::bigint[], $2::int4[], $12::text[]) AS u(case_id, seq, payload)
+         USING (case_id, seq)
 )
-INSERT INTO event_outbox (event_id, payload)
-SELECT ev.id, u.payload
-FROM ev JOIN unnest($1::bigint[], $2::int4[], $12::text[]) AS u(case_id, seq, payload)
-     USING (case_id, seq)
-RETURNING event_id, (SELECT seq FROM ev WHERE ev.id = event_id) AS seq,
-          (SELECT case_id FROM ev WHERE ev.id = event_id) AS case_id
+SELECT id AS event_id, case_id, seq FROM ev
 """
 
 
@@ -255,7 +255,7 @@ _EVENT_TYPES = (
     "text",
     "text",
     "text",
-    "jsonb",
+    "text",
 )
 _ASSIGNMENT_TYPES = (
     "bigint",

@@ -47,8 +47,8 @@ from incidents.views import PlaceNames
 
 # Merge locks cover ~1 km cells, so reports far apart never wait for each other.
 _CELL_DEGREES = 0.01
-# Nearest open cases fetched per report; the domain rule picks among them.
-_CANDIDATES_PER_REPORT = 3
+# Nearest open cases fetched per report and cell; the domain rule picks among them.
+_CANDIDATES_PER_REPORT = 2
 
 _CLAIM_REPORTS = """
 INSERT INTO case_reports (source_id, channel, summary, address, lon, lat,
@@ -63,23 +63,23 @@ _LOCK_CELLS = """
 SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY k) s
 """
 
-# Nearest first by an equirectangular distance: exact enough at 500 m to shortlist.
+# Per (report, cell): the nearest open cases of the category there, by an equirectangular
+# distance (exact enough at 500 m to shortlist; the domain rule decides).
 _FIND_CANDIDATES = """
 SELECT DISTINCT c.id
-FROM unnest($1::text[], $2::timestamptz[], $3::float8[], $4::float8[], $5::float8[],
-            $6::float8[], $7::float8[], $8::float8[])
-     AS q(category, since, min_lon, min_lat, max_lon, max_lat, lon, lat)
+FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::float8[], $5::float8[])
+     AS q(category, cell, since, lon, lat)
 CROSS JOIN LATERAL (
     SELECT id FROM cases
-    WHERE status = 'open' AND category = q.category AND last_report_at >= q.since
-      AND lon BETWEEN q.min_lon AND q.max_lon AND lat BETWEEN q.min_lat AND q.max_lat
+    WHERE status = 'open' AND category = q.category AND merge_cell = q.cell
+      AND last_report_at >= q.since
     ORDER BY (lon - q.lon) ^ 2 * cos(radians(q.lat)) ^ 2 + (lat - q.lat) ^ 2, id
-    LIMIT $9
+    LIMIT $6
 ) AS c
 """
 
 _LOAD_FOR_UPDATE = """
-SELECT id, version, snapshot::text AS snapshot, township_name, village_name
+SELECT id, version, snapshot, township_name, village_name
 FROM cases WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
 """
 
@@ -137,6 +137,11 @@ def cells_of(query: MergeCandidateQuery) -> list[Cell]:
         for cx in range(low[1], high[1] + 1)
         for cy in range(low[2], high[2] + 1)
     ]
+
+
+def merge_cell_key(cell: Cell) -> int:
+    """The cell as stored in `cases.merge_cell` (migration 0004 computes the same number)."""
+    return (cell[1] + 20000) * 100000 + (cell[2] + 10000)
 
 
 def cell_lock_key(cell: Cell) -> int:
@@ -271,16 +276,14 @@ async def _lock_and_load_candidates(
         return {}
     keys = sorted({cell_lock_key(cell) for q in queries for cell in cells_of(q)})
     await conn.execute(_LOCK_CELLS, keys)
+    lookups = [(q, cell) for q in queries for cell in cells_of(q)]
     rows = await conn.fetch(
         _FIND_CANDIDATES,
-        [q.category.value for q in queries],
-        [q.reported_since for q in queries],
-        [q.min_lon for q in queries],
-        [q.min_lat for q in queries],
-        [q.max_lon for q in queries],
-        [q.max_lat for q in queries],
-        [(q.min_lon + q.max_lon) / 2 for q in queries],
-        [(q.min_lat + q.max_lat) / 2 for q in queries],
+        [q.category.value for q, _ in lookups],
+        [merge_cell_key(cell) for _, cell in lookups],
+        [q.reported_since for q, _ in lookups],
+        [(q.min_lon + q.max_lon) / 2 for q, _ in lookups],
+        [(q.min_lat + q.max_lat) / 2 for q, _ in lookups],
         _CANDIDATES_PER_REPORT,
     )
     if not rows:

@@ -94,7 +94,7 @@ async def case_events(conn: Conn, case_id: int) -> list[Event]:
     """A case's whole event log, oldest first (for replay and the audit trail)."""
     rows = await conn.fetch(
         "SELECT case_id, seq, version, type, at, actor, reason, causation_id, step_before,"
-        " step_after, data::text AS data FROM case_events WHERE case_id = $1 ORDER BY seq",
+        " step_after, data FROM case_events WHERE case_id = $1 ORDER BY seq",
         case_id,
     )
     return [event_from_row(EventRow(**dict(row))) for row in rows]

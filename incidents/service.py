@@ -80,7 +80,7 @@ class CommandResult:
 
 
 _LOAD = """
-SELECT id, version, snapshot::text AS snapshot, township_name, village_name
+SELECT id, version, snapshot, township_name, village_name
 FROM cases WHERE id = $1
 """
 # A system command that loses a race re-reads and re-decides; a person's command does not.
@@ -233,9 +233,7 @@ class CaseService:
     async def load(self, case_id: int) -> Case:
         """The current state of a case."""
         async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                "SELECT snapshot::text AS snapshot FROM cases WHERE id = $1", case_id
-            )
+            row = await conn.fetchrow("SELECT snapshot FROM cases WHERE id = $1", case_id)
         if row is None or row["snapshot"] is None:
             raise CaseNotFound(case_id)
         return case_from_snapshot(row["snapshot"])
