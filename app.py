@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,8 +29,8 @@ def _names(settings: Settings) -> StreamNames:
 
 
 def _redis(url: str) -> aioredis.Redis:
-    # Blocking stream reads need no socket timeout (redis-py's 5 s default breaks BLOCK).
-    return aioredis.Redis.from_url(url, socket_timeout=None)
+    # Longer than any blocking stream read (1 s), short enough to notice a silent partition.
+    return aioredis.Redis.from_url(url, socket_timeout=10)
 
 
 def _require_urls(settings: Settings) -> tuple[str, str]:
@@ -81,26 +82,44 @@ def cmd_migrate(settings: Settings) -> None:
     asyncio.run(migrate_and_load(database_url))
 
 
-def cmd_worker(settings: Settings) -> None:
-    """Run one ingest worker, and the deadline job (one worker at a time runs each tick)."""
+def cmd_worker(settings: Settings, terminal_inbox: bool) -> None:
+    """Run one worker: intake, positions and cameras consumers, and the deadline job.
+
+    `terminal_inbox`: this worker also applies field-terminal messages (give it to one only).
+    """
     from incidents.deadline_job import run_every
     from incidents.service import CaseService
     from realtime.event_sink import RedisEventSink
-    from realtime.ingest import IngestWorker, utc_now
+    from realtime.ingest import IngestSettings, utc_now
     from realtime.placement import locate_in
+    from realtime.worker import ProbeAddress, run_worker
 
     redis_url, database_url = _require_urls(settings)
     locate = locate_in(_pack())
+    probe = ProbeAddress(settings.host, settings.metrics_port) if settings.metrics_port else None
 
     async def main(stop: asyncio.Event) -> None:
         redis = _redis(redis_url)
         pool = await create_pool(database_url, min_size=1, max_size=4)
+        names = _names(settings)
         consumer = f"{socket.gethostname()}-{os.getpid()}"
-        worker = IngestWorker(redis, pool, locate, names=_names(settings), consumer=consumer)
-        service = CaseService(pool, RedisEventSink(redis, _names(settings)))
-        log.info("ingest worker %s consuming %s", consumer, _names(settings).intake)
+        service = CaseService(pool, RedisEventSink(redis, names))
+        log.info("worker %s consuming %s", consumer, names.intake)
         try:
-            await asyncio.gather(worker.run(stop), run_every(pool, service, stop, utc_now))
+            await asyncio.gather(
+                run_worker(
+                    redis,
+                    pool,
+                    locate,
+                    names=names,
+                    consumer=consumer,
+                    settings=IngestSettings.from_env(),
+                    stop=stop,
+                    probe=probe,
+                    terminal_service=service if terminal_inbox else None,
+                ),
+                run_every(pool, service, stop, utc_now),
+            )
         finally:
             await pool.close()
             await redis.aclose()
@@ -110,17 +129,24 @@ def cmd_worker(settings: Settings) -> None:
 
 def cmd_gateway(settings: Settings) -> None:
     """Run the websocket gateway."""
-    from realtime.gateway import Gateway
+    from realtime.gateway import Gateway, GatewaySettings
+    from realtime.placement import locate_in
 
     redis_url, database_url = _require_urls(settings)
+    locate = locate_in(_pack())
 
     async def main(stop: asyncio.Event) -> None:
         redis = _redis(redis_url)
         pool = await create_pool(database_url, min_size=1, max_size=4)
+        gateway = Gateway(
+            redis,
+            pool,
+            _names(settings),
+            GatewaySettings(require_screen_tokens=settings.screen_tokens),
+            locate_township=lambda lon, lat: locate(lon, lat).township_code,
+        )
         try:
-            await Gateway(redis, pool, _names(settings)).serve(
-                settings.host, settings.ws_port, stop
-            )
+            await gateway.serve(settings.host, settings.ws_port, stop)
         finally:
             await pool.close()
             await redis.aclose()
@@ -158,10 +184,11 @@ def cmd_simulate(settings: Settings, rate: float | None, seed: int | None) -> No
 def cmd_serve(settings: Settings) -> None:
     """Serve the Dash command centre (and /healthz) with uvicorn, in this process."""
     import uvicorn
-    from fastapi.responses import JSONResponse
+    from fastapi.responses import JSONResponse, PlainTextResponse
 
     from dashboard.app import DashboardConfig, MapLayers, create_app
     from realtime.health import stack_health
+    from realtime.metrics import CONTENT_TYPE, metrics_text
 
     redis_url, database_url = _require_urls(settings)
     pack = _pack()
@@ -183,13 +210,23 @@ def cmd_serve(settings: Settings) -> None:
     server = dash_app.server
     clients: dict[str, Any] = {}
 
-    @server.get("/healthz")
-    async def healthz() -> JSONResponse:
+    async def connected() -> tuple[aioredis.Redis, Any]:
         if not clients:
             clients["redis"] = _redis(redis_url)
             clients["pool"] = await create_pool(database_url, min_size=1, max_size=2)
-        ready, details = await stack_health(clients["redis"], clients["pool"], _names(settings))
+        return clients["redis"], clients["pool"]
+
+    @server.get("/healthz")
+    async def healthz() -> JSONResponse:
+        redis, pool = await connected()
+        ready, details = await stack_health(redis, pool, _names(settings))
         return JSONResponse({"ready": ready, **details}, status_code=200 if ready else 503)
+
+    @server.get("/metrics")
+    async def metrics() -> PlainTextResponse:
+        redis, _ = await connected()
+        text = await metrics_text(redis, _names(settings), datetime.now(UTC))
+        return PlainTextResponse(text, media_type=CONTENT_TYPE)
 
     uvicorn.Server(
         uvicorn.Config(server, host=settings.host, port=settings.port, log_level="warning")
@@ -214,7 +251,7 @@ def cmd_run(settings: Settings) -> None:
         me = [sys.executable, str(Path(__file__).resolve())]
         supervisor = Supervisor(env)
         try:
-            supervisor.add("worker", [*me, "worker"])
+            supervisor.add("worker", [*me, "worker", "--terminal-inbox"])
             supervisor.add("gateway", [*me, "gateway"])
             supervisor.add("simulator", [*me, "simulate"])
             supervisor.add("dashboard", [*me, "serve"])
@@ -243,7 +280,10 @@ def main(argv: list[str] | None = None) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="the whole demo stack")
     sub.add_parser("serve", help="the Dash command centre")
-    sub.add_parser("worker", help="one ingest worker")
+    worker = sub.add_parser("worker", help="one worker (intake, positions, cameras, deadlines)")
+    worker.add_argument(
+        "--terminal-inbox", action="store_true", help="also apply field-terminal messages"
+    )
     sub.add_parser("gateway", help="the websocket gateway")
     sim = sub.add_parser("simulate", help="feed simulated reports")
     sim.add_argument("--rate", type=float, default=None, help="reports per second")
@@ -255,7 +295,7 @@ def main(argv: list[str] | None = None) -> None:
     commands: dict[str, Callable[[], None]] = {
         "run": lambda: cmd_run(settings),
         "serve": lambda: cmd_serve(settings),
-        "worker": lambda: cmd_worker(settings),
+        "worker": lambda: cmd_worker(settings, args.terminal_inbox),
         "gateway": lambda: cmd_gateway(settings),
         "simulate": lambda: cmd_simulate(settings, args.rate, args.seed),
         "migrate": lambda: cmd_migrate(settings),

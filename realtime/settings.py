@@ -24,6 +24,8 @@ class Settings:
     county_code: str
     tile_url: str | None
     sim_rate: float
+    metrics_port: int | None
+    screen_tokens: bool
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -39,4 +41,8 @@ class Settings:
             county_code=env.get("PINGAN_COUNTY", "320118"),
             tile_url=env.get("PINGAN_TILE_URL") or None,
             sim_rate=float(env.get("PINGAN_SIM_RATE", "0.3")),
+            metrics_port=int(env["PINGAN_METRICS_PORT"])
+            if env.get("PINGAN_METRICS_PORT")
+            else None,
+            screen_tokens=env.get("PINGAN_SCREEN_TOKENS") == "1",
         )

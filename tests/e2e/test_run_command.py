@@ -75,6 +75,8 @@ def test_demo_stack_starts_embedded_and_ctrl_c_leaves_nothing_running() -> None:
     try:
         wait_healthy(f"http://127.0.0.1:{port}/healthz", process)
         time.sleep(2)  # let the simulator's reports become cases
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+            assert "pingan_stream_pending" in response.read().decode()
         family = psutil.Process(process.pid).children(recursive=True)
         family += embedded_servers_in(data_dir)
         names = " ".join(" ".join(p.cmdline()) for p in family)
