@@ -18,8 +18,8 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
+from realtime.group_reader import GroupReader
 from realtime.streams import CAMERAS_GROUP, DATA_FIELD, StreamNames
 
 log = logging.getLogger(__name__)
@@ -208,42 +208,25 @@ class CamerasConsumer:
     ) -> None:
         self._redis = redis
         self._names = names
-        self._consumer = consumer
         self._settings = settings or CameraSettings()
         self._script = redis.register_script(_APPLY)
-        self._read_own_pending = True
+        self._reader = GroupReader(
+            redis,
+            names.cameras,
+            CAMERAS_GROUP,
+            consumer,
+            batch_size=self._settings.batch_size,
+            block_ms=self._settings.block_ms,
+        )
         self.stats = CameraStats()
 
     async def ensure_group(self) -> None:
         """Create the consumer group (and the stream) if missing."""
-        try:
-            await self._redis.xgroup_create(
-                self._names.cameras, CAMERAS_GROUP, id="0", mkstream=True
-            )
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await self._reader.ensure_group()
 
     async def process_once(self) -> int:
         """Read, apply and acknowledge one batch; return the entries handled."""
-        redelivered = self._read_own_pending
-        response: Any = await self._redis.xreadgroup(
-            CAMERAS_GROUP,
-            self._consumer,
-            {self._names.cameras: "0" if redelivered else ">"},
-            count=self._settings.batch_size,
-            block=None if redelivered else self._settings.block_ms,
-        )
-        entries = response[0][1] if response else []
-        if redelivered and not entries:
-            self._read_own_pending = False
-            return await self.process_once()
-        try:
-            await self.handle_batch(entries)
-        except BaseException:
-            self._read_own_pending = True
-            raise
-        return len(entries)
+        return await self._reader.process(self.handle_batch)
 
     async def _sites(self, camera_ids: Sequence[str]) -> dict[str, CameraSite]:
         if not camera_ids:

@@ -16,9 +16,9 @@ from typing import Annotated, Any
 import asyncpg
 import msgspec
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
 from incidents.tracks import TrackPoint, record_track_points
+from realtime.group_reader import GroupReader
 from realtime.streams import DATA_FIELD, POSITIONS_GROUP, StreamNames
 
 log = logging.getLogger(__name__)
@@ -174,42 +174,25 @@ class PositionsConsumer:
         self._redis = redis
         self._store_tracks = store_tracks
         self._names = names
-        self._consumer = consumer
         self._settings = settings or PositionSettings()
         self._script = redis.register_script(_LATEST_AND_DUE)
-        self._read_own_pending = True
+        self._reader = GroupReader(
+            redis,
+            names.positions,
+            POSITIONS_GROUP,
+            consumer,
+            batch_size=self._settings.batch_size,
+            block_ms=self._settings.block_ms,
+        )
         self.stats = PositionStats()
 
     async def ensure_group(self) -> None:
         """Create the consumer group (and the stream) if missing."""
-        try:
-            await self._redis.xgroup_create(
-                self._names.positions, POSITIONS_GROUP, id="0", mkstream=True
-            )
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await self._reader.ensure_group()
 
     async def process_once(self) -> int:
         """Read, apply and acknowledge one batch; return the entries handled."""
-        redelivered = self._read_own_pending
-        response: Any = await self._redis.xreadgroup(
-            POSITIONS_GROUP,
-            self._consumer,
-            {self._names.positions: "0" if redelivered else ">"},
-            count=self._settings.batch_size,
-            block=None if redelivered else self._settings.block_ms,
-        )
-        entries = response[0][1] if response else []
-        if redelivered and not entries:
-            self._read_own_pending = False
-            return await self.process_once()
-        try:
-            await self.handle_batch(entries)
-        except BaseException:
-            self._read_own_pending = True
-            raise
-        return len(entries)
+        return await self._reader.process(self.handle_batch)
 
     async def handle_batch(self, entries: Sequence[tuple[bytes, dict[bytes, bytes]]]) -> None:
         """Latest per unit in Redis, due fixes into PostgreSQL, then dead letters and acks."""

@@ -23,12 +23,12 @@ from typing import Annotated, Any, Literal, Protocol
 import asyncpg
 import msgspec
 import redis.asyncio as aioredis
-from redis.exceptions import ResponseError
 
 from incidents import repository
 from incidents.commands import Acknowledge, Arrive, Command, ReportFeedback
 from incidents.lifecycle import IllegalMove
 from incidents.service import CaseNotFound, StaleCase
+from realtime.group_reader import GroupReader
 from realtime.streams import DATA_FIELD, StreamNames
 
 log = logging.getLogger(__name__)
@@ -277,42 +277,24 @@ class TerminalInbox:
         self._pool = pool
         self._service = service
         self._names = names
-        self._consumer = consumer
         self._clock = clock
-        self._block_ms = block_ms
-        self._read_own_pending = True
+        self._reader = GroupReader(
+            redis,
+            names.terminal_inbox,
+            TERMINALS_GROUP,
+            consumer,
+            batch_size=100,
+            block_ms=block_ms,
+        )
         self.stats = InboxStats()
 
     async def ensure_group(self) -> None:
         """Create the consumer group (and the stream) if missing."""
-        try:
-            await self._redis.xgroup_create(
-                self._names.terminal_inbox, TERMINALS_GROUP, id="0", mkstream=True
-            )
-        except ResponseError as exc:
-            if "BUSYGROUP" not in str(exc):
-                raise
+        await self._reader.ensure_group()
 
     async def process_once(self) -> int:
         """Apply one batch (up to 100 messages) in order; return the entries handled."""
-        redelivered = self._read_own_pending
-        response: Any = await self._redis.xreadgroup(
-            TERMINALS_GROUP,
-            self._consumer,
-            {self._names.terminal_inbox: "0" if redelivered else ">"},
-            count=100,
-            block=None if redelivered else self._block_ms,
-        )
-        entries = response[0][1] if response else []
-        if redelivered and not entries:
-            self._read_own_pending = False
-            return await self.process_once()
-        try:
-            await self.handle_batch(entries)
-        except BaseException:
-            self._read_own_pending = True
-            raise
-        return len(entries)
+        return await self._reader.process(self.handle_batch)
 
     async def handle_batch(self, entries: Sequence[tuple[bytes, dict[bytes, bytes]]]) -> None:
         """Apply each message, acknowledging it right after (order matters, so one by one)."""
