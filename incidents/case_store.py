@@ -18,7 +18,7 @@ import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
 from incidents.case import Case, CaseStatus, case_to_row
-from incidents.events import Event, event_to_row, to_public_text
+from incidents.events import Event, EventRow, event_to_row, to_public_text
 from incidents.reports import CHINA_TZ, case_number
 from incidents.views import PlaceNames, case_view
 
@@ -204,16 +204,9 @@ def with_event_id(event_id: int, payload: str) -> bytes:
     return f'{{"event_id":{event_id},{payload[1:]}'.encode()
 
 
-async def write_events(
-    conn: Conn, events: Sequence[Event], views: Mapping[int, Mapping[str, Any]]
-) -> list[PendingEvent]:
-    """Append events to the log and the outbox, in order; return them for publishing."""
-    if not events:
-        return []
-    rows = [event_to_row(event) for event in events]
-    payloads = [public_event(event, views[event.case_id]) for event in events]
-    inserted = await conn.fetch(
-        _INSERT_EVENTS,
+def _event_columns(rows: Sequence[EventRow]) -> list[list[Any]]:
+    """The log columns of `_EVENT_TYPES`, one array each."""
+    return [
         [r.case_id for r in rows],
         [r.seq for r in rows],
         [r.version for r in rows],
@@ -225,13 +218,34 @@ async def write_events(
         [r.step_before for r in rows],
         [r.step_after for r in rows],
         [r.data for r in rows],
-        payloads,
-    )
+    ]
+
+
+def _pending(
+    rows: Sequence[EventRow], payloads: Sequence[str], inserted: Sequence[Any]
+) -> list[PendingEvent]:
+    """The inserted events in their original order, each with its log id in its payload."""
     ids = {(row["case_id"], row["seq"]): row["event_id"] for row in inserted}
     return [
         PendingEvent(ids[(r.case_id, r.seq)], with_event_id(ids[(r.case_id, r.seq)], payload))
         for r, payload in zip(rows, payloads, strict=True)
     ]
+
+
+async def write_events(
+    conn: Conn, events: Sequence[Event], views: Mapping[int, Mapping[str, Any]]
+) -> list[PendingEvent]:
+    """Append events to the log and the outbox, in order; return them for publishing."""
+    if not events:
+        return []
+    rows = [event_to_row(event) for event in events]
+    payloads = [public_event(event, views[event.case_id]) for event in events]
+    inserted = await conn.fetch(
+        _INSERT_EVENTS,
+        *_event_columns(rows),
+        payloads,
+    )
+    return _pending(rows, payloads, inserted)
 
 
 def views_of(cases: Sequence[tuple[Case, PlaceNames]]) -> dict[int, dict[str, Any]]:
@@ -341,17 +355,7 @@ async def commit_change(
         _COMMIT_CHANGE,
         *_columns([_case_values(after, names, now)]),
         before.version,
-        [r.case_id for r in rows],
-        [r.seq for r in rows],
-        [r.version for r in rows],
-        [r.type for r in rows],
-        [r.at for r in rows],
-        [r.actor for r in rows],
-        [r.reason for r in rows],
-        [r.causation_id for r in rows],
-        [r.step_before for r in rows],
-        [r.step_after for r in rows],
-        [r.data for r in rows],
+        *_event_columns(rows),
         payloads,
         [after.case_id] * len(new_assignments),
         [a.assignment_no for a in new_assignments],
@@ -373,11 +377,7 @@ async def commit_change(
     )
     if not inserted:
         return None
-    ids = {(row["case_id"], row["seq"]): row["event_id"] for row in inserted}
-    return [
-        PendingEvent(ids[(r.case_id, r.seq)], with_event_id(ids[(r.case_id, r.seq)], payload))
-        for r, payload in zip(rows, payloads, strict=True)
-    ]
+    return _pending(rows, payloads, inserted)
 
 
 _BUMP_COUNTER = """

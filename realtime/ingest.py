@@ -375,23 +375,7 @@ class IngestWorker:
             raise EntriesFailed(f"{len(failed)} intake entries failed and stay pending")
 
     def _accept(self, report: IntakeReport, now: datetime) -> AcceptedReport:
-        place = self._locate(report.location.lon, report.location.lat)
-        reporter = report.reporter
-        return AcceptedReport(
-            source_id=report.source_id,
-            channel=report.channel,
-            category=report.category,
-            severity=report.effective_severity,
-            summary=report.summary,
-            lon=report.location.lon,
-            lat=report.location.lat,
-            address=report.location.address,
-            reporter_name=reporter.name if reporter else None,
-            reporter_phone=reporter.phone if reporter else None,
-            reported_at=report.reported_at,
-            received_at=now,
-            place=place,
-        )
+        return accept(report, self._locate, now)
 
     @contextlib.asynccontextmanager
     async def _storage(self) -> AsyncIterator[Any]:
@@ -567,3 +551,23 @@ class IngestWorker:
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+def accept(report: IntakeReport, locate: Locate, received_at: datetime) -> AcceptedReport:
+    """A valid intake report, located in the jurisdiction tree, as the incident store takes it."""
+    reporter = report.reporter
+    return AcceptedReport(
+        source_id=report.source_id,
+        channel=report.channel,
+        category=report.category,
+        severity=report.effective_severity,
+        summary=report.summary,
+        lon=report.location.lon,
+        lat=report.location.lat,
+        address=report.location.address,
+        reporter_name=reporter.name if reporter else None,
+        reporter_phone=reporter.phone if reporter else None,
+        reported_at=report.reported_at,
+        received_at=received_at,
+        place=locate(report.location.lon, report.location.lat),
+    )

@@ -39,6 +39,7 @@ from incidents.service import CaseService, StaleCase
 from incidents.views import PlaceNames
 from incidents.vocabulary import Step, Tier
 from realtime.event_sink import RedisEventSink
+from realtime.ingest import accept
 from realtime.intake_contract import decode_document
 from realtime.streams import StreamNames
 from tests.integration.test_ingest import FIXED_NOW, demo_locate, valid_lines
@@ -56,22 +57,7 @@ def accepted(
     if source_id is not None:
         document["source_id"] = source_id
     report = decode_document(json.dumps(document, ensure_ascii=False).encode())
-    place = demo_locate()(report.location.lon, report.location.lat)
-    return AcceptedReport(
-        source_id=report.source_id,
-        channel=report.channel,
-        category=report.category,
-        severity=report.effective_severity,
-        summary=report.summary,
-        lon=report.location.lon,
-        lat=report.location.lat,
-        address=report.location.address,
-        reporter_name=report.reporter.name if report.reporter else None,
-        reporter_phone=report.reporter.phone if report.reporter else None,
-        reported_at=report.reported_at,
-        received_at=at,
-        place=place,
-    )
+    return accept(report, demo_locate(), at)
 
 
 async def open_one(pool: asyncpg.Pool, line: str, **kwargs: Any) -> int:
