@@ -143,7 +143,7 @@ def cmd_gateway(settings: Settings) -> None:
             pool,
             _names(settings),
             GatewaySettings(require_screen_tokens=settings.screen_tokens),
-            locate_township=lambda lon, lat: locate(lon, lat).township_code,
+            locate_township=lambda lon, lat: locate(lon, lat).jurisdiction.township_code,
         )
         try:
             await gateway.serve(settings.host, settings.ws_port, stop)

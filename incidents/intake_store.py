@@ -16,7 +16,6 @@ from datetime import datetime
 
 from incidents.case import (
     Case,
-    Jurisdiction,
     LinkKind,
     Location,
     Report,
@@ -106,18 +105,6 @@ def domain_report(report: AcceptedReport) -> Report:
         reported_at=report.reported_at,
         severity=report.severity,
         reporter=reporter,
-    )
-
-
-def jurisdiction_of(report: AcceptedReport) -> Jurisdiction:
-    """Where the report's point lies."""
-    place = report.place
-    return Jurisdiction(
-        county_code=place.county_code,
-        township_code=place.township_code,
-        village_code=place.village_code,
-        grid_code=place.grid_code,
-        inside_county=place.inside_county,
     )
 
 
@@ -229,7 +216,7 @@ async def _open_or_link(
             )
             links.append((accepted.source_id, case.case_id, accepted.received_at))
         else:
-            jurisdiction = jurisdiction_of(accepted)
+            jurisdiction = accepted.place.jurisdiction
             case, new_events = open_case(
                 report,
                 case_id=reserved_ids[accepted.source_id],
@@ -240,9 +227,7 @@ async def _open_or_link(
                 owning_tier=default_intake_tier(accepted.channel, jurisdiction),
             )
             opened.append(case.case_id)
-            names[case.case_id] = PlaceNames(
-                accepted.place.township_name, accepted.place.village_name
-            )
+            names[case.case_id] = accepted.place.names
         current.put(case)
         events.extend(new_events)
 

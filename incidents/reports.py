@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from incidents.case import Jurisdiction
+from incidents.views import PlaceNames
 from incidents.vocabulary import Category, Channel, Severity
 
 # China has had no daylight saving since 1991: a fixed offset is exact and needs no tz database.
@@ -13,16 +15,11 @@ SYSTEM_INGEST = "system:ingest"
 
 
 @dataclass(frozen=True, slots=True)
-class JurisdictionPath:
-    """Where a point falls: county → township → village → grid (codes and names)."""
+class Located:
+    """Where a point falls in the jurisdiction tree, and the names screens show for it."""
 
-    county_code: str
-    inside_county: bool
-    township_code: str
-    township_name: str
-    village_code: str | None = None
-    village_name: str | None = None
-    grid_code: str | None = None
+    jurisdiction: Jurisdiction
+    names: PlaceNames
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +38,7 @@ class AcceptedReport:
     reporter_phone: str | None
     reported_at: datetime
     received_at: datetime
-    place: JurisdictionPath
+    place: Located
 
 
 def case_number(county_code: str, local_day: str, seq: int) -> str:

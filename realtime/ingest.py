@@ -30,7 +30,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from incidents import repository
-from incidents.reports import AcceptedReport, JurisdictionPath
+from incidents.reports import AcceptedReport, Located
 from realtime.degraded import Component, DegradedStatus, announce_degraded, announce_recovered
 from realtime.heartbeat import WorkerHeartbeat, write_heartbeat
 from realtime.intake_contract import IntakeRejected, IntakeReport, decode_intake
@@ -39,7 +39,7 @@ from realtime.streams import DATA_FIELD, INGEST_GROUP, StreamNames
 
 log = logging.getLogger(__name__)
 
-Locate = Callable[[float, float], JurisdictionPath]
+Locate = Callable[[float, float], Located]
 Clock = Callable[[], datetime]
 EntryId = bytes
 Fields = dict[bytes, bytes]

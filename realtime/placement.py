@@ -1,10 +1,12 @@
-"""Adapt the geography's point lookup to the jurisdiction path a case records."""
+"""Adapt the geography's point lookup to the jurisdiction a case records."""
 
 from __future__ import annotations
 
 from geo.locate import Locator
 from geo.pack import CountyPack
-from incidents.reports import JurisdictionPath
+from incidents.case import Jurisdiction
+from incidents.reports import Located
+from incidents.views import PlaceNames
 from realtime.ingest import Locate
 
 
@@ -13,16 +15,15 @@ def locate_in(pack: CountyPack) -> Locate:
     locator = Locator.from_pack(pack)
     county = pack.code
 
-    def locate(lon: float, lat: float) -> JurisdictionPath:
+    def locate(lon: float, lat: float) -> Located:
         place = locator.locate(lon, lat)
-        return JurisdictionPath(
+        jurisdiction = Jurisdiction(
             county_code=county,
-            inside_county=place.inside,
             township_code=place.township_code,
-            township_name=place.township_name,
             village_code=place.village_code,
-            village_name=place.village_name,
             grid_code=place.grid_code,
+            inside_county=place.inside,
         )
+        return Located(jurisdiction, PlaceNames(place.township_name, place.village_name))
 
     return locate

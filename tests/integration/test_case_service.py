@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from incidents.case import CaseStatus, DispatchTarget, Jurisdiction, Satisfaction
+from incidents.case import CaseStatus, DispatchTarget, Satisfaction
 from incidents.commands import (
     Accept,
     Acknowledge,
@@ -36,7 +36,6 @@ from incidents.repository import (
     resolution_level,
 )
 from incidents.service import CaseService, StaleCase
-from incidents.views import PlaceNames
 from incidents.vocabulary import Step, Tier
 from realtime.event_sink import RedisEventSink
 from realtime.ingest import accept
@@ -316,13 +315,8 @@ async def test_manual_merge_and_split(
     split = await service.split(
         target_id,
         moved,
-        jurisdiction=Jurisdiction(
-            county_code=place.county_code,
-            township_code=place.township_code,
-            village_code=place.village_code,
-            grid_code=place.grid_code,
-        ),
-        names=PlaceNames(place.township_name, place.village_name),
+        jurisdiction=place.jurisdiction,
+        names=place.names,
         actor="duty-li",
         reason="不是同一事件",
         now=FIXED_NOW + timedelta(minutes=5),
