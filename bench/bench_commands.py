@@ -12,7 +12,6 @@ import asyncio
 import json
 import statistics
 import time
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import psutil
@@ -82,8 +81,7 @@ async def run(database_url: str, cases: int, concurrency: int) -> tuple[float, l
     batch = reports(cases)
     async with pool.acquire() as conn:
         for start in range(0, len(batch), 500):
-            chunk = [replace(r, source_id=r.source_id) for r in batch[start : start + 500]]
-            events = await record_reports(conn, chunk)
+            events = await record_reports(conn, batch[start : start + 500])
             ids.extend(json.loads(e.payload)["case_id"] for e in events)
     service = CaseService(pool, None)
     latencies: list[float] = []

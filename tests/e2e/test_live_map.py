@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import redis
@@ -15,7 +14,6 @@ from tests.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parent.parent.parent
 LIVENESS_BOUND_S = 5.0
 
 
@@ -66,9 +64,6 @@ def test_report_appears_in_queue_and_on_map_without_reload(stack: RunningStack) 
         assert "13951234567" not in page.content(), "no personal data on the shared screen"
         assert outside == [], f"requests left the machine: {outside}"
 
-    out = ROOT / "bench" / "out"
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "e2e_delay.json").write_text(json.dumps({"xadd_to_dom_seconds": delay}))
     print(f"XADD → DOM delay: {delay * 1000:.0f} ms")
 
 
