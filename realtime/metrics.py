@@ -67,6 +67,9 @@ def _id_ms(entry_id: bytes | str) -> int:
     return int(text.partition("-")[0])
 
 
+_UNDELIVERED_CAP = 10_000
+
+
 async def _lag(redis: aioredis.Redis, stream: str, group: str, now: datetime) -> StreamLag | None:
     try:
         groups: Any = await redis.xinfo_groups(stream)
@@ -82,12 +85,19 @@ async def _lag(redis: aioredis.Redis, stream: str, group: str, now: datetime) ->
     if pending and summary.get("min"):
         oldest_age = max(0.0, now.timestamp() - _id_ms(summary["min"]) / 1000)
     lag = info.get("lag")
+    if lag is None:
+        # Redis before 7 (the embedded one is 6.2) has no lag field: count what follows the
+        # group's read position, up to a cap that keeps the scrape cheap.
+        after: Any = await redis.xrange(
+            stream, min="(" + _text(info["last-delivered-id"]), count=_UNDELIVERED_CAP
+        )
+        lag = len(after)
     return StreamLag(
         stream=stream,
         group=group,
         length=length,
         pending=pending,
-        undelivered=int(lag) if lag is not None else 0,
+        undelivered=int(lag),
         oldest_pending_age_seconds=oldest_age,
     )
 

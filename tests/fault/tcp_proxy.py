@@ -1,17 +1,22 @@
-"""A TCP proxy a test can cut and restore: a server 'going away' without touching the server."""
+"""A TCP proxy a test can cut and restore: a server 'going away' without touching the server.
+
+The target is a TCP server or a Unix socket (the embedded servers listen on sockets), and the
+URL helpers turn a Redis or PostgreSQL URL into the proxy's target and back.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit, urlunsplit
 
 
 class TcpProxy:
     """Forwards 127.0.0.1:<port> to a target; while cut, drops every connection at once."""
 
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self._target = (target_host, target_port)
+    def __init__(self, target: tuple[str, int] | str) -> None:
+        self._target = target  # (host, port), or the path of a Unix socket
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.cut_now = False
@@ -45,7 +50,10 @@ class TcpProxy:
             writer.transport.abort()
             return
         try:
-            up_reader, up_writer = await asyncio.open_connection(*self._target)
+            if isinstance(self._target, str):
+                up_reader, up_writer = await asyncio.open_unix_connection(self._target)
+            else:
+                up_reader, up_writer = await asyncio.open_connection(*self._target)
         except OSError:
             writer.transport.abort()
             return
@@ -67,10 +75,34 @@ class TcpProxy:
         writer.transport.abort()
 
 
+def target_of(url: str) -> tuple[str, int] | str:
+    """Where a redis://, unix:// or postgresql:// URL (TCP or ?host=/socket/dir) connects."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return parts.path
+    if parts.scheme.startswith("postgres"):
+        socket_dir = parse_qs(parts.query).get("host", [""])[0]
+        if socket_dir.startswith("/"):
+            return f"{socket_dir}/.s.PGSQL.{parts.port or 5432}"
+        return parts.hostname or "127.0.0.1", parts.port or 5432
+    return parts.hostname or "127.0.0.1", parts.port or 6379
+
+
+def via(url: str, port: int) -> str:
+    """The same URL, reaching its server through a proxy on 127.0.0.1:`port`."""
+    parts = urlsplit(url)
+    if parts.scheme == "unix":
+        return f"redis://127.0.0.1:{port}/0"
+    user = parts.netloc.rpartition("@")[0]
+    netloc = f"{user}@127.0.0.1:{port}" if user else f"127.0.0.1:{port}"
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "host"])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
 @contextlib.asynccontextmanager
-async def proxy_to(host: str, port: int) -> AsyncIterator[TcpProxy]:
-    """A started proxy, stopped afterwards."""
-    proxy = TcpProxy(host, port)
+async def proxy_to(url: str) -> AsyncIterator[TcpProxy]:
+    """A started proxy to the server of `url`, stopped afterwards."""
+    proxy = TcpProxy(target_of(url))
     await proxy.start()
     try:
         yield proxy

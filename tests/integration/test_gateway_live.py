@@ -366,14 +366,13 @@ async def test_gateway_losing_redis_tells_screens_then_resyncs_them(
     """While the gateway's Redis is away screens get a status; afterwards a fresh snapshot."""
     from urllib.parse import urlsplit
 
-    from tests.fault.tcp_proxy import proxy_to
+    from tests.fault.tcp_proxy import proxy_to, via
 
-    target = urlsplit(servers[0])
-    async with proxy_to(target.hostname or "127.0.0.1", target.port or 6379) as proxy:
+    async with proxy_to(servers[0]) as proxy:
         gateway_redis = aioredis.Redis(
             host="127.0.0.1",
             port=proxy.port,
-            db=int((target.path or "/0").strip("/") or 0),
+            db=int(urlsplit(via(servers[0], proxy.port)).path.strip("/") or 0),
             socket_timeout=None,
             socket_connect_timeout=1,
         )
