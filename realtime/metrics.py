@@ -70,6 +70,19 @@ def _id_ms(entry_id: bytes | str) -> int:
 _UNDELIVERED_CAP = 10_000
 
 
+async def undelivered_entries(redis: aioredis.Redis, stream: str, group: Any) -> int:
+    """Entries the group has not read yet, from one XINFO GROUPS row of `stream`."""
+    lag = group.get("lag")
+    if lag is not None:
+        return int(lag)
+    # Redis before 7 (the embedded one is 6.2) has no lag field: count what follows the
+    # group's read position, up to a cap that keeps the scrape cheap.
+    after: Any = await redis.xrange(
+        stream, min="(" + _text(group["last-delivered-id"]), count=_UNDELIVERED_CAP
+    )
+    return len(after)
+
+
 async def _lag(redis: aioredis.Redis, stream: str, group: str, now: datetime) -> StreamLag | None:
     try:
         groups: Any = await redis.xinfo_groups(stream)
@@ -84,20 +97,13 @@ async def _lag(redis: aioredis.Redis, stream: str, group: str, now: datetime) ->
     oldest_age = 0.0
     if pending and summary.get("min"):
         oldest_age = max(0.0, now.timestamp() - _id_ms(summary["min"]) / 1000)
-    lag = info.get("lag")
-    if lag is None:
-        # Redis before 7 (the embedded one is 6.2) has no lag field: count what follows the
-        # group's read position, up to a cap that keeps the scrape cheap.
-        after: Any = await redis.xrange(
-            stream, min="(" + _text(info["last-delivered-id"]), count=_UNDELIVERED_CAP
-        )
-        lag = len(after)
+    lag = await undelivered_entries(redis, stream, info)
     return StreamLag(
         stream=stream,
         group=group,
         length=length,
         pending=pending,
-        undelivered=int(lag),
+        undelivered=lag,
         oldest_pending_age_seconds=oldest_age,
     )
 

@@ -21,6 +21,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from realtime.metrics import undelivered_entries
 from realtime.streams import INGEST_GROUP, StreamNames
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -199,4 +200,4 @@ async def undelivered(redis: aioredis.Redis, names: StreamNames) -> int:
     except ResponseError:
         return 1  # no group yet: nothing has been read
     group = next((g for g in groups if g["name"] in (INGEST_GROUP, INGEST_GROUP.encode())), None)
-    return 1 if group is None else int(group["lag"] or 0)
+    return 1 if group is None else await undelivered_entries(redis, names.intake, group)
