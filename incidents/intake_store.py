@@ -11,8 +11,10 @@ import hashlib
 import math
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
+from typing import Any
+
+import asyncpg
 
 from incidents.case import (
     Case,
@@ -23,9 +25,9 @@ from incidents.case import (
     case_from_snapshot,
 )
 from incidents.case_store import (
+    CaseNumbers,
     Conn,
     PendingEvent,
-    allocate_case_numbers,
     insert_cases,
     update_cases,
     views_of,
@@ -35,6 +37,7 @@ from incidents.events import Event
 from incidents.lifecycle import default_intake_tier, open_case
 from incidents.merging import (
     DEFAULT_MERGE_RULES,
+    EARTH_RADIUS_M,
     MergeCandidateQuery,
     MergeRules,
     candidate_query,
@@ -62,18 +65,21 @@ _LOCK_CELLS = """
 SELECT pg_advisory_xact_lock(k) FROM (SELECT DISTINCT unnest($1::bigint[]) AS k ORDER BY k) s
 """
 
-# Per (report, cell): the nearest open cases of the category there, by an equirectangular
-# distance (exact enough at 500 m to shortlist; the domain rule decides).
+# Per (report, cell): the nearest open cases of the category there that can match in time
+# and, by an equirectangular distance with a margin, in space (exact enough at 500 m to
+# shortlist; the domain rule decides). Cases that cannot match are never loaded.
 _FIND_CANDIDATES = """
 SELECT DISTINCT c.id
-FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::float8[], $5::float8[])
-     AS q(category, cell, since, lon, lat)
+FROM unnest($1::text[], $2::bigint[], $3::timestamptz[], $4::timestamptz[], $5::float8[],
+            $6::float8[], $7::float8[], $8::float8[])
+     AS q(category, cell, since, until, lon, lat, cos2, reach2)
 CROSS JOIN LATERAL (
     SELECT id FROM cases
     WHERE status = 'open' AND category = q.category AND merge_cell = q.cell
-      AND last_report_at >= q.since
-    ORDER BY (lon - q.lon) ^ 2 * cos(radians(q.lat)) ^ 2 + (lat - q.lat) ^ 2, id
-    LIMIT $6
+      AND last_report_at >= q.since AND reported_at <= q.until
+      AND (lon - q.lon) ^ 2 * q.cos2 + (lat - q.lat) ^ 2 <= q.reach2
+    ORDER BY (lon - q.lon) ^ 2 * q.cos2 + (lat - q.lat) ^ 2, id
+    LIMIT $9
 ) AS c
 """
 
@@ -126,6 +132,11 @@ def cells_of(query: MergeCandidateQuery) -> list[Cell]:
     ]
 
 
+def reach_degrees(metres: float) -> float:
+    """A distance as degrees of latitude, 1% wider so rounding never drops a true match."""
+    return math.degrees(metres * 1.01 / EARTH_RADIUS_M) + 1e-7
+
+
 def merge_cell_key(cell: Cell) -> int:
     """The cell as stored in `cases.merge_cell` (migration 0004 computes the same number)."""
     return (cell[1] + 20000) * 100000 + (cell[2] + 10000)
@@ -168,35 +179,112 @@ async def record_reports(
     if not unique:
         return []
     batch = list(unique.values())
-    async with conn.transaction():
-        claimed = await conn.fetch(
-            _CLAIM_REPORTS,
-            [r.source_id for r in batch],
-            [r.channel.value for r in batch],
-            [r.summary for r in batch],
-            [r.address for r in batch],
-            [r.lon for r in batch],
-            [r.lat for r in batch],
-            [r.reporter_name for r in batch],
-            [r.reporter_phone for r in batch],
-            [r.reported_at for r in batch],
-            [r.received_at for r in batch],
+    try:
+        async with conn.transaction():
+            claimed = await _claim_by_copy(conn, batch)
+            return await _open_or_link(conn, claimed, rules)
+    except asyncpg.UniqueViolationError:
+        # Another writer claimed one of these source_ids between our check and our COPY
+        # (a redelivered entry racing its first delivery): claim row by row instead.
+        async with conn.transaction():
+            claimed = await _claim_skipping_repeats(conn, batch)
+            return await _open_or_link(conn, claimed, rules)
+
+
+_SEEN_AND_IDS = """
+SELECT (SELECT array_agg(source_id) FROM case_reports WHERE source_id = ANY($1::text[])) AS seen,
+       (SELECT array_agg(nextval('case_id_seq')) FROM generate_series(1, $2)) AS ids
+"""
+_REPORT_COLUMNS = [
+    "source_id",
+    "case_id",
+    "channel",
+    "summary",
+    "address",
+    "lon",
+    "lat",
+    "reporter_name",
+    "reporter_phone",
+    "reported_at",
+    "received_at",
+]
+
+
+def _report_values(report: AcceptedReport, case_id: int) -> tuple[Any, ...]:
+    return (
+        report.source_id,
+        case_id,
+        report.channel._value_,
+        report.summary,
+        report.address,
+        report.lon,
+        report.lat,
+        report.reporter_name,
+        report.reporter_phone,
+        report.reported_at,
+        report.received_at,
+    )
+
+
+async def _claim_by_copy(
+    conn: Conn, batch: Sequence[AcceptedReport]
+) -> list[tuple[AcceptedReport, int]]:
+    """Skip source_ids already stored, reserve a case id for each other report, COPY them in.
+
+    A concurrent writer of the same source_id makes the COPY fail with a unique violation.
+    """
+    row = await conn.fetchrow(_SEEN_AND_IDS, [r.source_id for r in batch], len(batch))
+    assert row is not None
+    seen = set(row["seen"] or ())
+    claimed = [
+        (report, case_id)
+        for report, case_id in zip(
+            (r for r in batch if r.source_id not in seen), row["ids"], strict=False
         )
-        reserved_ids = {row["source_id"]: row["case_id"] for row in claimed}
-        fresh = [r for r in batch if r.source_id in reserved_ids]
-        if not fresh:
-            return []
-        return await _open_or_link(conn, fresh, reserved_ids, rules)
+    ]
+    if claimed:
+        await conn.copy_records_to_table(
+            "case_reports",
+            columns=_REPORT_COLUMNS,
+            # In source_id order, as every writer does: two writers racing on the same ids
+            # then wait for each other in one order and never deadlock.
+            records=sorted(_report_values(r, case_id) for r, case_id in claimed),
+        )
+    return claimed
+
+
+async def _claim_skipping_repeats(
+    conn: Conn, batch: Sequence[AcceptedReport]
+) -> list[tuple[AcceptedReport, int]]:
+    """Claim each source_id unless stored already (waiting for a concurrent claim to settle)."""
+    ordered = sorted(batch, key=lambda r: r.source_id)  # one lock order for every writer
+    rows = await conn.fetch(
+        _CLAIM_REPORTS,
+        [r.source_id for r in ordered],
+        [r.channel.value for r in ordered],
+        [r.summary for r in ordered],
+        [r.address for r in ordered],
+        [r.lon for r in ordered],
+        [r.lat for r in ordered],
+        [r.reporter_name for r in ordered],
+        [r.reporter_phone for r in ordered],
+        [r.reported_at for r in ordered],
+        [r.received_at for r in ordered],
+    )
+    reserved = {row["source_id"]: row["case_id"] for row in rows}
+    return [(r, reserved[r.source_id]) for r in batch if r.source_id in reserved]
 
 
 async def _open_or_link(
-    conn: Conn,
-    fresh: Sequence[AcceptedReport],
-    reserved_ids: dict[str, int],
-    rules: MergeRules,
+    conn: Conn, claimed: Sequence[tuple[AcceptedReport, int]], rules: MergeRules
 ) -> list[PendingEvent]:
-    queries = {r.source_id: candidate_query(domain_report(r), rules) for r in fresh}
+    if not claimed:
+        return []
+    queries = {r.source_id: candidate_query(domain_report(r), rules) for r, _ in claimed}
     existing = await _lock_and_load_candidates(conn, [q for q in queries.values() if q])
+    numbers = await CaseNumbers.reserve(
+        conn, [(r.place.jurisdiction, r.received_at) for r, _ in claimed]
+    )
 
     current = _CaseCells()
     for case, _ in existing.values():
@@ -206,7 +294,7 @@ async def _open_or_link(
     opened: list[int] = []
     events: list[Event] = []
     links: list[tuple[str, int, datetime]] = []
-    for accepted in fresh:
+    for accepted, case_id in claimed:
         report = domain_report(accepted)
         query = queries[accepted.source_id]
         target = find_merge_target(report, current.near(query), rules) if query else None
@@ -219,8 +307,8 @@ async def _open_or_link(
             jurisdiction = accepted.place.jurisdiction
             case, new_events = open_case(
                 report,
-                case_id=reserved_ids[accepted.source_id],
-                case_no="",  # numbered below, once we know how many cases this batch opens
+                case_id=case_id,
+                case_no=numbers.next(jurisdiction, accepted.received_at),
                 jurisdiction=jurisdiction,
                 actor=SYSTEM_INGEST,
                 now=accepted.received_at,
@@ -230,14 +318,10 @@ async def _open_or_link(
             names[case.case_id] = accepted.place.names
         current.put(case)
         events.extend(new_events)
+    await numbers.give_back_unused(conn)
 
     cases = current.cases
-    numbers = await allocate_case_numbers(conn, [cases[cid] for cid in opened])
-    events = [replace(e, case_no=numbers[e.case_id]) if e.case_id in numbers else e for e in events]
-    for cid, number in numbers.items():
-        cases[cid] = replace(cases[cid], case_no=number)
-
-    now = max(r.received_at for r in fresh)
+    now = max(r.received_at for r, _ in claimed)
     await insert_cases(conn, [(cases[cid], names[cid]) for cid in opened], now)
     changed = sorted({cid for _, cid, _ in links} - set(opened))
     await update_cases(conn, [(expected[cid], cases[cid], names[cid]) for cid in changed], now)
@@ -267,8 +351,11 @@ async def _lock_and_load_candidates(
         [q.category.value for q, _ in lookups],
         [merge_cell_key(cell) for _, cell in lookups],
         [q.reported_since for q, _ in lookups],
-        [(q.min_lon + q.max_lon) / 2 for q, _ in lookups],
-        [(q.min_lat + q.max_lat) / 2 for q, _ in lookups],
+        [q.reported_until for q, _ in lookups],
+        [q.lon for q, _ in lookups],
+        [q.lat for q, _ in lookups],
+        [math.cos(math.radians(q.lat)) ** 2 for q, _ in lookups],
+        [reach_degrees(q.max_distance_m) ** 2 for q, _ in lookups],
         _CANDIDATES_PER_REPORT,
     )
     if not rows:

@@ -86,6 +86,12 @@ class MergeCandidateQuery:
     min_lat: float
     max_lon: float
     max_lat: float
+    # Tighter than the box, for a store that can filter by them: a case reported after
+    # `reported_until` cannot match, nor one farther than `max_distance_m` from (lon, lat).
+    reported_until: datetime
+    lon: float
+    lat: float
+    max_distance_m: float
 
 
 def candidate_query(
@@ -110,6 +116,10 @@ def candidate_query(
         min_lat=report.location.lat - dlat,
         max_lon=report.location.lon + dlon,
         max_lat=report.location.lat + dlat,
+        reported_until=report.reported_at + rule.window,
+        lon=report.location.lon,
+        lat=report.location.lat,
+        max_distance_m=rule.max_distance_m,
     )
 
 

@@ -348,18 +348,21 @@ class IngestWorker:
     ) -> None:
         """Validate, persist, then publish + dead-letter + acknowledge in one Redis MULTI."""
         now = self._clock()
-        accepted: list[tuple[EntryId, Fields, AcceptedReport]] = []
         rejected: list[tuple[EntryId, Fields, str]] = list(extra_rejects)
+        valid: list[tuple[EntryId, Fields, IntakeReport]] = []
         for entry_id, fields in entries:
             try:
-                report = decode_intake(fields)
-                accepted.append((entry_id, fields, self._accept(report, now)))
+                valid.append((entry_id, fields, decode_intake(fields)))
             except IntakeRejected as exc:
                 rejected.append((entry_id, fields, str(exc)))
-            except Exception as exc:
+        accepted: list[tuple[EntryId, Fields, AcceptedReport]] = []
+        for (entry_id, fields, report), place in zip(valid, self._places(valid), strict=True):
+            if isinstance(place, Exception):
                 # A locator failing on some exotic point must not stop the worker.
-                log.exception("could not place entry %r", entry_id)
-                rejected.append((entry_id, fields, f"could not place the report: {exc!r}"))
+                log.error("could not place entry %r: %r", entry_id, place)
+                rejected.append((entry_id, fields, f"could not place the report: {place!r}"))
+            else:
+                accepted.append((entry_id, fields, accept_at(report, place, now)))
         outcome = await self._persist(accepted)
         rejected.extend(outcome.rejected)
         failed = set(outcome.failed)
@@ -376,6 +379,27 @@ class IngestWorker:
 
     def _accept(self, report: IntakeReport, now: datetime) -> AcceptedReport:
         return accept(report, self._locate, now)
+
+    def _places(
+        self, valid: Sequence[tuple[EntryId, Fields, IntakeReport]]
+    ) -> list[Located | Exception]:
+        """Each report's place: one batch lookup when the locator has one, else one by one."""
+        many = getattr(self._locate, "many", None)
+        if many is not None and valid:
+            try:
+                found: list[Located] = many(
+                    [r.location.lon for _, _, r in valid], [r.location.lat for _, _, r in valid]
+                )
+                return list(found)
+            except Exception:
+                log.warning("batch placement failed; placing the batch one by one", exc_info=True)
+        places: list[Located | Exception] = []
+        for _, _, report in valid:
+            try:
+                places.append(self._locate(report.location.lon, report.location.lat))
+            except Exception as exc:
+                places.append(exc)
+        return places
 
     @contextlib.asynccontextmanager
     async def _storage(self) -> AsyncIterator[Any]:
@@ -555,6 +579,11 @@ async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
 
 def accept(report: IntakeReport, locate: Locate, received_at: datetime) -> AcceptedReport:
     """A valid intake report, located in the jurisdiction tree, as the incident store takes it."""
+    return accept_at(report, locate(report.location.lon, report.location.lat), received_at)
+
+
+def accept_at(report: IntakeReport, place: Located, received_at: datetime) -> AcceptedReport:
+    """A valid intake report with its place already found."""
     reporter = report.reporter
     return AcceptedReport(
         source_id=report.source_id,
@@ -569,5 +598,5 @@ def accept(report: IntakeReport, locate: Locate, received_at: datetime) -> Accep
         reporter_phone=reporter.phone if reporter else None,
         reported_at=report.reported_at,
         received_at=received_at,
-        place=locate(report.location.lon, report.location.lat),
+        place=place,
     )

@@ -110,7 +110,9 @@ async def test_outbox_drain_skips_events_already_published(
     async with pool.acquire() as conn:
         # As if the worker died right after its Redis MULTI, before deleting the outbox rows.
         await conn.execute(
-            "INSERT INTO event_outbox (event_id, payload) SELECT id, data::text FROM case_events"
+            "INSERT INTO event_outbox (first_event_id, event_ids, payloads)"
+            " SELECT min(id), array_agg(id ORDER BY id), array_agg(data ORDER BY id)"
+            " FROM case_events"
         )
     assert await worker.drain_outbox(older_than_seconds=0) == 7
     counts = source_ids(await events_of(redis, names))

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from incidents.case import CaseStatus, LinkKind, Location, Report, Reporter
 from incidents.commands import Accept, LinkReports, Reject
 from incidents.events import EventType, to_json
+from incidents.intake_store import reach_degrees
 from incidents.lifecycle import IllegalMove, invariant_violations, replay
 from incidents.merging import (
     DEFAULT_MERGE_RULES,
@@ -196,6 +197,11 @@ def test_the_candidate_box_holds_every_point_the_rule_could_merge(
     assert query.min_lon <= there.lon <= query.max_lon
     assert query.min_lat <= there.lat <= query.max_lat
     assert query.reported_since == T0 - rule.window and query.category is category
+    # The store's tighter filter (equirectangular, with its margin) keeps every true match.
+    cos2 = math.cos(math.radians(query.lat)) ** 2
+    spread = (there.lon - query.lon) ** 2 * cos2 + (there.lat - query.lat) ** 2
+    assert spread <= reach_degrees(query.max_distance_m) ** 2
+    assert query.reported_until == T0 + rule.window
 
 
 # --- manual merge and split -------------------------------------------------------------------
