@@ -28,9 +28,23 @@ def _names(settings: Settings) -> StreamNames:
     return StreamNames(settings.stream_prefix)
 
 
-def _redis(url: str) -> aioredis.Redis:
+def _redis(url: str, *, read_retries: int = 0) -> aioredis.Redis:
+    """A client for `url`; `read_retries` reconnects and repeats a failed command.
+
+    `from_url` leaves connections with no retry at all, so after an outage the first command
+    on each stale pooled connection fails. Retrying suits a client that only reads or whose
+    writes are idempotent (the gateway); the ingest worker's MULTI must not run twice, so it
+    keeps 0 and recovers through its own back-off loop instead.
+    """
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialWithJitterBackoff
+
     # Longer than any blocking stream read (1 s), short enough to notice a silent partition.
-    return aioredis.Redis.from_url(url, socket_timeout=10)
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=10,
+        retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), read_retries),
+    )
 
 
 def _require_urls(settings: Settings) -> tuple[str, str]:
@@ -136,7 +150,7 @@ def cmd_gateway(settings: Settings) -> None:
     locate = locate_in(_pack())
 
     async def main(stop: asyncio.Event) -> None:
-        redis = _redis(redis_url)
+        redis = _redis(redis_url, read_retries=3)
         pool = await create_pool(database_url, min_size=1, max_size=4)
         gateway = Gateway(
             redis,

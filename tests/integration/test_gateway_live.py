@@ -364,18 +364,12 @@ async def test_gateway_losing_redis_tells_screens_then_resyncs_them(
     redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames, servers: tuple[str, str]
 ) -> None:
     """While the gateway's Redis is away screens get a status; afterwards a fresh snapshot."""
-    from urllib.parse import urlsplit
-
+    from app import _redis
     from tests.fault.tcp_proxy import proxy_to, via
 
     async with proxy_to(servers[0]) as proxy:
-        gateway_redis = aioredis.Redis(
-            host="127.0.0.1",
-            port=proxy.port,
-            db=int(urlsplit(via(servers[0], proxy.port)).path.strip("/") or 0),
-            socket_timeout=None,
-            socket_connect_timeout=1,
-        )
+        # The client `app.py gateway` builds.
+        gateway_redis = _redis(via(servers[0], proxy.port), read_retries=3)
         try:
             async with gateway_at(gateway_redis, pool, names) as (url, _):
                 ws = await connect(url)

@@ -17,8 +17,8 @@ import pytest
 import redis.asyncio as aioredis
 
 from incidents.intake_store import record_reports
-from incidents.repository import mark_published
 from incidents.reports import AcceptedReport
+from incidents.repository import mark_published
 from incidents.service import CaseService
 from realtime.event_sink import RedisEventSink
 from realtime.streams import StreamNames
