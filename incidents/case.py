@@ -148,22 +148,6 @@ class Report:
 
 
 @dataclass(frozen=True, slots=True)
-class LinkedReport:
-    """A further report of the same incident, attached instead of opening a new case."""
-
-    source_id: str
-    channel: Channel
-    summary: str
-    location: Location
-    reported_at: datetime
-    reporter: Reporter | None
-    linked_at: datetime
-    linked_by: str
-    how: LinkKind
-    merged_from_case_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class DispatchTarget:
     """A unit or department the commander sends."""
 
@@ -306,7 +290,11 @@ class Case:
     handlers: frozenset[str] = frozenset()
     handovers: tuple[Handover, ...] = ()
     forces_requests: tuple[ForcesRequest, ...] = ()
-    linked_reports: tuple[LinkedReport, ...] = ()
+    # Further reports of the incident live in the log (case.report_linked) and in
+    # case_reports; the state keeps only what rules need, so a case called in a thousand
+    # times stays as small as one called in once.
+    report_count: int = 1
+    latest_report_at: datetime | None = None  # the latest linked report's time
     verified_by: str | None = None
     verified_at: datetime | None = None
     resolution_tier: Tier | None = None
@@ -352,14 +340,10 @@ class Case:
         return self.deadline is not None and self.deadline.overdue_recorded
 
     @property
-    def source_ids(self) -> tuple[str, ...]:
-        """Every report this case stands for: its own first, then the linked ones."""
-        return (self.source_id, *(r.source_id for r in self.linked_reports))
-
-    @property
     def last_report_at(self) -> datetime:
         """When the latest report of this incident came in (the merge window runs from it)."""
-        return max((self.reported_at, *(r.reported_at for r in self.linked_reports)))
+        latest = self.latest_report_at
+        return self.reported_at if latest is None else max(latest, self.reported_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -437,7 +421,7 @@ def case_to_row(case: Case) -> CaseRow:
         location.lat,  # lat
         case.reported_at,  # reported_at
         case.opened_at,  # opened_at
-        case.last_report_at if case.linked_reports else case.reported_at,  # last_report_at
+        case.last_report_at,  # last_report_at
         deadline.kind._value_ if deadline else None,  # deadline_kind
         deadline.started_at if deadline else None,  # deadline_started_at
         deadline.due_at if deadline else None,  # deadline_at

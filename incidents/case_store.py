@@ -129,7 +129,7 @@ def _case_values(case: Case, names: PlaceNames, now: datetime) -> tuple[Any, ...
         row.opened_at,
         now,
         row.last_report_at,
-        1 + len(case.linked_reports),
+        case.report_count,
         row.deadline_kind,
         row.deadline_started_at,
         row.deadline_at,

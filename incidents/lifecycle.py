@@ -30,7 +30,6 @@ from incidents.case import (
     ForcesRequest,
     Handover,
     Jurisdiction,
-    LinkedReport,
     Report,
     tier_above,
     tier_rank,
@@ -510,7 +509,7 @@ def _decide(e: _Emitter, command: Command) -> None:
             e.require_reason()
             if command.source_id == e.case.source_id:
                 e.fail("the report that opened the case cannot be split off")
-            if command.source_id not in e.case.source_ids:
+            if e.case.report_count < 2:
                 e.fail(f"report {command.source_id} is not linked to this case")
             e.emit(ReportUnlinked(source_id=command.source_id))
         case RecordOverdue():
@@ -703,7 +702,9 @@ def _evaluate_and_archive(e: _Emitter, command: EvaluateAndArchive) -> None:
 def _link_reports(e: _Emitter, command: LinkReports) -> None:
     if not command.reports:
         e.fail("no report to link")
-    seen = set(e.case.source_ids)
+    # Whether a report already belongs to some case is the store's key (case_reports); here
+    # only what the command and the case themselves show.
+    seen = {e.case.source_id}
     for report in command.reports:
         if report.source_id in seen:
             e.fail(f"report {report.source_id} is already part of this case")
@@ -907,26 +908,18 @@ def evolve(case: Case | None, event: Event) -> Case:
                 counters=replace(counters, reopens=counters.reopens + 1),
             )
         case ReportLinked():
-            linked = LinkedReport(
-                source_id=payload.source_id,
-                channel=payload.channel,
-                summary=payload.summary,
-                location=payload.location,
-                reported_at=payload.reported_at,
-                reporter=payload.reporter,
-                linked_at=at,
-                linked_by=event.actor,
-                how=payload.how,
-                merged_from_case_id=payload.merged_from_case_id,
-            )
-            return replace(case, linked_reports=(*case.linked_reports, linked))
-        case ReportUnlinked():
+            latest = case.latest_report_at
             return replace(
                 case,
-                linked_reports=tuple(
-                    r for r in case.linked_reports if r.source_id != payload.source_id
-                ),
+                report_count=case.report_count + 1,
+                latest_report_at=payload.reported_at
+                if latest is None
+                else max(latest, payload.reported_at),
             )
+        case ReportUnlinked():
+            # The merge window keeps running from the latest report ever linked: a split-off
+            # report was still a call about this place at that time.
+            return replace(case, report_count=case.report_count - 1)
         case CaseOverdue():
             return replace(case, counters=replace(counters, overdue=counters.overdue + 1))
         case _:
@@ -1079,6 +1072,10 @@ def invariant_violations(case: Case) -> tuple[str, ...]:
     check(numbers == list(range(1, len(numbers) + 1)), "assignments numbered 1..n")
     units_active = [a.unit_id for a in active]
     check(len(units_active) == len(set(units_active)), "a unit is on a case at most once")
-    check(len(set(case.source_ids)) == len(case.source_ids), "each report linked once")
+    check(case.report_count >= 1, "a case stands for at least its own report")
+    check(
+        case.latest_report_at is not None or case.report_count == 1,
+        "a case with linked reports knows when the latest came in",
+    )
     check(case.handlers == frozenset(f.by for f in case.feedback), "handlers are feedback authors")
     return tuple(p for p in problems if p)

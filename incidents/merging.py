@@ -8,7 +8,7 @@ configuration (`MergeRules`); an officer can also merge two cases or split a rep
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -130,7 +130,7 @@ def matches(report: Report, case: Case, rules: MergeRules = DEFAULT_MERGE_RULES)
         rule is not None
         and _accepts_reports(case)
         and case.category is report.category
-        and report.source_id not in case.source_ids
+        and report.source_id != case.source_id
         and case.reported_at - rule.window
         <= report.reported_at
         <= case.last_report_at + rule.window
@@ -193,22 +193,6 @@ def report_of(case: Case) -> Report:
     )
 
 
-def linked_reports_of(case: Case) -> tuple[Report, ...]:
-    """The reports linked to a case, as reports of its category."""
-    return tuple(
-        Report(
-            source_id=r.source_id,
-            channel=r.channel,
-            category=case.category,
-            summary=r.summary,
-            location=r.location,
-            reported_at=r.reported_at,
-            reporter=r.reporter,
-        )
-        for r in case.linked_reports
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class MergeResult:
     """Both cases after a manual merge, and each one's new events (store both, one tx)."""
@@ -220,12 +204,25 @@ class MergeResult:
 
 
 def merge_cases(
-    duplicate: Case, target: Case, *, actor: str, now: datetime, reason: str | None = None
+    duplicate: Case,
+    target: Case,
+    *,
+    duplicate_linked: Sequence[Report] = (),
+    actor: str,
+    now: datetime,
+    reason: str | None = None,
 ) -> MergeResult:
     """Fold `duplicate` into `target`: its reports become linked reports, it closes as merged.
 
-    Raises IllegalMove (naming the case that refuses) and changes nothing on error.
+    `duplicate_linked` are the reports linked to the duplicate (the store keeps them), in the
+    order they were linked. Raises IllegalMove (naming the case that refuses) and changes
+    nothing on error.
     """
+    if len(duplicate_linked) != duplicate.report_count - 1:
+        raise ValueError(
+            f"case #{duplicate.case_id} stands for {duplicate.report_count} reports;"
+            f" {len(duplicate_linked) + 1} were given"
+        )
     if duplicate.case_id == target.case_id:
         raise IllegalMove(duplicate, Move.MERGE_INTO, "a case cannot be merged into itself")
     new_target, target_events = apply(
@@ -234,7 +231,7 @@ def merge_cases(
             actor=actor,
             reason=reason,
             causation_id=duplicate.case_no,
-            reports=(report_of(duplicate), *linked_reports_of(duplicate)),
+            reports=(report_of(duplicate), *duplicate_linked),
             how=LinkKind.MERGED,
             merged_from_case_id=duplicate.case_id,
         ),
@@ -271,7 +268,7 @@ class SplitResult:
 
 def split_report(
     case: Case,
-    source_id: str,
+    report: Report,
     *,
     new_case_id: int,
     new_case_no: str,
@@ -285,14 +282,13 @@ def split_report(
 ) -> SplitResult:
     """Detach a linked report that is a different incident and open its own case.
 
-    `jurisdiction` locates the report (from geo); `category` corrects it if it differs;
+    `report` is the linked report as the store keeps it (the caller checks it is linked to
+    this case); `jurisdiction` locates it (from geo); `category` corrects it if it differs;
     the new case starts at intake at `owning_tier` (default: the old case's tier).
     """
-    linked = {r.source_id: r for r in linked_reports_of(case)}
     new_case_after, case_events = apply(
-        case, UnlinkReport(actor=actor, reason=reason, source_id=source_id), now
+        case, UnlinkReport(actor=actor, reason=reason, source_id=report.source_id), now
     )
-    report = linked[source_id]
     if category is not None:
         report = Report(
             source_id=report.source_id,

@@ -10,11 +10,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from incidents.case import Location, Report, Reporter
 from incidents.case_store import Conn, PendingEvent, with_event_id
 from incidents.events import Event, EventRow, event_from_row
 from incidents.intake_store import record_reports
 from incidents.views import VIEW_SELECT, view_from_row
-from incidents.vocabulary import Tier
+from incidents.vocabulary import Category, Channel, Tier
 
 __all__ = [
     "Conn",
@@ -23,6 +24,7 @@ __all__ = [
     "ResolutionLevel",
     "case_events",
     "claim_unpublished",
+    "linked_reports",
     "mark_published",
     "open_cases",
     "record_reports",
@@ -40,6 +42,38 @@ class JurisdictionRow:
     name: str
     parent_code: str | None
     synthetic: bool
+
+
+_LINKED_REPORTS = """
+SELECT source_id, channel, summary, address, lon, lat, reporter_name, reporter_phone, reported_at
+FROM case_reports
+WHERE case_id = $1 AND link_kind <> 'opened' AND ($2::text IS NULL OR source_id = $2)
+ORDER BY linked_at, source_id
+"""
+
+
+async def linked_reports(
+    conn: Conn, case_id: int, category: Category, source_id: str | None = None
+) -> list[Report]:
+    """The reports linked to a case, in the order they were linked (or just `source_id`).
+
+    The case's state counts them; their content lives here and in the event log.
+    """
+    rows = await conn.fetch(_LINKED_REPORTS, case_id, source_id)
+    return [
+        Report(
+            source_id=row["source_id"],
+            channel=Channel(row["channel"]),
+            category=category,
+            summary=row["summary"],
+            location=Location(row["lon"], row["lat"], row["address"]),
+            reported_at=row["reported_at"],
+            reporter=Reporter(row["reporter_name"], row["reporter_phone"])
+            if row["reporter_name"] is not None or row["reporter_phone"] is not None
+            else None,
+        )
+        for row in rows
+    ]
 
 
 async def mark_published(conn: Conn, event_ids: Sequence[int]) -> None:

@@ -31,9 +31,9 @@ from incidents.case_store import (
 from incidents.commands import Command
 from incidents.deadlines import DEFAULT_DEADLINE_RULES, DeadlineRules
 from incidents.events import Event
-from incidents.lifecycle import apply
+from incidents.lifecycle import IllegalMove, Move, apply
 from incidents.merging import MergeResult, SplitResult, merge_cases, split_report
-from incidents.repository import mark_published
+from incidents.repository import linked_reports, mark_published
 from incidents.views import PlaceNames
 
 log = logging.getLogger(__name__)
@@ -161,7 +161,14 @@ class CaseService:
             async with conn.transaction():
                 duplicate, dup_names = await self._load(conn, duplicate_id, expected_versions[0])
                 target, target_names = await self._load(conn, target_id, expected_versions[1])
-                result = merge_cases(duplicate, target, actor=actor, now=now, reason=reason)
+                result = merge_cases(
+                    duplicate,
+                    target,
+                    duplicate_linked=await linked_reports(conn, duplicate_id, duplicate.category),
+                    actor=actor,
+                    now=now,
+                    reason=reason,
+                )
                 first = await commit_change(
                     conn, duplicate, result.duplicate, dup_names, result.duplicate_events, now
                 )
@@ -198,10 +205,15 @@ class CaseService:
         async with self._pool.acquire() as conn:
             async with conn.transaction():
                 case, case_names = await self._load(conn, case_id, expected_version)
+                found = await linked_reports(conn, case_id, case.category, source_id)
+                if not found:
+                    raise IllegalMove(
+                        case, Move.UNLINK_REPORT, f"report {source_id} is not linked to this case"
+                    )
                 new_id = await conn.fetchval("SELECT nextval('case_id_seq')")
                 result = split_report(
                     case,
-                    source_id,
+                    found[0],
                     new_case_id=new_id,
                     new_case_no="",
                     jurisdiction=jurisdiction,

@@ -47,7 +47,7 @@ def case_view(case: Case, names: PlaceNames) -> dict[str, Any]:
         "status": case.status.value,
         "owning_tier": case.owning_tier.value,
         "owner": case.owner,
-        "report_count": 1 + len(case.linked_reports),
+        "report_count": case.report_count,
         "deadline_at": iso(case.deadline.due_at if case.deadline else None),
         "version": case.version,
         "reported_at": iso(case.reported_at),

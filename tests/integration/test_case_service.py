@@ -306,7 +306,7 @@ async def test_manual_merge_and_split(
     )
     assert merged.duplicate.status is CaseStatus.MERGED
     moved = json.loads(valid_lines()[3])["source_id"]
-    assert moved in merged.target.source_ids
+    assert merged.target.report_count == 2
     async with pool.acquire() as conn:
         owner = await conn.fetchval("SELECT case_id FROM case_reports WHERE source_id = $1", moved)
     assert owner == target_id
@@ -321,7 +321,7 @@ async def test_manual_merge_and_split(
         reason="不是同一事件",
         now=FIXED_NOW + timedelta(minutes=5),
     )
-    assert moved not in split.case.source_ids
+    assert split.case.report_count == 1
     assert split.new_case.source_id == moved
     assert split.new_case.case_no.startswith("320118-")
     async with pool.acquire() as conn:
@@ -329,6 +329,17 @@ async def test_manual_merge_and_split(
         for case_id in (target_id, duplicate_id, split.new_case.case_id):
             assert replay(await case_events(conn, case_id)) == await service.load(case_id)
     assert owner == split.new_case.case_id
+    # Which reports are linked is the store's knowledge: the service refuses the others.
+    with pytest.raises(IllegalMove, match="not linked"):
+        await service.split(
+            target_id,
+            "12345-not-here",
+            jurisdiction=place.jurisdiction,
+            names=place.names,
+            actor="duty-li",
+            reason="x",
+            now=FIXED_NOW + timedelta(minutes=6),
+        )
 
 
 async def test_published_view_matches_the_snapshot_view(pool: asyncpg.Pool) -> None:

@@ -31,8 +31,6 @@ from incidents.case import (
     Handover,
     HistoryCounters,
     Jurisdiction,
-    LinkedReport,
-    LinkKind,
     Location,
     Reporter,
     Satisfaction,
@@ -167,19 +165,8 @@ GOLDEN_CASE = Case(
     handlers=frozenset({"worker-7", "dept-lights"}),
     handovers=(Handover("duty-a", "duty-b", "lead-1", at(8, 3), "换班"),),
     forces_requests=(ForcesRequest(None, "梯车", "worker-7", at(8, 40, 0, 7)),),
-    linked_reports=(
-        LinkedReport(
-            source_id="grid-20261126-000003",
-            channel=Channel.GRID,
-            summary="同一路灯",
-            location=Location(118.00001, 31.50002, "东门"),
-            reported_at=at(8, 10),
-            reporter=None,
-            linked_at=at(8, 11),
-            linked_by="system:ingest",
-            how=LinkKind.AUTO,
-        ),
-    ),
+    report_count=2,
+    latest_report_at=at(8, 10),
     verified_by="verifier",
     verified_at=at(9, 45),
     resolution_tier=Tier.TOWNSHIP,
@@ -222,11 +209,7 @@ GOLDEN_CASE_JSON = (
     '"at":"2026-11-26T08:03:00+00:00","reason":"换班"}],'
     '"forces_requests":[{"unit_id":null,"needed":"梯车","by":"worker-7",'
     '"at":"2026-11-26T08:40:00.000007+00:00"}],'
-    '"linked_reports":[{"source_id":"grid-20261126-000003","channel":"grid",'
-    '"summary":"同一路灯","location":{"lon":118.00001,"lat":31.50002,"address":"东门"},'
-    '"reported_at":"2026-11-26T08:10:00+00:00","reporter":null,'
-    '"linked_at":"2026-11-26T08:11:00+00:00","linked_by":"system:ingest","how":"auto",'
-    '"merged_from_case_id":null}],"verified_by":"verifier",'
+    '"report_count":2,"latest_report_at":"2026-11-26T08:10:00+00:00","verified_by":"verifier",'
     '"verified_at":"2026-11-26T09:45:00+00:00","resolution_tier":"township",'
     '"closure":{"outcome":"archived","at":"2026-11-26T10:00:00+00:00","by":"duty-b",'
     '"reason":null,"satisfaction":"satisfied","comment":"好","resolution_tier":"township",'
