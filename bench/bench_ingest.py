@@ -17,13 +17,13 @@ import time
 from collections.abc import Awaitable, Callable
 from contextlib import ExitStack
 
-import asyncpg
 import redis.asyncio as aioredis
 from _realtime import WORKER, processes
 
 import _support  # noqa: F401  (puts the project on sys.path)
 from _support import bench_database, payloads
 from geo.pack import load_demo_pack
+from incidents.db import create_pool
 from realtime.ingest import IngestSettings, IngestStats, IngestWorker
 from realtime.placement import locate_in
 from realtime.streams import StreamNames
@@ -60,7 +60,7 @@ async def ingest_rate(
 ) -> tuple[float, int, IngestStats]:
     """The product: XADD, then workers validate, locate, commit, publish, ack."""
     names = StreamNames(unique("bench:") + ":")
-    pool = await asyncpg.create_pool(database_url, min_size=consumers, max_size=consumers + 1)
+    pool = await create_pool(database_url, min_size=consumers, max_size=consumers + 1)
     locate = locate_in(load_demo_pack())
     workers = [
         IngestWorker(
