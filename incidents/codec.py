@@ -448,6 +448,45 @@ def constructor(cls: type[T]) -> Callable[..., T]:
     return builder.build(source, "_make")
 
 
+def replace(obj: T, /, **changes: Any) -> T:
+    """`dataclasses.replace`, but filling the slots directly where that is all it would do.
+
+    A case changes by a new copy with a few fields changed; for its forty fields the
+    generated `__init__` cost ~25 µs a copy, this ~3 µs.
+    """
+    cls = type(obj)
+    replacer = _REPLACERS.get(cls)
+    if replacer is None:
+        replacer = _REPLACERS[cls] = _compile_replacer(cls)
+    result: T = replacer(obj, changes)
+    return result
+
+
+_REPLACERS: dict[type, Callable[[Any, dict[str, Any]], Any]] = {}
+
+
+def _compile_replacer(cls: type) -> Callable[[Any, dict[str, Any]], Any]:
+    setters = _slot_setters(cls)
+    if setters is None:
+        return lambda obj, changes: dataclasses.replace(obj, **changes)
+    builder = FunctionBuilder()
+    names = [field.name for field in _fields(cls)]
+    fields = builder.bind(frozenset(names))
+    lines = [
+        "def _replace(_old, _c):",
+        f"    if not _c.keys() <= {fields}:",
+        f"        _unknown = sorted(_c.keys() - {fields})",
+        f"        raise TypeError(f'{cls.__name__} has no field(s) {{_unknown}}')",
+        f"    _o = _new({builder.bind(cls)})",
+    ]
+    for name, setter in zip(names, setters, strict=True):
+        lines.append(
+            f"    {builder.bind(setter)}(_o, _c[{name!r}] if {name!r} in _c else _old.{name})"
+        )
+    lines.append("    return _o")
+    return builder.build("\n".join(lines), "_replace")
+
+
 def field_hints(cls: type) -> list[tuple[str, object]] | None:
     """(name, annotation) of each field of dataclass `cls`; None if hints do not resolve."""
     try:

@@ -11,7 +11,7 @@ Store every event `apply` returns, in order, in the same transaction as the new 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from types import MappingProxyType
@@ -34,6 +34,7 @@ from incidents.case import (
     tier_above,
     tier_rank,
 )
+from incidents.codec import replace
 from incidents.commands import (
     Accept,
     Acknowledge,

@@ -545,3 +545,20 @@ def test_loads_accepts_and_refuses_what_json_loads_does(pieces: list[str]) -> No
     except json.JSONDecodeError as error:
         actual = ("error", str(error))
     assert actual == expected
+
+
+def test_fast_replace_equals_dataclasses_replace() -> None:
+    """codec.replace builds the same object, refuses unknown fields, and keeps validation."""
+    import dataclasses
+
+    from incidents import codec
+    from incidents.merging import MergeRule
+
+    changes = {"version": 10, "owner": "duty-c", "report_count": 7}
+    assert codec.replace(GOLDEN_CASE, **changes) == dataclasses.replace(GOLDEN_CASE, **changes)
+    assert codec.replace(GOLDEN_CASE) == GOLDEN_CASE
+    with pytest.raises(TypeError, match="no field"):
+        codec.replace(GOLDEN_CASE, nope=1)
+    # A class with __post_init__ goes through its __init__, so its checks still run.
+    with pytest.raises(ValueError, match="must not be negative"):
+        codec.replace(MergeRule(100, timedelta(hours=1)), max_distance_m=-1)
