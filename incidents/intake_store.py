@@ -28,7 +28,7 @@ from incidents.case_store import (
     Conn,
     PendingEvent,
     insert_cases,
-    update_cases,
+    update_linked_cases,
     views_of,
     write_events,
 )
@@ -333,7 +333,7 @@ async def _open_or_link(
     now = max(r.received_at for r, _ in claimed)
     await insert_cases(conn, [(cases[cid], names[cid]) for cid in opened], now)
     changed = sorted({cid for _, cid, _ in links} - set(opened))
-    await update_cases(conn, [(expected[cid], cases[cid], names[cid]) for cid in changed], now)
+    await update_linked_cases(conn, [(expected[cid], cases[cid]) for cid in changed], now)
     if links:
         await conn.execute(
             _RELINK_REPORTS,

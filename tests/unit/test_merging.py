@@ -309,3 +309,26 @@ def test_only_a_linked_report_can_be_split_off() -> None:
                 reason="x",
                 now=T0,
             )
+
+
+@given(
+    step=st.sampled_from([Step.INTAKE, Step.REPORT, Step.DISPATCH, Step.FEEDBACK, Step.VERIFY]),
+    links=st.integers(1, 4),
+)
+@settings(max_examples=30, deadline=None, derandomize=True, database=None)
+def test_linking_changes_only_what_the_intake_store_writes(step: Step, links: int) -> None:
+    """case_store.update_linked_cases writes only these fields; linking must touch no other."""
+    import dataclasses
+
+    case = drive_to(new_case(), step).case
+    written = {"report_count", "latest_report_at", "version", "last_seq"}
+    for n in range(links):
+        call = report(f"call-{n}", reported_at=T0 + n * timedelta(minutes=1))
+        after, _ = link_report(case, call, actor="system:ingest", now=T0 + timedelta(hours=1))
+        changed = {
+            f.name
+            for f in dataclasses.fields(after)
+            if getattr(after, f.name) != getattr(case, f.name)
+        }
+        assert changed <= written, changed - written
+        case = after
