@@ -1,7 +1,7 @@
 """Ingest throughput (XADD → committed → published → acked) against raw redis-py, one run.
 
 Usage: .venv/bin/python bench/bench_ingest.py [--entries 200000] [--batch 500] [--consumers 1]
-                                             [--processes 0]
+                                             [--processes 0] [--spots 0]
 Uses REDIS_URL / DATABASE_URL when set, embedded servers otherwise. With --consumers, the
 workers are coroutines in this process and it prints where their time went: the incidents
 store (record_reports), the Redis MULTI (publish + dead letters + ack), and the rest (read,
@@ -158,8 +158,8 @@ async def measure(
     return raw, ours, published, stats
 
 
-def main(entries: int, batch: int, consumers: int, worker_processes: int) -> None:
-    docs = payloads(entries)
+def main(entries: int, batch: int, consumers: int, worker_processes: int, spots: int) -> None:
+    docs = payloads(entries, spots=spots)
     with bench_database() as (redis_url, database_url):
         raw, ours, published, stats = asyncio.run(
             measure(redis_url, database_url, docs, batch, consumers, worker_processes)
@@ -192,5 +192,6 @@ if __name__ == "__main__":
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--consumers", type=int, default=1)
     parser.add_argument("--processes", type=int, default=0)
+    parser.add_argument("--spots", type=int, default=0, help="all reports about N incidents")
     args = parser.parse_args()
-    main(args.entries, args.batch, args.consumers, args.processes)
+    main(args.entries, args.batch, args.consumers, args.processes, args.spots)
