@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from incidents.db import create_pool
-from realtime.settings import Settings
+from realtime.settings import Settings, tuning_from_env
 from realtime.streams import StreamNames
 
 log = logging.getLogger("pingan")
@@ -96,10 +97,11 @@ def cmd_migrate(settings: Settings) -> None:
     asyncio.run(migrate_and_load(database_url))
 
 
-def cmd_worker(settings: Settings, terminal_inbox: bool) -> None:
+def cmd_worker(settings: Settings, terminal_inbox: bool, metrics: bool = True) -> None:
     """Run one worker: intake, positions and cameras consumers, and the deadline job.
 
     `terminal_inbox`: this worker also applies field-terminal messages (give it to one only).
+    `metrics`: serve /healthz and /metrics on PINGAN_METRICS_PORT (one worker per port).
     """
     from incidents.deadline_job import run_every
     from incidents.service import CaseService
@@ -110,7 +112,8 @@ def cmd_worker(settings: Settings, terminal_inbox: bool) -> None:
 
     redis_url, database_url = _require_urls(settings)
     locate = locate_in(_pack())
-    probe = ProbeAddress(settings.host, settings.metrics_port) if settings.metrics_port else None
+    port = settings.metrics_port if metrics else None
+    probe = ProbeAddress(settings.host, port) if port else None
 
     async def main(stop: asyncio.Event) -> None:
         redis = _redis(redis_url)
@@ -156,7 +159,10 @@ def cmd_gateway(settings: Settings) -> None:
             redis,
             pool,
             _names(settings),
-            GatewaySettings(require_screen_tokens=settings.screen_tokens),
+            replace(
+                tuning_from_env(GatewaySettings, "PINGAN_GATEWAY_"),
+                require_screen_tokens=settings.screen_tokens,
+            ),
             locate_township=lambda lon, lat: locate(lon, lat).jurisdiction.township_code,
         )
         try:
@@ -266,6 +272,10 @@ def cmd_run(settings: Settings) -> None:
         supervisor = Supervisor(env)
         try:
             supervisor.add("worker", [*me, "worker", "--terminal-inbox"])
+            # More consumers in the same group share the intake (PINGAN_WORKERS); the terminal
+            # inbox and the metrics port stay with the first.
+            for n in range(2, settings.workers + 1):
+                supervisor.add(f"worker-{n}", [*me, "worker", "--no-metrics"])
             supervisor.add("gateway", [*me, "gateway"])
             supervisor.add("simulator", [*me, "simulate"])
             supervisor.add("dashboard", [*me, "serve"])
@@ -276,7 +286,8 @@ def cmd_run(settings: Settings) -> None:
                 f"  live gateway    ws://{settings.host}:{settings.ws_port}/live\n"
                 f"  Redis           {env['REDIS_URL']}\n"
                 f"  PostgreSQL      {env['DATABASE_URL']}\n"
-                f"  processes       worker, gateway, simulator ({settings.sim_rate}/s), dashboard\n"
+                f"  processes       {settings.workers} worker(s), gateway,"
+                f" simulator ({settings.sim_rate}/s), dashboard\n"
                 f"Press Ctrl-C to stop everything.\n",
                 flush=True,
             )
@@ -298,6 +309,9 @@ def main(argv: list[str] | None = None) -> None:
     worker.add_argument(
         "--terminal-inbox", action="store_true", help="also apply field-terminal messages"
     )
+    worker.add_argument(
+        "--no-metrics", action="store_true", help="do not serve PINGAN_METRICS_PORT"
+    )
     sub.add_parser("gateway", help="the websocket gateway")
     sim = sub.add_parser("simulate", help="feed simulated reports")
     sim.add_argument("--rate", type=float, default=None, help="reports per second")
@@ -309,7 +323,7 @@ def main(argv: list[str] | None = None) -> None:
     commands: dict[str, Callable[[], None]] = {
         "run": lambda: cmd_run(settings),
         "serve": lambda: cmd_serve(settings),
-        "worker": lambda: cmd_worker(settings, args.terminal_inbox),
+        "worker": lambda: cmd_worker(settings, args.terminal_inbox, not args.no_metrics),
         "gateway": lambda: cmd_gateway(settings),
         "simulate": lambda: cmd_simulate(settings, args.rate, args.seed),
         "migrate": lambda: cmd_migrate(settings),

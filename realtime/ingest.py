@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import logging
 import os
 import time
@@ -35,6 +34,7 @@ from realtime.degraded import Component, DegradedStatus, announce_degraded, anno
 from realtime.heartbeat import WorkerHeartbeat, write_heartbeat
 from realtime.intake_contract import IntakeRejected, IntakeReport, decode_intake
 from realtime.publishing import already_published, queue_events
+from realtime.settings import tuning_from_env
 from realtime.streams import DATA_FIELD, INGEST_GROUP, StreamNames
 
 log = logging.getLogger(__name__)
@@ -95,12 +95,7 @@ class IngestSettings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> IngestSettings:
         """Read PINGAN_INGEST_<FIELD> variables (e.g. PINGAN_INGEST_CLAIM_IDLE_MS=30000)."""
-        values: dict[str, Any] = {}
-        for spec in dataclasses.fields(cls):
-            raw = env.get(f"PINGAN_INGEST_{spec.name.upper()}")
-            if raw:
-                values[spec.name] = float(raw) if spec.type == "float" else int(raw)
-        return cls(**values)
+        return tuning_from_env(cls, "PINGAN_INGEST_", env)
 
 
 @dataclass

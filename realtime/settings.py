@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,6 +28,7 @@ class Settings:
     sim_rate: float
     metrics_port: int | None
     screen_tokens: bool
+    workers: int = 1
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -45,4 +48,29 @@ class Settings:
             if env.get("PINGAN_METRICS_PORT")
             else None,
             screen_tokens=env.get("PINGAN_SCREEN_TOKENS") == "1",
+            workers=max(1, int(env.get("PINGAN_WORKERS", "1"))),
         )
+
+
+T = TypeVar("T")
+
+
+def tuning_from_env(cls: type[T], prefix: str, env: Mapping[str, str] = os.environ) -> T:
+    """A tuning dataclass with each field read from `<prefix><FIELD>` when that is set.
+
+    For example PINGAN_INGEST_CLAIM_IDLE_MS=30000 or PINGAN_GATEWAY_PUMP_INTERVAL_SECONDS=0.05;
+    a field's type (int, float or bool) says how to read it.
+    """
+    values: dict[str, Any] = {}
+    for spec in dataclasses.fields(cls):  # type: ignore[arg-type]
+        raw = env.get(f"{prefix}{spec.name.upper()}")
+        if not raw:
+            continue
+        kind = spec.type if isinstance(spec.type, str) else getattr(spec.type, "__name__", "")
+        if kind == "bool":
+            values[spec.name] = raw.strip().lower() in ("1", "true", "yes", "on")
+        elif kind == "float":
+            values[spec.name] = float(raw)
+        else:
+            values[spec.name] = int(raw)
+    return cls(**values)
