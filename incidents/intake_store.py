@@ -267,19 +267,9 @@ async def _claim_skipping_repeats(
 ) -> list[tuple[AcceptedReport, int]]:
     """Claim each source_id unless stored already (waiting for a concurrent claim to settle)."""
     ordered = sorted(batch, key=lambda r: r.source_id)  # one lock order for every writer
-    rows = await conn.fetch(
-        _CLAIM_REPORTS,
-        [r.source_id for r in ordered],
-        [r.channel.value for r in ordered],
-        [r.summary for r in ordered],
-        [r.address for r in ordered],
-        [r.lon for r in ordered],
-        [r.lat for r in ordered],
-        [r.reporter_name for r in ordered],
-        [r.reporter_phone for r in ordered],
-        [r.reported_at for r in ordered],
-        [r.received_at for r in ordered],
-    )
+    columns = [list(c) for c in zip(*(_report_values(r, 0) for r in ordered), strict=True)]
+    del columns[1]  # the case id: each claim takes a fresh one from the sequence
+    rows = await conn.fetch(_CLAIM_REPORTS, *columns)
     reserved = {row["source_id"]: row["case_id"] for row in rows}
     return [(r, reserved[r.source_id]) for r in batch if r.source_id in reserved]
 
