@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -98,6 +99,11 @@ async def run_worker(
     With `terminal_service`, this worker also applies field-terminal messages to cases; give
     it to exactly one worker, so each terminal's messages stay in order.
     """
+    # The county pack, the locator and the codecs are built by now and live for the whole
+    # run: set them aside from the cyclic collector. A full pass over them took 33 ms here
+    # (68,000 objects), a stall that landed on whichever batch was running; frozen, 0.005 ms.
+    gc.collect()
+    gc.freeze()
     tracks = PositionsConsumer(
         redis, store_tracks_in(pool), names=names, consumer=consumer, settings=positions
     )
