@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import time
 from collections import deque
@@ -268,6 +269,10 @@ class Gateway:
 
     async def serve(self, host: str, port: int, stop: asyncio.Event) -> None:
         """Accept connections until `stop` is set."""
+        # As in the worker: what exists now lives as long as the process, and a full
+        # collection over it would stall every screen's deltas at once.
+        gc.collect()
+        gc.freeze()
         tasks = [
             asyncio.create_task(self._pump(stop)),
             asyncio.create_task(self._flush_positions(stop)),
