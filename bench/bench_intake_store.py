@@ -1,0 +1,71 @@
+"""The incidents store alone: `record_reports` per batch, wall time and this process's CPU.
+
+Usage: .venv/bin/python bench/bench_intake_store.py [--batch 500] [--batches 60] [--spots 0]
+No Redis in the loop: located reports go straight to the store through the product's pool
+(`incidents.db.create_pool`), so the figure is the store's ceiling for one worker. Wall time
+minus client CPU is roughly PostgreSQL's share, since the two do not overlap.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+from datetime import UTC, datetime
+
+from _realtime import percentile
+
+import _support  # noqa: F401  (puts the project on sys.path)
+from _support import bench_database, payloads
+from geo.pack import load_demo_pack
+from incidents.db import create_pool
+from incidents.intake_store import record_reports
+from realtime.ingest import accept
+from realtime.intake_contract import decode_intake
+from realtime.placement import locate_in
+
+WARM_UP_BATCHES = 10
+
+
+async def measure(database_url: str, batch: int, batches: int, spots: int) -> None:
+    locate = locate_in(load_demo_pack())
+    now = datetime.now(UTC)
+    reports = [
+        accept(decode_intake({b"data": doc}), locate, now)
+        for doc in payloads(batch * batches, seed=7, spots=spots)
+    ]
+    pool = await create_pool(database_url, min_size=1, max_size=1)
+    walls: list[float] = []
+    cpus: list[float] = []
+    try:
+        async with pool.acquire() as conn:
+            for n in range(batches):
+                wall, cpu = time.perf_counter(), time.process_time()
+                await record_reports(conn, reports[n * batch : (n + 1) * batch])
+                walls.append(time.perf_counter() - wall)
+                cpus.append(time.process_time() - cpu)
+    finally:
+        await pool.close()
+    walls, cpus = walls[WARM_UP_BATCHES:], cpus[WARM_UP_BATCHES:]
+    median = percentile(walls, 0.5)
+    cpu = sum(cpus) / len(cpus)
+    print(f"batches                 {batches} of {batch} ({WARM_UP_BATCHES} warm-up not counted)")
+    p90 = percentile(walls, 0.9)
+    print(f"wall per batch          p50 {median * 1e3:.1f} ms, p90 {p90 * 1e3:.1f} ms")
+    print(f"client CPU per report   {cpu / batch * 1e6:.0f} µs")
+    print(f"rest per report         {(median - cpu) / batch * 1e6:.0f} µs (mostly PostgreSQL)")
+    print(f"store alone             {batch / median:,.0f} reports/s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--batches", type=int, default=60)
+    parser.add_argument("--spots", type=int, default=0, help="all reports about N incidents")
+    args = parser.parse_args()
+    with bench_database() as (_, database_url):
+        asyncio.run(measure(database_url, args.batch, args.batches, args.spots))
+
+
+if __name__ == "__main__":
+    main()
