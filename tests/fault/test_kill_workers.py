@@ -65,7 +65,9 @@ async def test_twenty_kill_nines_mid_flow_every_report_exactly_once(
     for slot in range(SLOTS):
         slots[slot] = (f"w{slot}-0", start_worker(env, f"w{slot}-0"))
     feeder = asyncio.create_task(
-        feed(redis, names.intake, report_documents(REPORTS, "kill"), per_second=450, chunk=450)
+        # Slow and steady enough that the flow outlasts the 20 kills and their restarts (a
+        # restarted worker takes ~2 s to load the county), so every kill meets work.
+        feed(redis, names.intake, report_documents(REPORTS, "kill"), per_second=150, chunk=30)
     )
     kills_with_work = 0
     try:
@@ -74,8 +76,13 @@ async def test_twenty_kill_nines_mid_flow_every_report_exactly_once(
             consumer, process = slots[slot]
             await wait_alive(redis, names, consumer)
             await asyncio.sleep(rng.uniform(0.05, 0.5))
-            await until_holding_work(redis, names, consumer)
-            await asyncio.sleep(rng.uniform(0.0, 0.01))  # a random point inside the batch
+            # A random point inside a batch: wait until the worker holds entries, then a random
+            # moment more; if the batch ended meanwhile (batches take tens of ms), try the next.
+            for _ in range(5):
+                await until_holding_work(redis, names, consumer)
+                await asyncio.sleep(rng.uniform(0.0, 0.01))
+                if await pending(redis, names, consumer):
+                    break
             kill_hard(process)
             if await pending(redis, names, consumer):
                 kills_with_work += 1
