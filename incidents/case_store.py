@@ -86,8 +86,6 @@ _CASE_SCHEMA: tuple[tuple[str, str], ...] = (
 _CASE_COLUMNS = [column for column, _ in _CASE_SCHEMA]
 _CASE_TYPES = [pg_type for _, pg_type in _CASE_SCHEMA]
 
-_UNNEST = ", ".join(f"${i}::{t}[]" for i, t in enumerate(_CASE_TYPES, start=1))
-_INSERT_CASES = f"INSERT INTO cases ({', '.join(_CASE_COLUMNS)}) SELECT * FROM unnest({_UNNEST})"
 _MUTABLE = [c for c in _CASE_COLUMNS if c not in ("id",)]
 
 
@@ -269,19 +267,12 @@ def _pending(
 
 
 async def write_events(
-    conn: Conn,
-    events: Sequence[Event],
-    views: Mapping[int, Mapping[str, Any]],
-    event_ids: Sequence[int] = (),
+    conn: Conn, events: Sequence[Event], views: Mapping[int, Mapping[str, Any]]
 ) -> list[PendingEvent]:
-    """Append events to the log and their one outbox row, in order; return them to publish.
-
-    `event_ids` may carry ids reserved earlier (`reserve_ids`); missing ones are reserved here.
-    """
+    """Append events to the log and their one outbox row, in order; return them to publish."""
     if not events:
         return []
-    ids = list(event_ids[: len(events)])
-    ids += await reserve_ids(conn, "case_event_id_seq", len(events) - len(ids))
+    ids = await reserve_ids(conn, "case_event_id_seq", len(events))
     payloads = [public_event(event, views[event.case_id]) for event in events]
     await conn.copy_records_to_table(
         "case_events",
@@ -443,21 +434,6 @@ INSERT INTO case_counters (county_code, day, last_seq) VALUES ($1, $2, $3)
 ON CONFLICT (county_code, day) DO UPDATE SET last_seq = case_counters.last_seq + EXCLUDED.last_seq
 RETURNING last_seq
 """
-
-
-async def allocate_case_numbers(conn: Conn, cases: Iterable[Case]) -> dict[int, str]:
-    """Reserve readable case numbers, one counter row per county and local day."""
-    groups: dict[tuple[str, date], list[Case]] = defaultdict(list)
-    for case in cases:
-        groups[(case.jurisdiction.county_code, case.opened_at.astimezone(CHINA_TZ).date())].append(
-            case
-        )
-    numbers: dict[int, str] = {}
-    for (county, day), group in sorted(groups.items()):
-        last = await conn.fetchval(_BUMP_COUNTER, county, day, len(group))
-        for seq, case in enumerate(group, start=last - len(group) + 1):
-            numbers[case.case_id] = case_number(county, day.strftime("%Y%m%d"), seq)
-    return numbers
 
 
 _GIVE_BACK = "UPDATE case_counters SET last_seq = last_seq - $3 WHERE county_code = $1 AND day = $2"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +28,7 @@ from incidents.case_store import (
     Conn,
     PendingEvent,
     insert_cases,
+    reserve_ids,
     update_linked_cases,
     views_of,
     write_events,
@@ -181,17 +182,23 @@ async def record_reports(
         return []
     batch = list(unique.values())
     try:
-        async with conn.transaction():
-            await conn.execute(_CUSTOM_PLANS)
-            claimed = await _claim_by_copy(conn, batch)
-            return await _open_or_link(conn, claimed, rules)
+        return await _record(conn, batch, _claim_by_copy, rules)
     except asyncpg.UniqueViolationError:
         # Another writer claimed one of these source_ids between our check and our COPY
         # (a redelivered entry racing its first delivery): claim row by row instead.
-        async with conn.transaction():
-            await conn.execute(_CUSTOM_PLANS)
-            claimed = await _claim_skipping_repeats(conn, batch)
-            return await _open_or_link(conn, claimed, rules)
+        return await _record(conn, batch, _claim_skipping_repeats, rules)
+
+
+Claim = Callable[[Conn, Sequence[AcceptedReport]], Awaitable[list[tuple[AcceptedReport, int]]]]
+
+
+async def _record(
+    conn: Conn, batch: Sequence[AcceptedReport], claim: Claim, rules: MergeRules
+) -> list[PendingEvent]:
+    """One transaction: claim the reports one way, then open or link them."""
+    async with conn.transaction():
+        await conn.execute(_CUSTOM_PLANS)
+        return await _open_or_link(conn, await claim(conn, batch), rules)
 
 
 # The pool forces generic plans (right for the commands' one big statement). Intake's lookups
@@ -200,10 +207,7 @@ async def record_reports(
 _CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
 
 
-_SEEN_AND_IDS = """
-SELECT (SELECT array_agg(source_id) FROM case_reports WHERE source_id = ANY($1::text[])) AS seen,
-       (SELECT array_agg(nextval('case_id_seq')) FROM generate_series(1, $2)) AS ids
-"""
+_SEEN = "SELECT source_id FROM case_reports WHERE source_id = ANY($1::text[])"
 _REPORT_COLUMNS = [
     "source_id",
     "case_id",
@@ -242,15 +246,10 @@ async def _claim_by_copy(
 
     A concurrent writer of the same source_id makes the COPY fail with a unique violation.
     """
-    row = await conn.fetchrow(_SEEN_AND_IDS, [r.source_id for r in batch], len(batch))
-    assert row is not None
-    seen = set(row["seen"] or ())
-    claimed = [
-        (report, case_id)
-        for report, case_id in zip(
-            (r for r in batch if r.source_id not in seen), row["ids"], strict=False
-        )
-    ]
+    seen = {row[0] for row in await conn.fetch(_SEEN, [r.source_id for r in batch])}
+    fresh = [r for r in batch if r.source_id not in seen]
+    ids = await reserve_ids(conn, "case_id_seq", len(fresh))
+    claimed = list(zip(fresh, ids, strict=True))
     if claimed:
         await conn.copy_records_to_table(
             "case_reports",

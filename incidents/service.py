@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -19,12 +19,13 @@ import asyncpg
 
 from incidents.case import Case, Jurisdiction, case_from_snapshot
 from incidents.case_store import (
+    CaseNumbers,
     ConcurrentChange,
     Conn,
     PendingEvent,
-    allocate_case_numbers,
     commit_change,
     insert_cases,
+    reserve_ids,
     views_of,
     write_events,
 )
@@ -210,21 +211,20 @@ class CaseService:
                     raise IllegalMove(
                         case, Move.UNLINK_REPORT, f"report {source_id} is not linked to this case"
                     )
-                new_id = await conn.fetchval("SELECT nextval('case_id_seq')")
+                [new_id] = await reserve_ids(conn, "case_id_seq", 1)
+                numbers = await CaseNumbers.reserve(conn, [(jurisdiction, now)])
                 result = split_report(
                     case,
                     found[0],
                     new_case_id=new_id,
-                    new_case_no="",
+                    new_case_no=numbers.next(jurisdiction, now),
                     jurisdiction=jurisdiction,
                     actor=actor,
                     reason=reason,
                     now=now,
                     rules=self._rules,
                 )
-                numbers = await allocate_case_numbers(conn, [result.new_case])
-                new_case = replace(result.new_case, case_no=numbers[new_id])
-                new_events = [replace(e, case_no=numbers[new_id]) for e in result.new_case_events]
+                new_case, new_events = result.new_case, list(result.new_case_events)
                 first = await commit_change(
                     conn, case, result.case, case_names, result.case_events, now
                 )
@@ -240,7 +240,7 @@ class CaseService:
                 )
             self._cache.pop(case_id, None)
             await self._publish(conn, [*first, *second])
-        return replace(result, new_case=new_case, new_case_events=tuple(new_events))
+        return result
 
     async def load(self, case_id: int) -> Case:
         """The current state of a case."""

@@ -372,9 +372,6 @@ class IngestWorker:
         if failed:
             raise EntriesFailed(f"{len(failed)} intake entries failed and stay pending")
 
-    def _accept(self, report: IntakeReport, now: datetime) -> AcceptedReport:
-        return accept(report, self._locate, now)
-
     def _places(
         self, valid: Sequence[tuple[EntryId, Fields, IntakeReport]]
     ) -> list[Located | Exception]:

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from realtime.ingest import IngestSettings, IngestWorker, Locate
+from realtime.ingest import IngestSettings, IngestWorker, Locate, accept
 from realtime.intake_contract import decode_document
 from realtime.streams import INGEST_GROUP, StreamNames
 
@@ -224,7 +224,7 @@ async def test_outbox_survives_a_crash_between_commit_and_publish(
 
     worker = make_worker(redis, pool, names)
     await worker.ensure_group()
-    report = worker._accept(decode_document(valid_lines()[4].encode()), FIXED_NOW)
+    report = accept(decode_document(valid_lines()[4].encode()), demo_locate(), FIXED_NOW)
     async with pool.acquire() as conn:
         await record_reports(conn, [report])  # committed; the "crash" skips publishing
     assert await events_of(redis, names) == []

@@ -14,12 +14,14 @@ import pytest
 import redis.asyncio as aioredis
 
 from incidents.repository import record_reports
+from realtime.ingest import accept
 from realtime.intake_contract import decode_document
 from realtime.metrics import metrics_text
 from realtime.streams import INGEST_GROUP, StreamNames
 from tests.fault.tcp_proxy import proxy_to, via
 from tests.integration.test_ingest import (
     FIXED_NOW,
+    demo_locate,
     events_of,
     invalid_payloads,
     make_worker,
@@ -82,7 +84,9 @@ async def test_abandoned_entries_are_claimed_and_applied_once(
     taken = dead[0][1]
     assert len(taken) == 20
     # The dead worker had committed its first five before it died, without publishing them.
-    committed = [worker._accept(decode_document(f[b"data"]), FIXED_NOW) for _, f in taken[:5]]
+    committed = [
+        accept(decode_document(f[b"data"]), demo_locate(), FIXED_NOW) for _, f in taken[:5]
+    ]
     async with pool.acquire() as conn:
         await record_reports(conn, committed)
 
