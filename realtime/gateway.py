@@ -19,7 +19,7 @@ import gc
 import logging
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -448,17 +448,9 @@ class Gateway:
         client = _Client(
             scope_prefix(subscription.scope), subscription.batch, self._settings.client_queue
         )
-        self._clients.add(client)  # before the snapshot, so nothing falls in between
-        reader = asyncio.create_task(self._read_until_closed(connection, client))
-        try:
+        # Attached before the snapshot, so nothing falls in between.
+        async with self._attached(client, self._read_until_closed(connection, client)):
             await self._stream_to(connection, client, subscription)
-        except ConnectionClosed:
-            pass
-        finally:
-            self._clients.discard(client)
-            reader.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await reader
 
     async def _serve_terminal(self, connection: ServerConnection, raw: str | bytes) -> None:
         """A field terminal: its tasks out, its numbered messages in (see realtime.terminals)."""
@@ -471,11 +463,8 @@ class Gateway:
             return
         last_seq = await last_accepted(self._redis, self._names, hello.terminal_id)
         client = _Client("", True, self._settings.client_queue, unit_id=unit_id)
-        self._clients.add(client)
-        reader = asyncio.create_task(
-            self._read_terminal(connection, client, hello.terminal_id, unit_id)
-        )
-        try:
+        reader = self._read_terminal(connection, client, hello.terminal_id, unit_id)
+        async with self._attached(client, reader):
             await connection.send(
                 encode(
                     {
@@ -488,13 +477,23 @@ class Gateway:
             )
             subscription = Subscribe(type="subscribe", scope="000000", since=hello.since)
             await self._stream_to(connection, client, subscription)
+
+    @contextlib.asynccontextmanager
+    async def _attached(
+        self, client: _Client, reader: Coroutine[Any, Any, None]
+    ) -> AsyncIterator[None]:
+        """The client receives fan-out and its reader runs until the block ends or it hangs up."""
+        self._clients.add(client)
+        task = asyncio.create_task(reader)
+        try:
+            yield
         except ConnectionClosed:
             pass
         finally:
             self._clients.discard(client)
-            reader.cancel()
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await reader
+                await task
 
     async def _read_terminal(
         self, connection: ServerConnection, client: _Client, terminal_id: str, unit_id: str
