@@ -4,10 +4,13 @@ A client subscribes with a jurisdiction scope, receives a snapshot (or the exact
 missed when it resumes), then ordered deltas carrying the stream id. Filtering happens here,
 on the server: a connection never receives a case outside its scope.
 
-One task reads Redis (events and positions in one blocking XREAD) and hands each connection
-pre-encoded frames through a bounded per-connection buffer; each connection has its own
-sender, so a slow screen only ever delays itself. Positions are coalesced per unit and
-flushed on a timer: a screen receives at most one positions message per flush interval.
+One task reads Redis (events and positions in one blocking XREAD). Each read is filtered and
+encoded once per audience (connections with the same scope and mode), then written straight
+to every connection of that audience that is caught up and whose socket keeps pace. A
+connection that is catching up or falling behind gets the frames through a bounded buffer
+and its own sender instead, so a slow screen only ever delays itself. Positions are
+coalesced per unit and flushed on a timer: a screen receives at most one positions message
+per flush interval.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ import gc
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,7 +32,7 @@ import msgspec
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from websockets.asyncio.server import ServerConnection, serve
+from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 
 from incidents import repository
@@ -85,6 +88,9 @@ class GatewaySettings:
     snapshot_concurrency: int = 8
     require_screen_tokens: bool = False
     pump_interval_seconds: float = 0.02
+    # A caught-up connection is written to directly while its socket holds less than this;
+    # above it, frames wait in the connection's bounded buffer and its sender drains them.
+    direct_write_limit: int = 256 * 1024
 
 
 class _CaseRef(msgspec.Struct):
@@ -134,25 +140,53 @@ class _Frame:
     key: StreamKey | None = None
 
 
+Audience = tuple[str | None, str, bool]
+
+
 @dataclass(eq=False)
 class _Client:
-    """One connection's filter and its bounded buffer of frames."""
+    """One connection's filter, its bounded buffer of frames, and whether it is caught up."""
 
     prefix: str
     batch: bool
     limit: int
     unit_id: str | None = None  # set for a field terminal: it sees its unit's tasks only
+    connection: ServerConnection | None = None
     items: deque[_Frame] = field(default_factory=deque)
     overflowed: bool = False
     closed: bool = False
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Set by the sender when it has sent everything and waits: only then may the pump write
+    # to the connection itself, so the two never interleave and order is kept.
+    live: bool = False
+    last_key: StreamKey = (0, 0)  # the newest delta this connection has been sent
+
+    @property
+    def audience(self) -> Audience:
+        """Clients with the same audience see exactly the same frames."""
+        return (self.unit_id, self.prefix, self.batch)
 
     def sees(self, route: _Route) -> bool:
         if self.unit_id is not None:
             return route.unit_id == self.unit_id
         return _visible(route, self.prefix)
 
+    def writable(self, limit: int) -> bool:
+        """Caught up, idle and keeping pace: the pump may write to it directly."""
+        if not self.live or self.connection is None:
+            return False
+        transport = self.connection.transport
+        return transport is not None and transport.get_write_buffer_size() <= limit
+
+    def restart(self) -> None:
+        """Drop the buffer; the sender starts over from a fresh snapshot."""
+        self.live = False
+        self.overflowed = True
+        self.items.clear()
+        self.ready.set()
+
     def offer(self, frame: _Frame) -> None:
+        self.live = False
         if self.overflowed:
             return
         if len(self.items) >= self.limit:
@@ -172,6 +206,7 @@ class GatewayStats:
     positions: int = 0
     position_messages: int = 0
     behind_snapshots: int = 0
+    direct_messages: int = 0
 
 
 _UNIT_FIELDS = '["unit_id","lon","lat","at_ms","speed","heading"]'
@@ -201,8 +236,14 @@ def render_gateway_metrics(stats: GatewayStats, clients: int, terminals: int) ->
         (
             "pingan_gateway_position_messages_total",
             "counter",
-            "Coalesced positions messages queued.",
+            "Coalesced positions messages sent or queued.",
             stats.position_messages,
+        ),
+        (
+            "pingan_gateway_direct_messages_total",
+            "counter",
+            "Messages written straight to caught-up connections (the rest go through buffers).",
+            stats.direct_messages,
         ),
         (
             "pingan_gateway_behind_snapshots_total",
@@ -224,6 +265,18 @@ def _delta_text(frame: _Frame) -> str:
 def _deltas_text(frames: Sequence[_Frame]) -> str:
     body = ",".join(f'{{"id":"{f.stream_id}","event":{f.text}}}' for f in frames)
     return f'{{"v":"{PROTOCOL}","type":"deltas","deltas":[{body}]}}'
+
+
+def _batch_wire(frames: Sequence[_Frame]) -> list[bytes]:
+    return [_deltas_text(frames).encode()]
+
+
+def _delta_wire(frames: Sequence[_Frame]) -> list[bytes]:
+    return [_delta_text(frame).encode() for frame in frames]
+
+
+def _plain_wire(frames: Sequence[_Frame]) -> list[bytes]:
+    return [frame.text.encode() for frame in frames]
 
 
 def _now() -> str:
@@ -332,21 +385,66 @@ class Gateway:
                     continue
                 cursors[stream] = entries[-1][0].decode()
                 if stream == events:
-                    for entry_id, fields in entries:
-                        self._fan_out(entry_id.decode(), fields)
+                    self._fan_out(entries)
                 else:
                     self._absorb_positions(entries)
 
-    def _fan_out(self, stream_id: str, fields: dict[bytes, bytes]) -> None:
-        route = _route_of(fields)
-        raw = fields.get(DATA_FIELD)
-        if route is None or raw is None:
-            log.error("skipping malformed event %s", stream_id)
-            return
-        self.stats.events += 1
-        frame = _Frame(raw.decode("utf-8"), stream_id, stream_id_key(stream_id))
-        for client in self._clients:
-            if client.sees(route):
+    def _fan_out(self, entries: Sequence[tuple[bytes, dict[bytes, bytes]]]) -> None:
+        """Filter and encode one read once per audience, then deliver it to each member."""
+        routed: list[tuple[_Route, _Frame]] = []
+        for entry_id, fields in entries:
+            stream_id = entry_id.decode()
+            route = _route_of(fields)
+            raw = fields.get(DATA_FIELD)
+            if route is None or raw is None:
+                log.error("skipping malformed event %s", stream_id)
+                continue
+            routed.append((route, _Frame(raw.decode("utf-8"), stream_id, stream_id_key(stream_id))))
+        self.stats.events += len(routed)
+        for audience, clients in self._audiences(self._clients).items():
+            frames = [frame for route, frame in routed if clients[0].sees(route)]
+            if not frames:
+                continue
+            self._deliver(clients, frames, _batch_wire if audience[2] else _delta_wire)
+
+    @staticmethod
+    def _audiences(clients: Iterable[_Client]) -> dict[Audience, list[_Client]]:
+        groups: dict[Audience, list[_Client]] = {}
+        for client in clients:
+            groups.setdefault(client.audience, []).append(client)
+        return groups
+
+    def _deliver(
+        self,
+        clients: Sequence[_Client],
+        frames: Sequence[_Frame],
+        wire: Callable[[Sequence[_Frame]], list[bytes]],
+    ) -> None:
+        """Write straight to the caught-up clients; buffer the frames for the others.
+
+        `wire` encodes the frames as messages; it runs once, and only if some client is
+        written to directly.
+        """
+        limit = self._settings.direct_write_limit
+        oldest = frames[0].key
+        direct: list[_Client] = []
+        buffered: list[_Client] = []
+        for client in clients:
+            # A read that raced a resuming client's replay may hold deltas it already has:
+            # its sender filters them out.
+            fresh = oldest is None or oldest > client.last_key
+            (direct if fresh and client.writable(limit) else buffered).append(client)
+        if direct:
+            connections = [c.connection for c in direct if c.connection is not None]
+            for message in wire(frames):
+                broadcast(connections, message, text=True)
+            self.stats.direct_messages += len(connections)
+            newest = frames[-1].key
+            if newest is not None:
+                for client in direct:
+                    client.last_key = newest
+        for client in buffered:
+            for frame in frames:
                 client.offer(frame)
 
     def _absorb_positions(self, entries: Sequence[tuple[bytes, dict[bytes, bytes]]]) -> None:
@@ -386,11 +484,8 @@ class Gateway:
 
     def _send_units(self, units: Sequence[UnitPosition]) -> None:
         towns: dict[str, str] = {}
-        by_prefix: dict[str, list[_Client]] = {}
-        for client in self._clients:
-            if client.unit_id is None:
-                by_prefix.setdefault(client.prefix, []).append(client)
-        for prefix, clients in by_prefix.items():
+        screens = [c for c in self._clients if c.unit_id is None]
+        for prefix, clients in self._by_prefix(screens).items():
             visible = [u for u in units if self._in_scope(u, prefix, towns)]
             if not visible:
                 continue
@@ -400,8 +495,14 @@ class Gateway:
                 f'{{"v":"{PROTOCOL}","type":"positions","fields":{_UNIT_FIELDS},"units":{rows}}}'
             )
             self.stats.position_messages += len(clients)
-            for client in clients:
-                client.offer(frame)
+            self._deliver(clients, [frame], _plain_wire)
+
+    @staticmethod
+    def _by_prefix(clients: Iterable[_Client]) -> dict[str, list[_Client]]:
+        groups: dict[str, list[_Client]] = {}
+        for client in clients:
+            groups.setdefault(client.prefix, []).append(client)
+        return groups
 
     def _announce_redis_down(self, exc: BaseException) -> None:
         if self._redis_down_since is not None:
@@ -424,9 +525,7 @@ class Gateway:
                 cursors[stream] = newest  # Redis came back with less than it had: follow it
         # Whatever happened while we were away, a fresh snapshot is the only honest state.
         for client in self._clients:
-            client.overflowed = True
-            client.items.clear()
-            client.ready.set()
+            client.restart()
 
     async def _handle(self, connection: ServerConnection) -> None:
         try:
@@ -446,7 +545,10 @@ class Gateway:
         except ConnectionClosed:
             return
         client = _Client(
-            scope_prefix(subscription.scope), subscription.batch, self._settings.client_queue
+            scope_prefix(subscription.scope),
+            subscription.batch,
+            self._settings.client_queue,
+            connection=connection,
         )
         # Attached before the snapshot, so nothing falls in between.
         async with self._attached(client, self._read_until_closed(connection, client)):
@@ -462,7 +564,9 @@ class Gateway:
             await connection.close(code=1008, reason="authentication failed")
             return
         last_seq = await last_accepted(self._redis, self._names, hello.terminal_id)
-        client = _Client("", True, self._settings.client_queue, unit_id=unit_id)
+        client = _Client(
+            "", True, self._settings.client_queue, unit_id=unit_id, connection=connection
+        )
         reader = self._read_terminal(connection, client, hello.terminal_id, unit_id)
         async with self._attached(client, reader):
             await connection.send(
@@ -524,7 +628,7 @@ class Gateway:
         self, connection: ServerConnection, client: _Client, subscription: Subscribe
     ) -> None:
         last = await self._catch_up(connection, client, subscription.since, subscription.scope)
-        last_key = stream_id_key(last)
+        client.last_key = stream_id_key(last)
         while not client.closed:
             if client.overflowed:
                 self.stats.behind_snapshots += 1
@@ -533,10 +637,11 @@ class Gateway:
                 last = await self._send_snapshot(
                     connection, client, subscription.scope, reason="behind"
                 )
-                last_key = stream_id_key(last)
+                client.last_key = stream_id_key(last)
                 continue
             if not client.items:
                 client.ready.clear()
+                client.live = True  # until the pump buffers a frame for it again
                 await client.ready.wait()
                 continue
             frames, client.items = client.items, deque()
@@ -548,9 +653,9 @@ class Gateway:
                         batch = []
                     await connection.send(frame.text)
                     continue
-                if frame.key <= last_key:
+                if frame.key <= client.last_key:
                     continue  # already covered by the snapshot or the replay
-                last_key = frame.key
+                client.last_key = frame.key
                 if client.batch:
                     batch.append(frame)
                 else:
