@@ -2,7 +2,9 @@
 
 Usage: .venv/bin/python bench/bench_realtime_latency.py [--rate 1000] [--seconds 30] [--workers 1]
 A real worker process consumes; delays come from the two stream ids (Redis's own clock,
-1 ms resolution). The first 3 s are warm-up and not counted.
+1 ms resolution). The first 3 s are warm-up and not counted. Also prints the workers' CPU
+per report while offered: at a steady rate, batches are small and their fixed cost shows.
+Extra PINGAN_INGEST_* variables in the environment reach the workers.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import random
 import time
 from typing import Any
 
+import psutil
 import redis.asyncio as aioredis
 from _realtime import WORKER, percentile, processes, report_document
 
@@ -76,12 +79,15 @@ async def run(redis_url: str, database_url: str, rate: float, seconds: float, wo
     redis = aioredis.Redis.from_url(redis_url, socket_timeout=None)
     reader = aioredis.Redis.from_url(redis_url, socket_timeout=None)
     sent: dict[str, int] = {}
-    with processes([WORKER] * workers, redis_url, database_url, names):
+    with processes([WORKER] * workers, redis_url, database_url, names) as started:
         await asyncio.sleep(4)  # the worker loads the county pack
+        watched = [psutil.Process(p.pid) for p in started]
+        cpu_before = sum(p.cpu_times().user + p.cpu_times().system for p in watched)
         expected = int(rate * seconds)
         follower = asyncio.create_task(follow(reader, names, sent, expected))
         await offer(redis, names, rate, seconds, sent)
         pairs = await follower
+        cpu = sum(p.cpu_times().user + p.cpu_times().system for p in watched) - cpu_before
     first = min(sent.values())
     delays = [event - intake for intake, event in pairs if intake - first > WARM_UP_SECONDS * 1000]
     keys = [k async for k in redis.scan_iter(match=names.prefix + "*")]
@@ -96,6 +102,8 @@ async def run(redis_url: str, database_url: str, rate: float, seconds: float, wo
     print(f"                    p90 {percentile(delays, 0.9):.0f} ms")
     print(f"                    p99 {percentile(delays, 0.99):.0f} ms")
     print(f"                    max {max(delays):.0f} ms")
+    per_report = cpu / len(sent) * 1e6
+    print(f"worker CPU          {per_report:.0f} µs per report ({cpu / seconds:.0%} of a core)")
 
 
 def main() -> None:

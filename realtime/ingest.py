@@ -79,6 +79,10 @@ class IngestSettings:
 
     batch_size: int = 500
     block_ms: int = 1000
+    # After a partial batch, the next read waits until this long after the last one began:
+    # reports arriving one by one are taken a few at a time, because each batch has a fixed
+    # cost (about 20 round trips) that otherwise dominates at a steady rate.
+    linger_ms: int = 0
     events_maxlen: int = 1_000_000
     outbox_grace_seconds: float = 10.0
     outbox_every_seconds: float = 5.0
@@ -159,6 +163,8 @@ class IngestWorker:
         self._settings = settings or IngestSettings()
         self._clock = clock
         self._read_own_pending = True
+        self._last_read = 0.0
+        self._linger_next = False  # the last read of new entries got some, but not a batch
         self._last_outbox_check = 0.0
         self._last_claim = 0.0
         self._last_heartbeat = 0.0
@@ -245,6 +251,11 @@ class IngestWorker:
     async def process_once(self) -> int:
         """Read one batch and carry it through to acknowledgement; return entries handled."""
         redelivered = self._read_own_pending
+        if self._linger_next and not redelivered:
+            pause = self._last_read + self._settings.linger_ms / 1000 - time.monotonic()
+            if pause > 0:
+                await asyncio.sleep(pause)
+        self._last_read = time.monotonic()
         response: Any = await self._redis.xreadgroup(
             INGEST_GROUP,
             self._consumer,
@@ -253,6 +264,11 @@ class IngestWorker:
             block=None if redelivered else self._settings.block_ms,
         )
         entries: list[Entry] = response[0][1] if response else []
+        self._linger_next = (
+            bool(self._settings.linger_ms)
+            and not redelivered
+            and 0 < len(entries) < self._settings.batch_size
+        )
         if redelivered and not entries:
             self._read_own_pending = False
             return await self.process_once()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import time
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -141,6 +142,43 @@ async def test_same_source_id_twice_is_one_case(
     assert len(await events_of(redis, names)) == 1
     assert worker.stats.duplicates == 1  # the in-batch repeat is folded before the database
     assert await pending_count(redis, names) == 0
+
+
+async def test_linger_gathers_reports_arriving_one_by_one_into_one_batch(
+    redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
+) -> None:
+    """After a partial batch the next read waits out the linger, then takes all that came."""
+    worker = make_worker(redis, pool, names, linger_ms=400)
+    await worker.ensure_group()
+    lines = valid_lines()
+    await redis.xadd(names.intake, {"data": lines[0]})
+    assert await worker.process_once() == 1  # a partial batch: the next read lingers
+    started = time.monotonic()
+
+    async def trickle() -> None:
+        for line in lines[1:4]:
+            await asyncio.sleep(0.05)
+            await redis.xadd(names.intake, {"data": line})
+
+    feeder = asyncio.create_task(trickle())
+    assert await worker.process_once() == 3  # one batch, not three
+    assert time.monotonic() - started >= 0.35
+    await feeder
+    assert worker.stats.batches == 2
+    assert await pending_count(redis, names) == 0
+
+
+async def test_full_batches_do_not_linger(
+    redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
+) -> None:
+    """A backlog is read batch after batch: lingering is only for a trickle."""
+    worker = make_worker(redis, pool, names, linger_ms=60_000, batch_size=2)
+    await worker.ensure_group()
+    for line in valid_lines()[:4]:
+        await redis.xadd(names.intake, {"data": line})
+    # Were the second read to linger, this would wait a minute and time out.
+    assert await asyncio.wait_for(worker.process_once(), 30) == 2
+    assert await asyncio.wait_for(worker.process_once(), 30) == 2
 
 
 async def test_outside_point_is_accepted_and_flagged(
