@@ -90,7 +90,9 @@ class GatewaySettings:
     pump_interval_seconds: float = 0.02
     # A caught-up connection is written to directly while its socket holds less than this;
     # above it, frames wait in the connection's bounded buffer and its sender drains them.
-    direct_write_limit: int = 256 * 1024
+    # The same as websockets' own high-water mark, so a lagging screen holds no more bytes
+    # in its socket buffer than the sender's `send` would let it.
+    direct_write_limit: int = 32 * 1024
 
 
 class _CaseRef(msgspec.Struct):
