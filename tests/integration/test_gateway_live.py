@@ -163,6 +163,27 @@ async def test_random_cuts_lose_nothing_and_repeat_nothing(
         assert applied == expected, "gap, duplicate or disorder across reconnects"
 
 
+async def test_a_read_that_raced_the_replay_is_not_written_twice(
+    redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
+) -> None:
+    """Deltas a caught-up screen already has never go to it again by the direct path."""
+    async with gateway_at(redis, pool, names) as (url, gateway), connect(url) as ws:
+        await ws.send(json.dumps({"type": "subscribe", "scope": COUNTY, "batch": True}))
+        assert json.loads(await ws.recv())["type"] == "snapshot"
+        first = await redis.xadd(names.events, {"data": case_event(1, CHUNXI)})
+        message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert [d["id"] for d in message["deltas"]] == [first.decode()]
+        sent_directly = gateway.stats.direct_messages
+        assert sent_directly > 0, "a caught-up screen is written to directly"
+
+        # The pump hands over a read holding that delta again, as when its XREAD returned
+        # entries a resuming screen's replay had already sent.
+        gateway._fan_out([(first, {b"data": case_event(1, CHUNXI)})])
+        second = await redis.xadd(names.events, {"data": case_event(2, CHUNXI)})
+        message = json.loads(await asyncio.wait_for(ws.recv(), 5))
+        assert [d["id"] for d in message["deltas"]] == [second.decode()]
+
+
 def _slow_socket(port: int) -> socket.socket:
     """A connected socket with a tiny receive buffer, so the server's sends back up fast."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
