@@ -1,15 +1,18 @@
 """Turning a batch of accepted reports into cases: dedupe, merge, open, all in one transaction.
 
-Order inside the transaction: claim each source_id (a repeat is skipped), lock the map cells
-the new reports could merge in, find and lock the open cases they may join, then open or
-link in the domain, number the new cases, and write cases, reports and events together.
+Order inside the transaction: find which source_ids are new (a repeat is skipped), lock the
+map cells the new reports could merge in, find and lock the open cases they may join, then
+open or link in the domain, number the new cases, and write cases, reports (each already
+pointing at its case) and events together.
 """
 
 from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +31,6 @@ from incidents.case_store import (
     Conn,
     PendingEvent,
     insert_cases,
-    reserve_ids,
     update_linked_cases,
     views_of,
     write_events,
@@ -79,26 +81,26 @@ SELECT pg_advisory_xact_lock(k) FROM (
 """
 # Per (report, cell): the nearest open cases of the category there that can match in time
 # and, by an equirectangular distance with a margin, in space (exact enough at 500 m to
-# shortlist; the domain rule decides). Cases that cannot match are never loaded.
-_FIND_CANDIDATES = """
-SELECT DISTINCT c.id
-FROM unnest($1::int8[], $2::int8[]) AS rc(n, cell)
-JOIN unnest($3::text[], $4::timestamptz[], $5::timestamptz[], $6::float8[], $7::float8[],
-            $8::float8[], $9::float8[]) WITH ORDINALITY
-     AS q(category, since, until, lon, lat, cos2, reach2, n) USING (n)
-CROSS JOIN LATERAL (
-    SELECT id FROM cases
-    WHERE status = 'open' AND category = q.category AND merge_cell = rc.cell
-      AND last_report_at >= q.since AND reported_at <= q.until
-      AND (lon - q.lon) ^ 2 * q.cos2 + (lat - q.lat) ^ 2 <= q.reach2
-    ORDER BY (lon - q.lon) ^ 2 * q.cos2 + (lat - q.lat) ^ 2, id
-    LIMIT $10
-) AS c
-"""
-
-_LOAD_FOR_UPDATE = """
+# shortlist; the domain rule decides), locked. Cases that cannot match are never loaded.
+_LOAD_CANDIDATES = """
 SELECT id, version, snapshot, township_name, village_name
-FROM cases WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE
+FROM cases
+WHERE id IN (
+    SELECT c.id
+    FROM unnest($1::int8[], $2::int8[]) AS rc(n, cell)
+    JOIN unnest($3::text[], $4::timestamptz[], $5::timestamptz[], $6::float8[], $7::float8[],
+                $8::float8[], $9::float8[]) WITH ORDINALITY
+         AS q(category, since, until, lon, lat, cos2, reach2, n) USING (n)
+    CROSS JOIN LATERAL (
+        SELECT id FROM cases
+        WHERE status = 'open' AND category = q.category AND merge_cell = rc.cell
+          AND last_report_at >= q.since AND reported_at <= q.until
+          AND (lon - q.lon) ^ 2 * q.cos2 + (lat - q.lat) ^ 2 <= q.reach2
+        ORDER BY (lon - q.lon) ^ 2 * q.cos2 + (lat - q.lat) ^ 2, id
+        LIMIT $10
+    ) AS c
+)
+ORDER BY id FOR UPDATE
 """
 
 
@@ -182,32 +184,60 @@ async def record_reports(
         return []
     batch = list(unique.values())
     try:
-        return await _record(conn, batch, _claim_by_copy, rules)
+        return await _record(conn, batch, _find_fresh, rules)
     except asyncpg.UniqueViolationError:
-        # Another writer claimed one of these source_ids between our check and our COPY
-        # (a redelivered entry racing its first delivery): claim row by row instead.
+        # Another writer stored one of these source_ids between our check and our COPY (a
+        # redelivered entry racing its first delivery): claim row by row instead.
         return await _record(conn, batch, _claim_skipping_repeats, rules)
 
 
-Claim = Callable[[Conn, Sequence[AcceptedReport]], Awaitable[list[tuple[AcceptedReport, int]]]]
+@dataclass(frozen=True, slots=True)
+class _Claimed:
+    """The batch's new reports, each with a case id reserved for it should it open a case."""
+
+    reports: list[tuple[AcceptedReport, int]]
+    stored: bool  # already in case_reports (claimed row by row), else written at the end
+
+
+Claim = Callable[[Conn, Sequence[AcceptedReport]], Awaitable[_Claimed]]
 
 
 async def _record(
     conn: Conn, batch: Sequence[AcceptedReport], claim: Claim, rules: MergeRules
 ) -> list[PendingEvent]:
     """One transaction: claim the reports one way, then open or link them."""
-    async with conn.transaction():
-        await conn.execute(_CUSTOM_PLANS)
+    async with _intake_transaction(conn):
         return await _open_or_link(conn, await claim(conn, batch), rules)
 
 
 # The pool forces generic plans (right for the commands' one big statement). Intake's lookups
 # must see the tables as they are now: a generic plan made while the tables were empty kept
 # scanning case_reports whole (180 ms a batch at 30,000 reports) until autovacuum analysed.
-_CUSTOM_PLANS = "SET LOCAL plan_cache_mode = force_custom_plan"
+# Sent with BEGIN as one simple query: a round trip fewer per batch.
+_BEGIN = "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan"
 
 
-_SEEN = "SELECT source_id FROM case_reports WHERE source_id = ANY($1::text[])"
+@asynccontextmanager
+async def _intake_transaction(conn: Conn) -> AsyncIterator[None]:
+    """A transaction planning its statements for the data as it is now."""
+    await conn.execute(_BEGIN)
+    try:
+        yield
+    except BaseException:
+        if not conn.is_closed():
+            await conn.execute("ROLLBACK")
+        raise
+    await conn.execute("COMMIT")
+
+
+# The new source_ids, in batch order, each with a fresh case id (in that order: PostgreSQL
+# evaluates a volatile output column after the ORDER BY).
+_FIND_FRESH = """
+SELECT s.n, nextval('case_id_seq') AS case_id
+FROM unnest($1::text[]) WITH ORDINALITY AS s(source_id, n)
+WHERE NOT EXISTS (SELECT 1 FROM case_reports AS r WHERE r.source_id = s.source_id)
+ORDER BY s.n
+"""
 _REPORT_COLUMNS = [
     "source_id",
     "case_id",
@@ -220,10 +250,14 @@ _REPORT_COLUMNS = [
     "reporter_phone",
     "reported_at",
     "received_at",
+    "link_kind",
+    "linked_at",
 ]
 
 
-def _report_values(report: AcceptedReport, case_id: int) -> tuple[Any, ...]:
+def _report_values(
+    report: AcceptedReport, case_id: int, kind: LinkKind | None, linked_at: datetime | None
+) -> tuple[Any, ...]:
     return (
         report.source_id,
         case_id,
@@ -236,46 +270,37 @@ def _report_values(report: AcceptedReport, case_id: int) -> tuple[Any, ...]:
         report.reporter_phone,
         report.reported_at,
         report.received_at,
+        "opened" if kind is None else kind._value_,
+        linked_at,
     )
 
 
-async def _claim_by_copy(
-    conn: Conn, batch: Sequence[AcceptedReport]
-) -> list[tuple[AcceptedReport, int]]:
-    """Skip source_ids already stored, reserve a case id for each other report, COPY them in.
+async def _find_fresh(conn: Conn, batch: Sequence[AcceptedReport]) -> _Claimed:
+    """Skip source_ids already stored and reserve a case id for each other report.
 
-    A concurrent writer of the same source_id makes the COPY fail with a unique violation.
+    Nothing is written yet: the reports are COPYed in at the end, already pointing at the case
+    they opened or joined. A concurrent writer of the same source_id makes that COPY fail
+    with a unique violation.
     """
-    seen = {row[0] for row in await conn.fetch(_SEEN, [r.source_id for r in batch])}
-    fresh = [r for r in batch if r.source_id not in seen]
-    ids = await reserve_ids(conn, "case_id_seq", len(fresh))
-    claimed = list(zip(fresh, ids, strict=True))
-    if claimed:
-        await conn.copy_records_to_table(
-            "case_reports",
-            columns=_REPORT_COLUMNS,
-            # In source_id order, as every writer does: two writers racing on the same ids
-            # then wait for each other in one order and never deadlock.
-            records=sorted(_report_values(r, case_id) for r, case_id in claimed),
-        )
-    return claimed
+    rows = await conn.fetch(_FIND_FRESH, [r.source_id for r in batch])
+    return _Claimed([(batch[n - 1], case_id) for n, case_id in rows], stored=False)
 
 
-async def _claim_skipping_repeats(
-    conn: Conn, batch: Sequence[AcceptedReport]
-) -> list[tuple[AcceptedReport, int]]:
+async def _claim_skipping_repeats(conn: Conn, batch: Sequence[AcceptedReport]) -> _Claimed:
     """Claim each source_id unless stored already (waiting for a concurrent claim to settle)."""
     ordered = sorted(batch, key=lambda r: r.source_id)  # one lock order for every writer
-    columns = [list(c) for c in zip(*(_report_values(r, 0) for r in ordered), strict=True)]
+    columns = [
+        list(c) for c in zip(*(_report_values(r, 0, None, None) for r in ordered), strict=True)
+    ]
+    del columns[11:]  # the link: written once the report is opened or linked
     del columns[1]  # the case id: each claim takes a fresh one from the sequence
     rows = await conn.fetch(_CLAIM_REPORTS, *columns)
     reserved = {row["source_id"]: row["case_id"] for row in rows}
-    return [(r, reserved[r.source_id]) for r in batch if r.source_id in reserved]
+    return _Claimed([(r, reserved[r.source_id]) for r in batch if r.source_id in reserved], True)
 
 
-async def _open_or_link(
-    conn: Conn, claimed: Sequence[tuple[AcceptedReport, int]], rules: MergeRules
-) -> list[PendingEvent]:
+async def _open_or_link(conn: Conn, batch: _Claimed, rules: MergeRules) -> list[PendingEvent]:
+    claimed = batch.reports
     if not claimed:
         return []
     queries = {r.source_id: candidate_query(domain_report(r), rules) for r, _ in claimed}
@@ -292,6 +317,7 @@ async def _open_or_link(
     opened: list[int] = []
     events: list[Event] = []
     links: list[tuple[str, int, datetime]] = []
+    rows: list[tuple[Any, ...]] = []  # case_reports rows, if not stored yet
     for accepted, case_id in claimed:
         report = domain_report(accepted)
         query = queries[accepted.source_id]
@@ -301,6 +327,10 @@ async def _open_or_link(
                 target, report, actor=SYSTEM_INGEST, now=accepted.received_at, how=LinkKind.AUTO
             )
             links.append((accepted.source_id, case.case_id, accepted.received_at))
+            if not batch.stored:
+                rows.append(
+                    _report_values(accepted, case.case_id, LinkKind.AUTO, accepted.received_at)
+                )
         else:
             jurisdiction = accepted.place.jurisdiction
             case, new_events = open_case(
@@ -314,6 +344,8 @@ async def _open_or_link(
             )
             opened.append(case.case_id)
             names[case.case_id] = accepted.place.names
+            if not batch.stored:
+                rows.append(_report_values(accepted, case.case_id, None, None))
         current.put(case)
         events.extend(new_events)
     await numbers.give_back_unused(conn)
@@ -323,7 +355,12 @@ async def _open_or_link(
     await insert_cases(conn, [(cases[cid], names[cid]) for cid in opened], now)
     changed = sorted({cid for _, cid, _ in links} - set(opened))
     await update_linked_cases(conn, [(expected[cid], cases[cid]) for cid in changed], now)
-    if links:
+    if rows:
+        # In source_id order, as every writer claims: two writers racing on the same ids
+        # then wait for each other in one order and never deadlock.
+        rows.sort()
+        await conn.copy_records_to_table("case_reports", columns=_REPORT_COLUMNS, records=rows)
+    elif links:
         await conn.execute(
             _RELINK_REPORTS,
             [sid for sid, _, _ in links],
@@ -349,8 +386,8 @@ async def _lock_and_load_candidates(
             cells.append((cx + 20000) * 100000 + (cy + 10000))  # as cases.merge_cell
     categories = [q.category._value_ for q in queries]
     await conn.execute(_LOCK_CELLS, numbers, cells, categories)
-    rows = await conn.fetch(
-        _FIND_CANDIDATES,
+    loaded = await conn.fetch(
+        _LOAD_CANDIDATES,
         numbers,
         cells,
         categories,
@@ -362,9 +399,6 @@ async def _lock_and_load_candidates(
         [reach_degrees(q.max_distance_m) ** 2 for q in queries],
         _CANDIDATES_PER_REPORT,
     )
-    if not rows:
-        return {}
-    loaded = await conn.fetch(_LOAD_FOR_UPDATE, sorted(row["id"] for row in rows))
     return {
         row["id"]: (
             case_from_snapshot(row["snapshot"]),
