@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -224,7 +224,9 @@ async def _intake_transaction(conn: Conn) -> AsyncIterator[None]:
     try:
         yield
     except BaseException:
-        if not conn.is_closed():
+        # The first error is the one to report; a connection too broken to roll back is
+        # rolled back or discarded by the pool on release (incidents.db).
+        with suppress(Exception):
             await conn.execute("ROLLBACK")
         raise
     await conn.execute("COMMIT")
