@@ -25,7 +25,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import msgspec
@@ -143,6 +143,7 @@ class _Frame:
 
 
 Audience = tuple[str | None, str, bool]
+K = TypeVar("K")
 
 
 @dataclass(eq=False)
@@ -281,6 +282,14 @@ def _plain_wire(frames: Sequence[_Frame]) -> list[bytes]:
     return [frame.text.encode() for frame in frames]
 
 
+def _grouped(clients: Iterable[_Client], key: Callable[[_Client], K]) -> dict[K, list[_Client]]:
+    """Clients by a key, in the order met."""
+    groups: dict[K, list[_Client]] = {}
+    for client in clients:
+        groups.setdefault(key(client), []).append(client)
+    return groups
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
@@ -403,18 +412,11 @@ class Gateway:
                 continue
             routed.append((route, _Frame(raw.decode("utf-8"), stream_id, stream_id_key(stream_id))))
         self.stats.events += len(routed)
-        for audience, clients in self._audiences(self._clients).items():
+        for audience, clients in _grouped(self._clients, lambda c: c.audience).items():
             frames = [frame for route, frame in routed if clients[0].sees(route)]
             if not frames:
                 continue
             self._deliver(clients, frames, _batch_wire if audience[2] else _delta_wire)
-
-    @staticmethod
-    def _audiences(clients: Iterable[_Client]) -> dict[Audience, list[_Client]]:
-        groups: dict[Audience, list[_Client]] = {}
-        for client in clients:
-            groups.setdefault(client.audience, []).append(client)
-        return groups
 
     def _deliver(
         self,
@@ -487,7 +489,7 @@ class Gateway:
     def _send_units(self, units: Sequence[UnitPosition]) -> None:
         towns: dict[str, str] = {}
         screens = [c for c in self._clients if c.unit_id is None]
-        for prefix, clients in self._by_prefix(screens).items():
+        for prefix, clients in _grouped(screens, lambda c: c.prefix).items():
             visible = [u for u in units if self._in_scope(u, prefix, towns)]
             if not visible:
                 continue
@@ -498,13 +500,6 @@ class Gateway:
             )
             self.stats.position_messages += len(clients)
             self._deliver(clients, [frame], _plain_wire)
-
-    @staticmethod
-    def _by_prefix(clients: Iterable[_Client]) -> dict[str, list[_Client]]:
-        groups: dict[str, list[_Client]] = {}
-        for client in clients:
-            groups.setdefault(client.prefix, []).append(client)
-        return groups
 
     def _announce_redis_down(self, exc: BaseException) -> None:
         if self._redis_down_since is not None:
