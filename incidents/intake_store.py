@@ -85,7 +85,9 @@ SELECT pg_advisory_xact_lock(k) FROM (
 _LOAD_CANDIDATES = """
 SELECT id, version, snapshot, township_name, village_name
 FROM cases
-WHERE id IN (
+-- An array, not IN (subquery): the cases are then fetched by key, never by a join the
+-- planner might choose to run over the whole table.
+WHERE id = ANY (ARRAY(
     SELECT c.id
     FROM unnest($1::int8[], $2::int8[]) AS rc(n, cell)
     JOIN unnest($3::text[], $4::timestamptz[], $5::timestamptz[], $6::float8[], $7::float8[],
@@ -99,7 +101,7 @@ WHERE id IN (
         ORDER BY (lon - q.lon) ^ 2 * q.cos2 + (lat - q.lat) ^ 2, id
         LIMIT $10
     ) AS c
-)
+))
 ORDER BY id FOR UPDATE
 """
 
