@@ -257,6 +257,7 @@ _REPORT_COLUMNS = [
     "link_kind",
     "linked_at",
 ]
+_SET_AFTER_CLAIM = frozenset({"case_id", "link_kind", "linked_at"})
 
 
 def _report_values(
@@ -293,11 +294,14 @@ async def _find_fresh(conn: Conn, batch: Sequence[AcceptedReport]) -> _Claimed:
 async def _claim_skipping_repeats(conn: Conn, batch: Sequence[AcceptedReport]) -> _Claimed:
     """Claim each source_id unless stored already (waiting for a concurrent claim to settle)."""
     ordered = sorted(batch, key=lambda r: r.source_id)  # one lock order for every writer
+    values = zip(*(_report_values(r, 0, None, None) for r in ordered), strict=True)
+    # The case id comes from the sequence, and the link is written once the report is opened
+    # or linked: the claim sends the other columns, in _CLAIM_REPORTS's order.
     columns = [
-        list(c) for c in zip(*(_report_values(r, 0, None, None) for r in ordered), strict=True)
+        list(column)
+        for name, column in zip(_REPORT_COLUMNS, values, strict=True)
+        if name not in _SET_AFTER_CLAIM
     ]
-    del columns[11:]  # the link: written once the report is opened or linked
-    del columns[1]  # the case id: each claim takes a fresh one from the sequence
     rows = await conn.fetch(_CLAIM_REPORTS, *columns)
     reserved = {row["source_id"]: row["case_id"] for row in rows}
     return _Claimed([(r, reserved[r.source_id]) for r in batch if r.source_id in reserved], True)

@@ -153,8 +153,8 @@ class _Client:
     prefix: str
     batch: bool
     limit: int
+    connection: ServerConnection
     unit_id: str | None = None  # set for a field terminal: it sees its unit's tasks only
-    connection: ServerConnection | None = None
     items: deque[_Frame] = field(default_factory=deque)
     overflowed: bool = False
     closed: bool = False
@@ -176,7 +176,7 @@ class _Client:
 
     def writable(self, limit: int) -> bool:
         """Caught up, idle and keeping pace: the pump may write to it directly."""
-        if not self.live or self.connection is None:
+        if not self.live:
             return False
         transport = self.connection.transport
         return transport is not None and transport.get_write_buffer_size() <= limit
@@ -439,7 +439,7 @@ class Gateway:
             fresh = oldest is None or oldest > client.last_key
             (direct if fresh and client.writable(limit) else buffered).append(client)
         if direct:
-            connections = [c.connection for c in direct if c.connection is not None]
+            connections = [c.connection for c in direct]
             for message in wire(frames):
                 broadcast(connections, message, text=True)
             self.stats.direct_messages += len(connections)
@@ -545,7 +545,7 @@ class Gateway:
             scope_prefix(subscription.scope),
             subscription.batch,
             self._settings.client_queue,
-            connection=connection,
+            connection,
         )
         # Attached before the snapshot, so nothing falls in between.
         async with self._attached(client, self._read_until_closed(connection, client)):
@@ -561,9 +561,7 @@ class Gateway:
             await connection.close(code=1008, reason="authentication failed")
             return
         last_seq = await last_accepted(self._redis, self._names, hello.terminal_id)
-        client = _Client(
-            "", True, self._settings.client_queue, unit_id=unit_id, connection=connection
-        )
+        client = _Client("", True, self._settings.client_queue, connection, unit_id=unit_id)
         reader = self._read_terminal(connection, client, hello.terminal_id, unit_id)
         async with self._attached(client, reader):
             await connection.send(

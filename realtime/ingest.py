@@ -81,7 +81,7 @@ class IngestSettings:
     block_ms: int = 1000
     # After a partial batch, the next read waits until this long after the last one began:
     # reports arriving one by one are taken a few at a time, because each batch has a fixed
-    # cost (about 20 round trips) that otherwise dominates at a steady rate.
+    # cost (up to 16 round trips to PostgreSQL, plus Redis) that dominates at a steady rate.
     linger_ms: int = 0
     events_maxlen: int = 1_000_000
     outbox_grace_seconds: float = 10.0
