@@ -97,11 +97,14 @@ def cmd_migrate(settings: Settings) -> None:
     asyncio.run(migrate_and_load(database_url))
 
 
-def cmd_worker(settings: Settings, terminal_inbox: bool, metrics: bool = True) -> None:
+def cmd_worker(
+    settings: Settings, terminal_inbox: bool, metrics: bool = True, form: bool = True
+) -> None:
     """Run one worker: intake, positions and cameras consumers, and the deadline job.
 
     `terminal_inbox`: this worker also applies field-terminal messages (give it to one only).
     `metrics`: serve /healthz and /metrics on PINGAN_METRICS_PORT (one worker per port).
+    `form`: this worker also forms stored reports into cases (else run `app.py former`).
     """
     from incidents.deadline_job import run_every
     from incidents.service import CaseService
@@ -134,8 +137,35 @@ def cmd_worker(settings: Settings, terminal_inbox: bool, metrics: bool = True) -
                     stop=stop,
                     probe=probe,
                     terminal_service=service if terminal_inbox else None,
+                    form=form,
                 ),
                 run_every(pool, service, stop, utc_now),
+            )
+        finally:
+            await pool.close()
+            await redis.aclose()
+
+    _run_until_signal(main)
+
+
+def cmd_former(settings: Settings) -> None:
+    """Run a case former: stored reports become cases, in the order they were received."""
+    from realtime.ingest import IngestSettings
+    from realtime.worker import run_former
+
+    redis_url, database_url = _require_urls(settings)
+
+    async def main(stop: asyncio.Event) -> None:
+        redis = _redis(redis_url)
+        pool = await create_pool(database_url, min_size=1, max_size=3)
+        try:
+            await run_former(
+                redis,
+                pool,
+                names=_names(settings),
+                consumer=f"former-{socket.gethostname()}-{os.getpid()}",
+                settings=IngestSettings.from_env(),
+                stop=stop,
             )
         finally:
             await pool.close()
@@ -271,11 +301,14 @@ def cmd_run(settings: Settings) -> None:
         me = [sys.executable, str(Path(__file__).resolve())]
         supervisor = Supervisor(env)
         try:
-            supervisor.add("worker", [*me, "worker", "--terminal-inbox"])
+            supervisor.add("worker", [*me, "worker", "--terminal-inbox", "--no-former"])
             # More consumers in the same group share the intake (PINGAN_WORKERS); the terminal
             # inbox and the metrics port stay with the first.
             for n in range(2, settings.workers + 1):
-                supervisor.add(f"worker-{n}", [*me, "worker", "--no-metrics"])
+                supervisor.add(f"worker-{n}", [*me, "worker", "--no-metrics", "--no-former"])
+            # Cases form in a process of their own: a flood of calls is stored and
+            # acknowledged at full speed while the former works through it on the other core.
+            supervisor.add("former", [*me, "former"])
             supervisor.add("gateway", [*me, "gateway"])
             supervisor.add("simulator", [*me, "simulate"])
             supervisor.add("dashboard", [*me, "serve"])
@@ -286,7 +319,7 @@ def cmd_run(settings: Settings) -> None:
                 f"  live gateway    ws://{settings.host}:{settings.ws_port}/live\n"
                 f"  Redis           {env['REDIS_URL']}\n"
                 f"  PostgreSQL      {env['DATABASE_URL']}\n"
-                f"  processes       {settings.workers} worker(s), gateway,"
+                f"  processes       {settings.workers} worker(s), case former, gateway,"
                 f" simulator ({settings.sim_rate}/s), dashboard\n"
                 f"Press Ctrl-C to stop everything.\n",
                 flush=True,
@@ -312,6 +345,10 @@ def main(argv: list[str] | None = None) -> None:
     worker.add_argument(
         "--no-metrics", action="store_true", help="do not serve PINGAN_METRICS_PORT"
     )
+    worker.add_argument(
+        "--no-former", action="store_true", help="leave case formation to `app.py former`"
+    )
+    sub.add_parser("former", help="form stored reports into cases (any number may run)")
     sub.add_parser("gateway", help="the websocket gateway")
     sim = sub.add_parser("simulate", help="feed simulated reports")
     sim.add_argument("--rate", type=float, default=None, help="reports per second")
@@ -323,7 +360,10 @@ def main(argv: list[str] | None = None) -> None:
     commands: dict[str, Callable[[], None]] = {
         "run": lambda: cmd_run(settings),
         "serve": lambda: cmd_serve(settings),
-        "worker": lambda: cmd_worker(settings, args.terminal_inbox, not args.no_metrics),
+        "worker": lambda: cmd_worker(
+            settings, args.terminal_inbox, not args.no_metrics, not args.no_former
+        ),
+        "former": lambda: cmd_former(settings),
         "gateway": lambda: cmd_gateway(settings),
         "simulate": lambda: cmd_simulate(settings, args.rate, args.seed),
         "migrate": lambda: cmd_migrate(settings),

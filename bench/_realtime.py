@@ -83,5 +83,7 @@ def processes(
                 process.wait()
 
 
-WORKER = ("-m", "tests.fault.worker_main")
+WORKER = ("-m", "tests.fault.worker_main")  # intake and case former in one process
+INTAKE_WORKER = ("-m", "tests.fault.worker_main", "intake")
+FORMER = ("-m", "tests.fault.worker_main", "former")
 GATEWAY = ("app.py", "gateway")

@@ -1,5 +1,8 @@
 """Turning a batch of accepted reports into cases: dedupe, merge, open, all in one transaction.
 
+Reports come either straight from a caller (`record_reports`) or, from intake, out of the
+pending table the ingest workers fill (`form_pending`, run by the case former).
+
 Order inside the transaction: find which source_ids are new (a repeat is skipped), lock the
 map cells the new reports could merge in, find and lock the open cases they may join, then
 open or link in the domain, number the new cases, and write cases, reports (each already
@@ -46,6 +49,7 @@ from incidents.merging import (
     find_merge_target,
     link_report,
 )
+from incidents.pending_reports import take_pending
 from incidents.reports import SYSTEM_INGEST, AcceptedReport
 from incidents.views import PlaceNames
 
@@ -179,18 +183,58 @@ async def record_reports(
     Repeats of a source_id (in the batch or from before) are skipped. Returns the committed
     events in order, for the caller to publish and then mark published.
     """
-    unique: dict[str, AcceptedReport] = {}
-    for report in reports:
-        unique.setdefault(report.source_id, report)
-    if not unique:
+    batch = _first_of_each(reports)
+    if not batch:
         return []
-    batch = list(unique.values())
     try:
         return await _record(conn, batch, _find_fresh, rules)
     except asyncpg.UniqueViolationError:
         # Another writer stored one of these source_ids between our check and our COPY (a
         # redelivered entry racing its first delivery): claim row by row instead.
         return await _record(conn, batch, _claim_skipping_repeats, rules)
+
+
+def _first_of_each(reports: Sequence[AcceptedReport]) -> list[AcceptedReport]:
+    """The reports in order, each source_id once (its first delivery wins)."""
+    unique: dict[str, AcceptedReport] = {}
+    for report in reports:
+        unique.setdefault(report.source_id, report)
+    return list(unique.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Formed:
+    """What one case-formation transaction did."""
+
+    taken: int  # pending rows consumed, repeats included
+    fresh: int  # reports that opened or joined a case (the rest were repeats)
+    events: list[PendingEvent]
+
+
+async def form_pending(
+    conn: Conn, limit: int, *, rules: MergeRules = DEFAULT_MERGE_RULES
+) -> Formed:
+    """Form the oldest pending reports (up to `limit`) into cases, in one transaction.
+
+    Formers take turns (a transaction-scoped advisory lock), so reports form in the order
+    they were received and two formers never take the same rows.
+    """
+    try:
+        return await _form(conn, limit, _find_fresh, rules)
+    except asyncpg.UniqueViolationError:
+        # A direct record_reports caller stored one of these source_ids meanwhile.
+        return await _form(conn, limit, _claim_skipping_repeats, rules)
+
+
+async def _form(conn: Conn, limit: int, claim: Claim, rules: MergeRules) -> Formed:
+    async with _intake_transaction(conn, _BEGIN_FORMING):
+        taken = await take_pending(conn, limit)
+        batch = _first_of_each(taken)
+        if not batch:
+            return Formed(len(taken), 0, [])
+        claimed = await claim(conn, batch)
+        events = await _open_or_link(conn, claimed, rules)
+        return Formed(len(taken), len(claimed.reports), events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,12 +261,16 @@ async def _record(
 # scanning case_reports whole (180 ms a batch at 30,000 reports) until autovacuum analysed.
 # Sent with BEGIN as one simple query: a round trip fewer per batch.
 _BEGIN = "BEGIN; SET LOCAL plan_cache_mode = force_custom_plan"
+# The same, holding the formers' turn until the transaction ends (a crashed former's session
+# ends with its connection, and the lock with it).
+_FORMER_LOCK = 0x70696E67616E0001
+_BEGIN_FORMING = f"{_BEGIN}; SELECT pg_advisory_xact_lock({_FORMER_LOCK})"
 
 
 @asynccontextmanager
-async def _intake_transaction(conn: Conn) -> AsyncIterator[None]:
+async def _intake_transaction(conn: Conn, begin: str = _BEGIN) -> AsyncIterator[None]:
     """A transaction planning its statements for the data as it is now."""
-    await conn.execute(_BEGIN)
+    await conn.execute(begin)
     try:
         yield
     except BaseException:

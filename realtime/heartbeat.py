@@ -19,6 +19,7 @@ class WorkerHeartbeat(msgspec.Struct, frozen=True):
     started_at: datetime
     batches: int = 0
     accepted: int = 0
+    formed: int = 0
     duplicates: int = 0
     rejected: int = 0
     published: int = 0
@@ -31,6 +32,9 @@ class WorkerHeartbeat(msgspec.Struct, frozen=True):
     positions_sampled: int = 0
     camera_updates: int = 0
     camera_alarms: int = 0
+    # The case former's backlog as this worker last read it (the same table for all).
+    unformed: int = 0
+    unformed_since: datetime | None = None
     degraded: list[str] = msgspec.field(default_factory=list)
 
 

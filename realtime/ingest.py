@@ -1,12 +1,13 @@
-"""The ingest worker: intake stream → validate → locate → one PostgreSQL transaction → events → ack.
+"""The ingest worker: intake stream → validate → locate → durable in PostgreSQL → ack.
 
-Order matters: an entry is acknowledged only after its transaction committed, and the events,
-dead letters and acknowledgements of a batch go to Redis in one MULTI, so a crash leaves
-either all of them or none. Events committed but not yet published wait in the outbox; a
-bitmap of published event ids lets the outbox drain skip what a crashed worker did publish.
-Entries left pending by a dead worker are claimed (XAUTOCLAIM) after an idle timeout and
-re-applied idempotently (the source_id key); an entry delivered too often is poison and goes
-to the dead letters with the reason.
+An entry is acknowledged only after its report is committed to `intake_pending`; the case
+former (`realtime.forming`) then turns those rows into cases and publishes their events, so
+a flood of calls is on disk at the rate Redis delivers it even while cases form behind it.
+Dead letters and acknowledgements of a batch go to Redis in one MULTI. Events committed but
+not yet published wait in the outbox; a bitmap of published event ids lets the outbox drain
+(run here) skip what a crashed former did publish. Entries left pending by a dead worker are
+claimed (XAUTOCLAIM) after an idle timeout and re-applied idempotently (the source_id key);
+an entry delivered too often is poison and goes to the dead letters with the reason.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from incidents import repository
+from incidents.pending_reports import receive_reports
 from incidents.reports import AcceptedReport, Located
 from realtime.degraded import Component, DegradedStatus, announce_degraded, announce_recovered
 from realtime.heartbeat import WorkerHeartbeat, write_heartbeat
@@ -81,8 +83,11 @@ class IngestSettings:
     block_ms: int = 1000
     # After a partial batch, the next read waits until this long after the last one began:
     # reports arriving one by one are taken a few at a time, because each batch has a fixed
-    # cost (up to 16 round trips to PostgreSQL, plus Redis) that dominates at a steady rate.
+    # cost (a COPY, a Redis MULTI, and the former's transaction) that dominates at a steady rate.
     linger_ms: int = 0
+    # The case former: reports per transaction, and how often it looks without being woken.
+    form_batch_size: int = 1000
+    form_poll_seconds: float = 1.0
     events_maxlen: int = 1_000_000
     outbox_grace_seconds: float = 10.0
     outbox_every_seconds: float = 5.0
@@ -108,7 +113,6 @@ class IngestStats:
 
     batches: int = 0
     accepted: int = 0
-    duplicates: int = 0
     rejected: int = 0
     published: int = 0
     claimed: int = 0
@@ -128,13 +132,26 @@ class SideCounters:
     positions_sampled: int = 0
     camera_updates: int = 0
     camera_alarms: int = 0
+    formed: int = 0
+    repeats: int = 0
+    published: int = 0
+    unformed: int = 0
+    unformed_since: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Prepared:
+    """A checked batch: reports to store, entries to dead-letter, entries to acknowledge."""
+
+    accepted: list[tuple[EntryId, Fields, AcceptedReport]]
+    rejected: list[tuple[EntryId, Fields, str]]
+    acks: list[EntryId]
 
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
-    """What storing a batch produced: events to publish, rejects, and entries to retry."""
+    """What storing a batch produced: rejects, and entries to retry."""
 
-    events: list[repository.PendingEvent]
     rejected: list[tuple[EntryId, Fields, str]]
     failed: list[EntryId]
 
@@ -153,7 +170,11 @@ class IngestWorker:
         settings: IngestSettings | None = None,
         clock: Clock = utc_now,
         side_counters: Callable[[], SideCounters] | None = None,
+        after_store: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
+        # Called once a batch's reports are durable and acknowledged: wakes (or, in tests,
+        # runs) the case former.
+        self._after_store = after_store
         self._side_counters = side_counters
         self._redis = redis
         self._pool = pool
@@ -163,6 +184,7 @@ class IngestWorker:
         self._settings = settings or IngestSettings()
         self._clock = clock
         self._read_own_pending = True
+        self._in_flight: asyncio.Task[None] | None = None  # the batch being stored
         self._last_read = 0.0
         self._linger_next = False  # the last read of new entries got some, but not a batch
         self._last_outbox_check = 0.0
@@ -197,7 +219,7 @@ class IngestWorker:
         while not stop.is_set():
             try:
                 await self._recover_if_possible()
-                await self.process_once()
+                await self._pipelined_step()
                 await self.periodic()
                 backoff = self._settings.min_backoff_seconds
                 continue
@@ -218,10 +240,41 @@ class IngestWorker:
                 continue
             except EntriesFailed as exc:
                 log.warning("%s; retrying in %.1fs", exc, backoff)
+            await self._settle_in_flight()
             # Entries stay pending; re-read our own pending list before new entries.
             self._read_own_pending = True
             await _sleep_or_stop(stop, backoff)
             backoff = min(backoff * 2, self._settings.max_backoff_seconds)
+        await self._settle_in_flight()
+
+    async def _pipelined_step(self) -> None:
+        """Read and check the next batch while the previous one is being stored.
+
+        Storing a batch is mostly waiting for PostgreSQL; reading, validating and locating
+        the next one meanwhile keeps both busy. Acknowledgement order does not matter, and
+        a batch that fails stays pending like any other, so this changes only the speed.
+        """
+        read = await self._read()
+        if read is None:
+            await self._settle_in_flight(raise_errors=True)
+            return
+        entries, redelivered = read
+        batch = await self._prepare(entries, redelivered=redelivered)
+        await self._settle_in_flight(raise_errors=True)
+        self._in_flight = asyncio.create_task(self._commit(batch), name="intake-commit")
+
+    async def _settle_in_flight(self, *, raise_errors: bool = False) -> None:
+        """Wait for the batch being stored; raise its error, or log it while handling another."""
+        task, self._in_flight = self._in_flight, None
+        if task is None:
+            return
+        if raise_errors:
+            await task
+            return
+        try:
+            await task
+        except Exception as exc:
+            log.warning("intake batch failed while another error was handled: %r", exc)
 
     async def periodic(self) -> None:
         """Heartbeat, claim entries of dead consumers, drain the outbox: each when it is due."""
@@ -250,6 +303,15 @@ class IngestWorker:
 
     async def process_once(self) -> int:
         """Read one batch and carry it through to acknowledgement; return entries handled."""
+        read = await self._read()
+        if read is None:
+            return 0
+        entries, redelivered = read
+        await self._commit(await self._prepare(entries, redelivered=redelivered))
+        return len(entries)
+
+    async def _read(self) -> tuple[list[Entry], bool] | None:
+        """The next batch (own pending entries first, after a start or an error), if any."""
         redelivered = self._read_own_pending
         if self._linger_next and not redelivered:
             pause = self._last_read + self._settings.linger_ms / 1000 - time.monotonic()
@@ -271,9 +333,8 @@ class IngestWorker:
         )
         if redelivered and not entries:
             self._read_own_pending = False
-            return await self.process_once()
-        await self._handle(entries, redelivered=redelivered)
-        return len(entries)
+            return await self._read()
+        return (entries, redelivered) if entries else None
 
     async def claim_abandoned(self) -> int:
         """Take over entries idle on other consumers (dead workers) and apply them; return count."""
@@ -314,13 +375,17 @@ class IngestWorker:
                 await self._redis.xgroup_delconsumer(self._names.intake, INGEST_GROUP, name)
 
     async def _handle(self, entries: Sequence[Entry], *, redelivered: bool) -> None:
+        await self._commit(await self._prepare(entries, redelivered=redelivered))
+
+    async def _prepare(self, entries: Sequence[Entry], *, redelivered: bool) -> _Prepared:
+        """Screen poison (on redelivery), validate and locate: everything before storage."""
         # A pending entry deleted from the stream comes back with no fields: just acknowledge it.
         live = [(entry_id, fields) for entry_id, fields in entries if fields]
         stale = [entry_id for entry_id, fields in entries if not fields]
         poison: list[tuple[EntryId, Fields, str]] = []
         if redelivered and live:
             live, poison = await self._screen_poison(live)
-        await self.handle_batch(live, extra_rejects=poison, extra_acks=stale)
+        return self._check(live, extra_rejects=poison, extra_acks=stale)
 
     async def _screen_poison(
         self, entries: list[Entry]
@@ -357,7 +422,17 @@ class IngestWorker:
         extra_rejects: Sequence[tuple[EntryId, Fields, str]] = (),
         extra_acks: Sequence[EntryId] = (),
     ) -> None:
-        """Validate, persist, then publish + dead-letter + acknowledge in one Redis MULTI."""
+        """Validate, store durably, then dead-letter + acknowledge in one Redis MULTI."""
+        await self._commit(self._check(entries, extra_rejects=extra_rejects, extra_acks=extra_acks))
+
+    def _check(
+        self,
+        entries: Sequence[Entry],
+        *,
+        extra_rejects: Sequence[tuple[EntryId, Fields, str]] = (),
+        extra_acks: Sequence[EntryId] = (),
+    ) -> _Prepared:
+        """Validate and locate a batch: what to store, what to dead-letter, what to ack."""
         now = self._clock()
         rejected: list[tuple[EntryId, Fields, str]] = list(extra_rejects)
         valid: list[tuple[EntryId, Fields, IntakeReport]] = []
@@ -374,17 +449,22 @@ class IngestWorker:
                 rejected.append((entry_id, fields, f"could not place the report: {place!r}"))
             else:
                 accepted.append((entry_id, fields, accept_at(report, place, now)))
-        outcome = await self._persist(accepted)
-        rejected.extend(outcome.rejected)
-        failed = set(outcome.failed)
-        acks = [entry_id for entry_id, _ in entries if entry_id not in failed]
+        acks = [entry_id for entry_id, _ in entries]
         acks += [entry_id for entry_id, _, _ in extra_rejects]
         acks += extra_acks
-        await self._publish_and_ack(outcome.events, rejected, acks)
-        if outcome.events:
-            async with self._storage() as conn:
-                await repository.mark_published(conn, [e.event_id for e in outcome.events])
+        return _Prepared(accepted, rejected, acks)
+
+    async def _commit(self, batch: _Prepared) -> None:
+        """Store the accepted reports, then dead letters + acks (+ the formers' note)."""
+        outcome = await self._persist(batch.accepted)
+        rejected = batch.rejected + outcome.rejected
+        failed = set(outcome.failed)
+        acks = [entry_id for entry_id in batch.acks if entry_id not in failed]
+        stored = len(batch.accepted) - len(outcome.rejected) - len(failed)
+        await self._publish_and_ack([], rejected, acks, stored=stored)
         self.stats.batches += 1
+        if stored and self._after_store is not None:
+            await self._after_store()
         if failed:
             raise EntriesFailed(f"{len(failed)} intake entries failed and stay pending")
 
@@ -421,51 +501,58 @@ class IngestWorker:
     ) -> _Outcome:
         """Store the batch; if the database refuses it, isolate the entries it refuses."""
         if not accepted:
-            return _Outcome([], [], [])
+            return _Outcome([], [])
         reports = [report for _, _, report in accepted]
         started = time.perf_counter()
         try:
             async with self._storage() as conn:
-                events = await repository.record_reports(conn, reports)
+                await receive_reports(conn, reports)
         except (*STORAGE_DOWN, *REDIS_DOWN):
             raise
         except Exception as exc:
             if len(accepted) > 1:
                 log.warning("batch refused by storage (%r); retrying entry by entry", exc)
-                merged = _Outcome([], [], [])
+                merged = _Outcome([], [])
                 for item in accepted:
                     part = await self._persist([item])
-                    merged.events.extend(part.events)
                     merged.rejected.extend(part.rejected)
                     merged.failed.extend(part.failed)
                 return merged
             entry_id, fields, _ = accepted[0]
             reason = f"storage refused the report: {type(exc).__name__}: {exc}"
             if isinstance(exc, _DATA_ERRORS):
-                return _Outcome([], [(entry_id, fields, reason)], [])
+                return _Outcome([(entry_id, fields, reason)], [])
             # Not clearly about this report (a bug, a broken schema): retry it later; the
             # delivery count turns it into a dead letter if it keeps failing.
             log.exception("intake entry %r failed", entry_id)
             self.stats.entry_errors += 1
             await self._redis.hset(self._names.intake_errors, entry_id, reason[:500])
-            return _Outcome([], [], [entry_id])
+            return _Outcome([], [entry_id])
         self.stats.store_seconds += time.perf_counter() - started
         self.stats.accepted += len(reports)
-        self.stats.duplicates += len({r.source_id for r in reports}) - len(events)
-        return _Outcome(events, [], [])
+        return _Outcome([], [])
 
     async def _publish_and_ack(
         self,
         events: Sequence[repository.PendingEvent],
         rejected: Sequence[tuple[EntryId, Fields, str]],
         acks: Sequence[EntryId],
+        *,
+        stored: int = 0,
     ) -> None:
-        """Events, their published bits, dead letters and acks: all or nothing (MULTI/EXEC)."""
+        """Events with their bits, dead letters, acks, formers' wake-up: one MULTI/EXEC."""
         if not (events or rejected or acks):
             return
         started = time.perf_counter()
         async with self._redis.pipeline(transaction=True) as pipe:
             queue_events(pipe, self._names, events, self._settings.events_maxlen)
+            if stored > 0:
+                pipe.xadd(
+                    self._names.intake_stored,
+                    {b"reports": str(stored).encode()},
+                    maxlen=1000,
+                    approximate=True,
+                )
             for entry_id, fields, reason in rejected:
                 pipe.xadd(self._names.intake_dead, self._dead_letter(entry_id, fields, reason))  # type: ignore[arg-type]
             if acks:
@@ -501,9 +588,10 @@ class IngestWorker:
             started_at=self._started_at,
             batches=stats.batches,
             accepted=stats.accepted,
-            duplicates=stats.duplicates,
+            formed=side.formed,
+            duplicates=side.repeats,
             rejected=stats.rejected,
-            published=stats.published,
+            published=stats.published + side.published,
             claimed=stats.claimed,
             poisoned=stats.poisoned,
             storage_errors=stats.storage_errors,
@@ -513,6 +601,8 @@ class IngestWorker:
             positions_sampled=side.positions_sampled,
             camera_updates=side.camera_updates,
             camera_alarms=side.camera_alarms,
+            unformed=side.unformed,
+            unformed_since=side.unformed_since,
             degraded=sorted(self._outages),
         )
         await write_heartbeat(self._redis, self._names, beat, self._settings.heartbeat_seconds)

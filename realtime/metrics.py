@@ -23,6 +23,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 _WORKER_COUNTERS: tuple[tuple[str, str, str], ...] = (
     ("batches", "pingan_ingest_batches_total", "Intake batches handled."),
     ("accepted", "pingan_ingest_accepted_total", "Valid reports stored (duplicates included)."),
+    ("formed", "pingan_cases_formed_reports_total", "Reports formed into new or open cases."),
     ("duplicates", "pingan_ingest_duplicates_total", "Reports whose source_id was already known."),
     ("rejected", "pingan_ingest_dead_letters_total", "Entries sent to the dead letters."),
     ("published", "pingan_ingest_events_published_total", "Events put on the events stream."),
@@ -184,6 +185,16 @@ def render_prometheus(snapshot: MetricsSnapshot) -> str:
         for beat in snapshot.workers:
             value = getattr(beat, attribute)
             lines.append(f'{name}{{consumer="{_label(beat.consumer)}"}} {value}')
+    _family(lines, "pingan_intake_unformed", "gauge", "Stored reports waiting to form cases.")
+    _family(lines, "pingan_intake_unformed_oldest_age_seconds", "gauge", "0 when none wait.")
+    for beat in snapshot.workers:
+        consumer = _label(beat.consumer)
+        since = beat.unformed_since
+        age = max(0.0, (snapshot.at - since).total_seconds()) if since else 0.0
+        lines.append(f'pingan_intake_unformed{{consumer="{consumer}"}} {beat.unformed}')
+        lines.append(
+            f'pingan_intake_unformed_oldest_age_seconds{{consumer="{consumer}"}} {age:.3f}'
+        )
     _family(lines, "pingan_degraded", "gauge", "1 while a component is unavailable.")
     _family(lines, "pingan_degraded_since_seconds", "gauge", "Unix time the outage began.")
     for status in snapshot.degraded:

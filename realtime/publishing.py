@@ -47,3 +47,13 @@ async def already_published(
             pipe.getbit(names.published(shard), offset)
         bits = await pipe.execute()
     return {event_id for event_id, bit in zip(event_ids, bits, strict=True) if bit}
+
+
+async def publish_events(
+    redis: aioredis.Redis, names: StreamNames, events: Sequence[PendingEvent], maxlen: int
+) -> None:
+    """Put committed events on the stream with their published bits, in one MULTI."""
+    if events:
+        async with redis.pipeline(transaction=True) as pipe:
+            queue_events(pipe, names, events, maxlen)
+            await pipe.execute()

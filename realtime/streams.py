@@ -61,6 +61,11 @@ class StreamNames:
         return self._key("intake:errors")
 
     @property
+    def intake_stored(self) -> str:
+        """Stream of wake-up notes: a batch of reports is durable and waits for the former."""
+        return self._key("intake:stored")
+
+    @property
     def outbox_lock(self) -> str:
         """Lock so only one worker at a time drains the event outbox."""
         return self._key("lock:outbox")

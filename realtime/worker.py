@@ -1,4 +1,4 @@
-"""One worker process: the intake consumer plus the positions and cameras consumers."""
+"""One worker process: the intake consumer and case former, the positions and cameras consumers."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ from typing import Protocol
 import asyncpg
 import redis.asyncio as aioredis
 
+from incidents.reports import Located
 from realtime.cameras import CamerasConsumer, CameraSettings
+from realtime.forming import CaseFormer
 from realtime.health import stack_health
+from realtime.heartbeat import WorkerHeartbeat, write_heartbeat
 from realtime.ingest import (
     REDIS_DOWN,
     STORAGE_DOWN,
@@ -80,6 +83,67 @@ async def consume(name: str, consumer: _Consumer, stop: asyncio.Event) -> None:
         backoff = min(backoff * 2, 5.0)
 
 
+def case_former(
+    redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames, settings: IngestSettings
+) -> CaseFormer:
+    """The case former of a worker, tuned by the worker's ingest settings."""
+    return CaseFormer(
+        redis,
+        pool,
+        names=names,
+        batch_size=settings.form_batch_size,
+        poll_seconds=settings.form_poll_seconds,
+        events_maxlen=settings.events_maxlen,
+        storage_timeout_seconds=settings.storage_timeout_seconds,
+        clock=utc_now,
+    )
+
+
+async def run_former(
+    redis: aioredis.Redis,
+    pool: asyncpg.Pool,
+    *,
+    names: StreamNames,
+    consumer: str,
+    settings: IngestSettings,
+    stop: asyncio.Event,
+) -> None:
+    """A process that only forms cases (and drains the outbox), with its own heartbeat."""
+    former = case_former(redis, pool, names, settings)
+    started_at = utc_now()
+
+    async def beat_and_drain() -> None:
+        publisher = IngestWorker(
+            redis, pool, _no_locate, names=names, consumer=consumer, settings=settings
+        )
+        while not stop.is_set():
+            with contextlib.suppress(*REDIS_DOWN, *STORAGE_DOWN):
+                await write_heartbeat(
+                    redis,
+                    names,
+                    WorkerHeartbeat(
+                        consumer=consumer,
+                        at=utc_now(),
+                        started_at=started_at,
+                        formed=former.stats.formed,
+                        duplicates=former.stats.repeats,
+                        published=former.stats.published + publisher.stats.published,
+                        unformed=former.stats.unformed,
+                        unformed_since=former.stats.unformed_since,
+                    ),
+                    settings.heartbeat_seconds,
+                )
+                await publisher.drain_outbox(settings.outbox_grace_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=settings.heartbeat_every_seconds)
+
+    await asyncio.gather(former.run(stop), beat_and_drain())
+
+
+def _no_locate(lon: float, lat: float) -> Located:
+    raise RuntimeError("a former process places no reports")
+
+
 async def run_worker(
     redis: aioredis.Redis,
     pool: asyncpg.Pool,
@@ -93,8 +157,12 @@ async def run_worker(
     positions: PositionSettings | None = None,
     cameras: CameraSettings | None = None,
     terminal_service: CaseCommands | None = None,
+    form: bool = True,
 ) -> None:
     """Run the intake, positions and cameras consumers (and the probe) until `stop` is set.
+
+    With `form`, this process also runs a case former; without, a former elsewhere
+    (`run_former`) turns the stored reports into cases.
 
     With `terminal_service`, this worker also applies field-terminal messages to cases; give
     it to exactly one worker, so each terminal's messages stay in order.
@@ -109,16 +177,29 @@ async def run_worker(
     )
     cams = CamerasConsumer(redis, names=names, consumer=consumer, settings=cameras)
 
+    former = case_former(redis, pool, names, settings)
+
     def side() -> SideCounters:
         return SideCounters(
             positions=tracks.stats.fixes,
             positions_sampled=tracks.stats.sampled,
             camera_updates=cams.stats.updates,
             camera_alarms=cams.stats.alarms,
+            formed=former.stats.formed,
+            repeats=former.stats.repeats,
+            published=former.stats.published,
+            unformed=former.stats.unformed,
+            unformed_since=former.stats.unformed_since,
         )
 
     worker = IngestWorker(
-        redis, pool, locate, names=names, consumer=consumer, settings=settings, side_counters=side
+        redis,
+        pool,
+        locate,
+        names=names,
+        consumer=consumer,
+        settings=settings,
+        side_counters=side,
     )
     # No ensure_group here: with Redis away at start the run loop rides it out (and creates
     # the group on NOGROUP) instead of the process dying and its supervisor giving up.
@@ -127,6 +208,8 @@ async def run_worker(
         asyncio.create_task(consume("positions", tracks, stop), name="positions"),
         asyncio.create_task(consume("cameras", cams, stop), name="cameras"),
     ]
+    if form:
+        tasks.append(asyncio.create_task(former.run(stop), name="former"))
     if terminal_service is not None:
         inbox = TerminalInbox(
             redis, pool, terminal_service, names=names, consumer=consumer, clock=utc_now

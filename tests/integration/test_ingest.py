@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from realtime.forming import CaseFormer
 from realtime.ingest import IngestSettings, IngestWorker, Locate, accept
 from realtime.intake_contract import decode_document
 from realtime.streams import INGEST_GROUP, StreamNames
@@ -33,17 +34,29 @@ def demo_locate() -> Locate:
     return locate_in(load_demo_pack())
 
 
+def make_former(redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames) -> CaseFormer:
+    return CaseFormer(redis, pool, names=names, clock=lambda: FIXED_NOW)
+
+
 def make_worker(
-    redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames, **settings: Any
+    redis: aioredis.Redis,
+    pool: asyncpg.Pool,
+    names: StreamNames,
+    former: CaseFormer | None = None,
+    **settings: Any,
 ) -> IngestWorker:
+    """A worker whose case former runs inline: each batch is formed before the call returns."""
+    tuning = IngestSettings(block_ms=50, **settings)
+    former = former or make_former(redis, pool, names)
     return IngestWorker(
         redis,
         pool,
         demo_locate(),
         names=names,
         consumer="test-worker",
-        settings=IngestSettings(block_ms=50, **settings),
+        settings=tuning,
         clock=lambda: FIXED_NOW,
+        after_store=former.form_all,
     )
 
 
@@ -128,7 +141,8 @@ async def test_same_source_id_twice_is_one_case(
     redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
 ) -> None:
     """A repeated source_id, in the same batch or a later one, opens no second case."""
-    worker = make_worker(redis, pool, names)
+    former = make_former(redis, pool, names)
+    worker = make_worker(redis, pool, names, former)
     await worker.ensure_group()
     line = valid_lines()[3]
     await redis.xadd(names.intake, {"data": line})
@@ -140,7 +154,9 @@ async def test_same_source_id_twice_is_one_case(
         assert await conn.fetchval("SELECT count(*) FROM cases") == 1
         assert await conn.fetchval("SELECT count(*) FROM case_reports") == 1
     assert len(await events_of(redis, names)) == 1
-    assert worker.stats.duplicates == 1  # the in-batch repeat is folded before the database
+    assert worker.stats.accepted == 3  # each delivery is stored for the former ...
+    assert former.stats.formed == 1  # ... which forms the first and skips both repeats
+    assert former.stats.repeats == 2
     assert await pending_count(redis, names) == 0
 
 

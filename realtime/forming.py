@@ -1,0 +1,194 @@
+"""The case former: turns received reports into cases, in arrival order, then publishes.
+
+Ingest workers acknowledge an entry once its report is durable in `intake_pending`; this
+second stage opens or links cases from those rows. A former wakes on the note every ingest
+worker adds to `intake:stored` with its acknowledgements (a blocking XREAD, so it may run in
+any process), and looks every `poll_seconds` anyway, so rows stored by a worker that died
+before its note are formed too.
+Several formers take turns (an advisory lock in `form_pending`); the one holding the turn
+forms everything pending.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+import redis.asyncio as aioredis
+
+from incidents import repository
+from incidents.intake_store import form_pending
+from incidents.pending_reports import backlog, intake_document, take_pending_rows
+from realtime.ingest import REDIS_DOWN, STORAGE_DOWN
+from realtime.publishing import publish_events
+from realtime.streams import DATA_FIELD, StreamNames
+
+# Outages pause formation; anything else is about the rows and is isolated (see form_once).
+_OUTAGES = (*REDIS_DOWN, *STORAGE_DOWN)
+
+log = logging.getLogger(__name__)
+
+
+class CaseFormer:
+    """Forms pending reports into cases and publishes their events."""
+
+    def __init__(
+        self,
+        redis: aioredis.Redis,
+        pool: asyncpg.Pool,
+        *,
+        names: StreamNames,
+        stats: FormingStats | None = None,
+        batch_size: int = 1000,
+        poll_seconds: float = 1.0,
+        events_maxlen: int = 1_000_000,
+        storage_timeout_seconds: float = 30.0,
+        backlog_every_seconds: float = 1.0,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self._redis = redis
+        self._pool = pool
+        self._names = names
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._events_maxlen = events_maxlen
+        self._storage_timeout = storage_timeout_seconds
+        self._backlog_every = backlog_every_seconds
+        self._last_backlog = -backlog_every_seconds
+        self._clock = clock
+        self._seen = b"0-0"  # the last wake-up note read
+        self.stats = stats or FormingStats()
+
+    async def form_once(self) -> int:
+        """Form up to a batch and publish its events; rows taken.
+
+        A batch that fails for a reason other than an outage is retried one report at a
+        time, and a report that fails alone goes to the intake dead letters with the
+        reason: one bad row must never stop every later report from forming.
+        """
+        try:
+            return await self._form(self._batch_size)
+        except _OUTAGES:
+            raise
+        except Exception:
+            self.stats.errors += 1
+            log.exception("case formation failed; forming the oldest report alone")
+        try:
+            return await self._form(1)
+        except _OUTAGES:
+            raise
+        except Exception as exc:
+            self.stats.errors += 1
+            log.exception("the oldest pending report cannot form a case; dead-lettering it")
+            return await self._dead_letter_oldest(f"case formation failed: {exc!r}")
+
+    async def _form(self, limit: int) -> int:
+        started = time.perf_counter()
+        async with asyncio.timeout(self._storage_timeout), self._pool.acquire() as conn:
+            formed = await form_pending(conn, limit)
+        self.stats.form_seconds += time.perf_counter() - started
+        self.stats.formed += formed.fresh
+        self.stats.repeats += formed.taken - formed.fresh
+        if formed.events:
+            # Committed: from here a crash leaves the events to the outbox drain.
+            await publish_events(self._redis, self._names, formed.events, self._events_maxlen)
+            self.stats.published += len(formed.events)
+            async with asyncio.timeout(self._storage_timeout), self._pool.acquire() as conn:
+                await repository.mark_published(conn, [e.event_id for e in formed.events])
+        return formed.taken
+
+    async def _dead_letter_oldest(self, reason: str) -> int:
+        """Move the oldest pending report to the intake dead letters (before it leaves)."""
+        async with (
+            asyncio.timeout(self._storage_timeout),
+            self._pool.acquire() as conn,
+            conn.transaction(),
+        ):
+            taken = await take_pending_rows(conn, 1)
+            for row in taken:
+                await self._redis.xadd(
+                    self._names.intake_dead,
+                    {
+                        b"reason": reason[:500].encode("utf-8", "replace"),
+                        b"entry_id": str(row["source_id"]).encode("utf-8", "replace"),
+                        b"stream": b"intake_pending",
+                        b"rejected_at": self._clock().isoformat().encode(),
+                        DATA_FIELD: msgspec.json.encode(intake_document(row)),
+                    },
+                )
+        self.stats.dead_lettered += len(taken)
+        return len(taken)
+
+    async def form_all(self) -> int:
+        """Form until nothing is pending; rows taken."""
+        total = 0
+        while taken := await self.form_once():
+            total += taken
+        return total
+
+    async def refresh_backlog(self) -> None:
+        """Re-read how many reports wait (at most once per `backlog_every_seconds`)."""
+        now = time.monotonic()
+        if now - self._last_backlog < self._backlog_every:
+            return
+        self._last_backlog = now
+        async with asyncio.timeout(self._storage_timeout), self._pool.acquire() as conn:
+            waiting = await backlog(conn)
+        self.stats.unformed = waiting.reports
+        self.stats.unformed_since = waiting.oldest_received_at
+
+    async def wait_for_reports(self) -> None:
+        """Return when an ingest worker says reports were stored, or after the poll interval."""
+        response: Any = await self._redis.xread(
+            {self._names.intake_stored: self._seen},
+            count=1000,
+            block=max(1, int(self._poll_seconds * 1000)),
+        )
+        if response:
+            self._seen = response[0][1][-1][0]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Form whenever reports are stored (or every poll interval) until `stop`."""
+        backoff = 0.1
+        while not stop.is_set():
+            try:
+                await self.form_all()
+                await self.refresh_backlog()
+                backoff = 0.1
+                waiting = asyncio.ensure_future(self.wait_for_reports())
+                stopping = asyncio.ensure_future(stop.wait())
+                try:
+                    await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    stopping.cancel()
+                if waiting.done():
+                    waiting.result()  # an outage while waiting is handled below
+                else:
+                    waiting.cancel()
+            except Exception as exc:  # an outage (or a failing dead letter): rows wait
+                self.stats.errors += 1
+                log.warning("case formation paused (%r); retrying in %.1fs", exc, backoff)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=backoff)
+                backoff = min(backoff * 2, 5.0)
+
+
+class FormingStats:
+    """Counters of one former, reported in its worker's heartbeat."""
+
+    def __init__(self) -> None:
+        self.formed = 0
+        self.repeats = 0
+        self.published = 0
+        self.errors = 0
+        self.dead_lettered = 0
+        self.form_seconds = 0.0
+        self.unformed = 0
+        self.unformed_since: datetime | None = None
