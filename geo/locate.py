@@ -89,7 +89,13 @@ class Locator:
         codes = self._index.cells_of(x, y)
         inside = self._inside
         out: list[Placement] = [inside[c] if c >= 0 else inside[0] for c in codes.tolist()]
-        for k in np.flatnonzero(codes < 0).tolist():
+        outside = np.flatnonzero(codes == OUTSIDE)
+        if outside.size:
+            # One distance matrix for every point outside the county, not a call per point.
+            nearest = self._nearest_townships(x[outside], y[outside])
+            for k, town in zip(outside.tolist(), nearest.tolist(), strict=True):
+                out[k] = self._outside[town]
+        for k in np.flatnonzero((codes < 0) & (codes != OUTSIDE)).tolist():
             out[k] = self.locate(float(x[k]), float(y[k]))
         return out
 
@@ -107,7 +113,12 @@ class Locator:
         return self._nearest_township(lon, lat)
 
     def _nearest_township(self, lon: float, lat: float) -> Placement:
-        x, y = self._proj.to_km(np.array([lon]), np.array([lat]))
-        distances = shapely.distance(shapely.Point(float(x[0]), float(y[0])), self._townships_km)
+        return self._outside[int(self._nearest_townships(np.array([lon]), np.array([lat]))[0])]
+
+    def _nearest_townships(self, lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+        """Index of the nearest township polygon for each point."""
+        x, y = self._proj.to_km(lons, lats)
+        distances = shapely.distance(shapely.points(x, y)[:, None], self._townships_km[None, :])
         # argmin returns the first minimum: equal distances go to the lowest code.
-        return self._outside[int(np.argmin(distances))]
+        nearest: np.ndarray = np.argmin(distances, axis=1)
+        return nearest
