@@ -88,6 +88,9 @@ class IngestSettings:
     # The case former: reports per transaction, and how often it looks without being woken.
     form_batch_size: int = 1000
     form_poll_seconds: float = 1.0
+    # A former process of its own runs this much nicer than intake (os.nice): when CPU is
+    # short, acknowledging calls and pushing to screens come first, forming cases next.
+    former_niceness: int = 10
     events_maxlen: int = 1_000_000
     outbox_grace_seconds: float = 10.0
     outbox_every_seconds: float = 5.0

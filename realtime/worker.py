@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,6 +110,8 @@ async def run_former(
     stop: asyncio.Event,
 ) -> None:
     """A process that only forms cases (and drains the outbox), with its own heartbeat."""
+    if settings.former_niceness > 0:
+        os.nice(settings.former_niceness)
     former = case_former(redis, pool, names, settings)
     started_at = utc_now()
 
