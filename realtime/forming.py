@@ -24,7 +24,7 @@ import msgspec
 import redis.asyncio as aioredis
 
 from incidents import repository
-from incidents.intake_store import form_pending
+from incidents.intake_store import Formed, form_pending
 from incidents.pending_reports import backlog, intake_document, take_pending_rows
 from realtime.ingest import REDIS_DOWN, STORAGE_DOWN
 from realtime.publishing import publish_events
@@ -67,11 +67,21 @@ class CaseFormer:
         self.stats = stats or FormingStats()
 
     async def form_once(self) -> int:
-        """Form up to a batch and publish its events; rows taken.
+        """Form up to a batch and publish its events; rows taken."""
+        formed = await self._form_isolating()
+        if formed.events:
+            # Committed: from here a crash or an outage leaves the events to the outbox drain.
+            await publish_events(self._redis, self._names, formed.events, self._events_maxlen)
+            self.stats.published += len(formed.events)
+            async with asyncio.timeout(self._storage_timeout), self._pool.acquire() as conn:
+                await repository.mark_published(conn, [e.event_id for e in formed.events])
+        return formed.taken
 
-        A batch that fails for a reason other than an outage is retried one report at a
-        time, and a report that fails alone goes to the intake dead letters with the
-        reason: one bad row must never stop every later report from forming.
+    async def _form_isolating(self) -> Formed:
+        """Form a batch; if it fails for a reason other than an outage, only the oldest row.
+
+        A row that fails alone goes to the intake dead letters with the reason: one bad row
+        must never stop every later report from forming.
         """
         try:
             return await self._form(self._batch_size)
@@ -87,22 +97,18 @@ class CaseFormer:
         except Exception as exc:
             self.stats.errors += 1
             log.exception("the oldest pending report cannot form a case; dead-lettering it")
-            return await self._dead_letter_oldest(f"case formation failed: {exc!r}")
+            taken = await self._dead_letter_oldest(f"case formation failed: {exc!r}")
+            return Formed(taken, 0, [])
 
-    async def _form(self, limit: int) -> int:
+    async def _form(self, limit: int) -> Formed:
+        """One formation transaction (nothing published yet)."""
         started = time.perf_counter()
         async with asyncio.timeout(self._storage_timeout), self._pool.acquire() as conn:
             formed = await form_pending(conn, limit)
         self.stats.form_seconds += time.perf_counter() - started
         self.stats.formed += formed.fresh
         self.stats.repeats += formed.taken - formed.fresh
-        if formed.events:
-            # Committed: from here a crash leaves the events to the outbox drain.
-            await publish_events(self._redis, self._names, formed.events, self._events_maxlen)
-            self.stats.published += len(formed.events)
-            async with asyncio.timeout(self._storage_timeout), self._pool.acquire() as conn:
-                await repository.mark_published(conn, [e.event_id for e in formed.events])
-        return formed.taken
+        return formed
 
     async def _dead_letter_oldest(self, reason: str) -> int:
         """Move the oldest pending report to the intake dead letters (before it leaves)."""

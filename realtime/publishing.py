@@ -1,8 +1,12 @@
 """Putting committed events on the events stream with a record of what was published.
 
-Every writer queues its XADDs with `queue_events` inside a MULTI, so the events and the
-bits saying "event id n is out" commit together; the outbox drain skips ids whose bit is
-set, which is what makes publishing exactly-once across crashes.
+Every writer queues its events with `queue_events`: one Lua script adds each event and then
+sets the bit saying "event id n is out", in order, and stops at the first failure. A MULTI
+alone would not do: Redis runs the rest of a transaction after a command fails (an XADD
+refused with WRONGTYPE, say), which would set bits for events that never went out, and the
+outbox drain, which skips ids whose bit is set, would then lose them. With the script a bit
+is set only for an event on the stream, which is what makes publishing exactly-once across
+crashes and failures.
 """
 
 from __future__ import annotations
@@ -19,20 +23,37 @@ _SHARD_BITS = 23  # one bitmap key per 8M event ids (1 MiB each)
 _TTL_SECONDS = 7 * 24 * 3600
 
 
+# KEYS: the events stream, then the bitmap shards. ARGV: maxlen, ttl, the data field name,
+# then (shard's index among KEYS, bit offset, payload) per event, in order.
+_PUBLISH = """
+local stream, maxlen, ttl, field = KEYS[1], ARGV[1], ARGV[2], ARGV[3]
+for i = 4, #ARGV, 3 do
+  redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', field, ARGV[i + 2])
+  redis.call('SETBIT', KEYS[tonumber(ARGV[i])], ARGV[i + 1], 1)
+end
+for k = 2, #KEYS do
+  redis.call('EXPIRE', KEYS[k], ttl)
+end
+return (#ARGV - 3) / 3
+"""
+
+
 def queue_events(
     pipe: Any, names: StreamNames, events: Sequence[PendingEvent], maxlen: int
 ) -> None:
-    """Queue the XADDs and the published bits on a (transactional) pipeline."""
+    """Queue the events and their published bits (one script) on a pipeline."""
     if not events:
         return
-    shards: dict[int, list[str]] = {}
+    keys = [names.events]
+    shard_keys: dict[int, int] = {}
+    args: list[Any] = [maxlen, _TTL_SECONDS, DATA_FIELD]
     for event in events:
-        pipe.xadd(names.events, {DATA_FIELD: event.payload}, maxlen=maxlen, approximate=True)
         shard, offset = divmod(event.event_id, 1 << _SHARD_BITS)
-        shards.setdefault(shard, []).extend(("SET", "u1", str(offset), "1"))
-    for shard, ops in shards.items():
-        pipe.execute_command("BITFIELD", names.published(shard), *ops)
-        pipe.expire(names.published(shard), _TTL_SECONDS)
+        if shard not in shard_keys:
+            keys.append(names.published(shard))
+            shard_keys[shard] = len(keys)  # Lua indexes KEYS from 1
+        args += [shard_keys[shard], offset, event.payload]
+    pipe.eval(_PUBLISH, len(keys), *keys, *args)
 
 
 async def already_published(

@@ -9,6 +9,7 @@ from typing import Any
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ResponseError
 
 from realtime.forming import CaseFormer
 from realtime.ingest import IngestSettings, IngestWorker
@@ -165,3 +166,30 @@ async def test_the_stored_note_wakes_a_former_in_another_task(
         await asyncio.wait_for(running, 5)
     assert await count(pool, "SELECT count(*) FROM cases") == 1
     assert cases.stats.formed == 1
+
+
+async def test_a_publishing_failure_after_commit_dead_letters_nothing(
+    redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
+) -> None:
+    """Committed, then Redis refuses the events: no row is blamed; the outbox drain sends them."""
+    worker = intake_only(redis, pool, names)
+    await worker.ensure_group()
+    for doc in documents(2, "refused"):
+        await redis.xadd(names.intake, {"data": doc})
+    assert await worker.process_once() == 2
+    await redis.set(names.events, "not a stream")  # every XADD to it now fails: WRONGTYPE
+
+    cases = former(redis, pool, names)
+    with pytest.raises(ResponseError, match="WRONGTYPE"):
+        await cases.form_all()
+    assert await count(pool, "SELECT count(*) FROM cases") == 2
+    assert await count(pool, "SELECT count(*) FROM intake_pending") == 0
+    assert await redis.xlen(names.intake_dead) == 0
+    assert cases.stats.dead_lettered == 0
+
+    await redis.delete(names.events)
+    assert await worker.drain_outbox(older_than_seconds=0) == 2
+    assert sorted(e["source_id"] for e in await events_of(redis, names)) == [
+        "refused-0",
+        "refused-1",
+    ]
