@@ -2,9 +2,10 @@
 
 Usage: .venv/bin/python bench/bench_realtime_gateway.py [--clients 200] [--rate 1000]
        [--positions 1000] [--seconds 20]
-Real processes: one ingest worker, one gateway (app.py gateway), client processes holding the
-websocket screens (county scope, batch mode). Two delays per delta: from the report's XADD on
-`intake` (end to end), and from the event's XADD on `events` (the gateway's own share).
+Real processes as `app.py run` starts them: one ingest worker, one case former, one gateway,
+and client processes holding the websocket screens (county scope, batch mode). Two delays per
+delta: from the report's XADD on `intake` (end to end), and from the event's XADD on
+`events` (the gateway's own share).
 Gaps: every screen must receive every report published after it subscribed, in stream order.
 """
 
@@ -21,7 +22,7 @@ from typing import Any
 import msgspec
 import psutil
 import redis.asyncio as aioredis
-from _realtime import GATEWAY, WORKER, percentile, processes
+from _realtime import FORMER, GATEWAY, INTAKE_WORKER, percentile, processes
 
 from _support import bench_database
 from realtime.streams import StreamNames
@@ -202,11 +203,11 @@ async def run(
     names = StreamNames(unique("bench:gw:") + ":")
     redis = aioredis.Redis.from_url(redis_url, socket_timeout=None)
     ws_port = free_port()
-    with processes(
-        [WORKER, GATEWAY], redis_url, database_url, names, PINGAN_WS_PORT=str(ws_port)
-    ) as started:
-        await asyncio.sleep(5)  # both load the county pack
-        gateway = psutil.Process(started[1].pid)
+    # As `app.py run` starts them: an ingest worker, a case former, the gateway.
+    stack = [INTAKE_WORKER, FORMER, GATEWAY]
+    with processes(stack, redis_url, database_url, names, PINGAN_WS_PORT=str(ws_port)) as started:
+        await asyncio.sleep(5)  # they load the county pack
+        gateway = psutil.Process(started[2].pid)
         url = f"ws://127.0.0.1:{ws_port}/live"
         context = multiprocessing.get_context("spawn")
         queue = context.Queue()

@@ -1,10 +1,13 @@
 """Delay from XADD on `intake` to the event on `events`, at a steady offered rate.
 
 Usage: .venv/bin/python bench/bench_realtime_latency.py [--rate 1000] [--seconds 30] [--workers 1]
-A real worker process consumes; delays come from the two stream ids (Redis's own clock,
-1 ms resolution). The first 3 s are warm-up and not counted. Also prints the workers' CPU
-per report while offered: at a steady rate, batches are small and their fixed cost shows.
-Extra PINGAN_INGEST_* variables in the environment reach the workers.
+                                                       [--inline-former]
+Real processes as `app.py run` starts them: ingest workers and one case former (with
+--inline-former, workers that form cases themselves and no former process). Delays come
+from the two stream ids (Redis's own clock, 1 ms resolution). The first 3 s are warm-up and
+not counted. Also prints the processes' CPU per report while offered: at a steady rate,
+batches are small and their fixed cost shows. Extra PINGAN_INGEST_* variables in the
+environment reach the processes.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from typing import Any
 
 import psutil
 import redis.asyncio as aioredis
-from _realtime import WORKER, percentile, processes, report_document
+from _realtime import FORMER, INTAKE_WORKER, WORKER, percentile, processes, report_document
 
 from _support import bench_database
 from realtime.streams import StreamNames
@@ -74,12 +77,15 @@ async def follow(
     return pairs
 
 
-async def run(redis_url: str, database_url: str, rate: float, seconds: float, workers: int) -> None:
+async def run(
+    redis_url: str, database_url: str, rate: float, seconds: float, workers: int, inline: bool
+) -> None:
     names = StreamNames(unique("bench:lat:") + ":")
     redis = aioredis.Redis.from_url(redis_url, socket_timeout=None)
     reader = aioredis.Redis.from_url(redis_url, socket_timeout=None)
     sent: dict[str, int] = {}
-    with processes([WORKER] * workers, redis_url, database_url, names) as started:
+    argvs = [WORKER] * workers if inline else [INTAKE_WORKER] * workers + [FORMER]
+    with processes(argvs, redis_url, database_url, names) as started:
         await asyncio.sleep(4)  # the worker loads the county pack
         watched = [psutil.Process(p.pid) for p in started]
         cpu_before = sum(p.cpu_times().user + p.cpu_times().system for p in watched)
@@ -96,14 +102,15 @@ async def run(redis_url: str, database_url: str, rate: float, seconds: float, wo
     await redis.aclose()
     await reader.aclose()
     print(f"offered                 {rate:,.0f} reports/s for {seconds:.0f} s ({len(sent)} sent)")
-    print(f"worker processes        {workers}")
+    former = "formers inline" if inline else "+ 1 case former"
+    print(f"worker processes        {workers} {former}")
     print(f"events received         {len(pairs)}")
     print(f"delay XADD → event  p50 {percentile(delays, 0.5):.0f} ms")
     print(f"                    p90 {percentile(delays, 0.9):.0f} ms")
     print(f"                    p99 {percentile(delays, 0.99):.0f} ms")
     print(f"                    max {max(delays):.0f} ms")
     per_report = cpu / len(sent) * 1e6
-    print(f"worker CPU          {per_report:.0f} µs per report ({cpu / seconds:.0%} of a core)")
+    print(f"processes' CPU      {per_report:.0f} µs per report ({cpu / seconds:.0%} of a core)")
 
 
 def main() -> None:
@@ -111,9 +118,19 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000)
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--inline-former", action="store_true", help="no former process")
     args = parser.parse_args()
     with bench_database() as (redis_url, database_url):
-        asyncio.run(run(redis_url, database_url, args.rate, args.seconds, args.workers))
+        asyncio.run(
+            run(
+                redis_url,
+                database_url,
+                args.rate,
+                args.seconds,
+                args.workers,
+                args.inline_former,
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Gateway memory with many screens connected for minutes: RSS over time, growth after warm-up.
 
 Usage: .venv/bin/python bench/bench_realtime_memory.py [--clients 500] [--minutes 10]
-       [--rate 100] [--positions 500]
+       [--rate 100] [--positions 500] [--maxlen 100000]
 A real gateway process (app.py gateway); events XADDed straight onto `events` (the gateway is
 what is measured); screens in client processes only count what they receive. Every 10 s a
 few screens disconnect and come back with `since`, as real screens do.
@@ -71,7 +71,12 @@ async def _run(url: str, count: int, seconds: float, queue: Any) -> None:
 
 
 async def _offer(
-    redis: aioredis.Redis, names: StreamNames, rate: float, positions: float, seconds: float
+    redis: aioredis.Redis,
+    names: StreamNames,
+    rate: float,
+    positions: float,
+    seconds: float,
+    maxlen: int,
 ) -> None:
     rng = random.Random(3)
     start = time.monotonic()
@@ -82,7 +87,7 @@ async def _offer(
         now_ms = int(time.time() * 1000)
         async with redis.pipeline(transaction=False) as pipe:
             for n in range(events, events + max(0, due_events)):
-                pipe.xadd(names.events, {"data": _direct_event(n, now_ms, rng)}, maxlen=100_000)
+                pipe.xadd(names.events, {"data": _direct_event(n, now_ms, rng)}, maxlen=maxlen)
             for n in range(fixes, fixes + max(0, due_fixes)):
                 unit = n % 2000
                 fix = {
@@ -91,7 +96,7 @@ async def _offer(
                     "lat": 31.28 + (unit // 50) * 0.003,
                     "at": time.strftime("%Y-%m-%dT%H:%M:%S+00:00", time.gmtime()),
                 }
-                pipe.xadd(names.positions, {"data": msgspec.json.encode(fix)}, maxlen=100_000)
+                pipe.xadd(names.positions, {"data": msgspec.json.encode(fix)}, maxlen=maxlen)
             await pipe.execute()
         events += max(0, due_events)
         fixes += max(0, due_fixes)
@@ -99,7 +104,13 @@ async def _offer(
 
 
 async def run(
-    redis_url: str, database_url: str, clients: int, minutes: float, rate: float, positions: float
+    redis_url: str,
+    database_url: str,
+    clients: int,
+    minutes: float,
+    rate: float,
+    positions: float,
+    maxlen: int,
 ) -> None:
     names = StreamNames(unique("bench:mem:") + ":")
     redis = aioredis.Redis.from_url(redis_url, socket_timeout=None)
@@ -117,7 +128,7 @@ async def run(
         workers = [context.Process(target=_screens, args=(url, n, seconds, queue)) for n in halves]
         for worker in workers:
             worker.start()
-        offer = asyncio.create_task(_offer(redis, names, rate, positions, seconds))
+        offer = asyncio.create_task(_offer(redis, names, rate, positions, seconds, maxlen))
         samples: list[tuple[float, float]] = []
         start = time.monotonic()
         while not offer.done():
@@ -150,10 +161,19 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--rate", type=float, default=100)
     parser.add_argument("--positions", type=float, default=500)
+    parser.add_argument("--maxlen", type=int, default=100_000, help="MAXLEN of both streams")
     args = parser.parse_args()
     with bench_database() as (redis_url, database_url):
         asyncio.run(
-            run(redis_url, database_url, args.clients, args.minutes, args.rate, args.positions)
+            run(
+                redis_url,
+                database_url,
+                args.clients,
+                args.minutes,
+                args.rate,
+                args.positions,
+                args.maxlen,
+            )
         )
 
 

@@ -17,7 +17,6 @@ import contextlib
 import logging
 import os
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,7 +34,7 @@ from incidents.reports import AcceptedReport, Located
 from realtime.degraded import Component, DegradedStatus, announce_degraded, announce_recovered
 from realtime.heartbeat import WorkerHeartbeat, write_heartbeat
 from realtime.intake_contract import IntakeRejected, IntakeReport, decode_intake
-from realtime.publishing import already_published, queue_events
+from realtime.publishing import drain_outbox, queue_events
 from realtime.settings import tuning_from_env
 from realtime.streams import DATA_FIELD, INGEST_GROUP, StreamNames
 
@@ -611,28 +610,17 @@ class IngestWorker:
         await write_heartbeat(self._redis, self._names, beat, self._settings.heartbeat_seconds)
 
     async def drain_outbox(self, older_than_seconds: float) -> int:
-        """Publish outbox events a crashed worker left behind (skipping ones it did publish)."""
-        token = uuid.uuid4().hex.encode()
-        lock_ms = int(self._settings.storage_timeout_seconds * 1000) + 5000
-        if not await self._redis.set(self._names.outbox_lock, token, nx=True, px=lock_ms):
-            return 0  # another worker is draining right now
-        try:
-            async with self._storage() as conn, conn.transaction():
-                pending = await repository.claim_unpublished(conn, older_than_seconds)
-                if not pending:
-                    return 0
-                published = await already_published(
-                    self._redis, self._names, [e.event_id for e in pending]
-                )
-                fresh = [e for e in pending if e.event_id not in published]
-                await self._publish_and_ack(fresh, [], [])
-                await repository.mark_published(conn, [e.event_id for e in pending])
-            if fresh:
-                log.info("published %d events from the outbox", len(fresh))
-            return len(pending)
-        finally:
-            if await self._redis.get(self._names.outbox_lock) == token:
-                await self._redis.delete(self._names.outbox_lock)
+        """Publish outbox events a crashed writer left behind; return outbox events seen."""
+        seen, sent = await drain_outbox(
+            self._redis,
+            self._pool,
+            self._names,
+            older_than_seconds=older_than_seconds,
+            storage_timeout_seconds=self._settings.storage_timeout_seconds,
+            maxlen=self._settings.events_maxlen,
+        )
+        self.stats.published += sent
+        return seen
 
     async def _degrade(self, component: Component, exc: BaseException) -> None:
         """Remember (and, when Redis is there, announce) that a component is unavailable."""

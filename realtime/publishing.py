@@ -11,13 +11,20 @@ crashes and failures.
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import redis.asyncio as aioredis
 
 from incidents.case_store import PendingEvent
+from incidents.repository import claim_unpublished, mark_published
 from realtime.streams import DATA_FIELD, StreamNames
+
+log = logging.getLogger(__name__)
 
 _SHARD_BITS = 23  # one bitmap key per 8M event ids (1 MiB each)
 _TTL_SECONDS = 7 * 24 * 3600
@@ -78,3 +85,41 @@ async def publish_events(
         async with redis.pipeline(transaction=True) as pipe:
             queue_events(pipe, names, events, maxlen)
             await pipe.execute()
+
+
+async def drain_outbox(
+    redis: aioredis.Redis,
+    pool: asyncpg.Pool,
+    names: StreamNames,
+    *,
+    older_than_seconds: float,
+    storage_timeout_seconds: float,
+    maxlen: int,
+) -> tuple[int, int]:
+    """Publish outbox events a crashed writer left behind, skipping those it did publish.
+
+    One drainer at a time (a Redis lock). Returns (outbox events seen, events published).
+    """
+    token = uuid.uuid4().hex.encode()
+    lock_ms = int(storage_timeout_seconds * 1000) + 5000
+    if not await redis.set(names.outbox_lock, token, nx=True, px=lock_ms):
+        return 0, 0  # another worker is draining right now
+    try:
+        async with (
+            asyncio.timeout(storage_timeout_seconds),
+            pool.acquire() as conn,
+            conn.transaction(),
+        ):
+            pending = await claim_unpublished(conn, older_than_seconds)
+            if not pending:
+                return 0, 0
+            published = await already_published(redis, names, [e.event_id for e in pending])
+            fresh = [e for e in pending if e.event_id not in published]
+            await publish_events(redis, names, fresh, maxlen)
+            await mark_published(conn, [e.event_id for e in pending])
+        if fresh:
+            log.info("published %d events from the outbox", len(fresh))
+        return len(pending), len(fresh)
+    finally:
+        if await redis.get(names.outbox_lock) == token:
+            await redis.delete(names.outbox_lock)

@@ -7,6 +7,7 @@ import contextlib
 import gc
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -15,7 +16,6 @@ from typing import Protocol
 import asyncpg
 import redis.asyncio as aioredis
 
-from incidents.reports import Located
 from realtime.cameras import CamerasConsumer, CameraSettings
 from realtime.forming import CaseFormer
 from realtime.health import stack_health
@@ -31,6 +31,7 @@ from realtime.ingest import (
 from realtime.metrics import CONTENT_TYPE, metrics_text
 from realtime.positions import PositionsConsumer, PositionSettings, store_tracks_in
 from realtime.probe import ProbeResponse, json_response, serve_probe
+from realtime.publishing import drain_outbox
 from realtime.streams import StreamNames
 from realtime.terminals import CaseCommands, TerminalInbox, utc_now
 
@@ -116,35 +117,40 @@ async def run_former(
     started_at = utc_now()
 
     async def beat_and_drain() -> None:
-        publisher = IngestWorker(
-            redis, pool, _no_locate, names=names, consumer=consumer, settings=settings
-        )
+        drained = 0
+        last_drain = 0.0
         while not stop.is_set():
-            with contextlib.suppress(*REDIS_DOWN, *STORAGE_DOWN):
-                await write_heartbeat(
-                    redis,
-                    names,
-                    WorkerHeartbeat(
-                        consumer=consumer,
-                        at=utc_now(),
-                        started_at=started_at,
-                        formed=former.stats.formed,
-                        duplicates=former.stats.repeats,
-                        published=former.stats.published + publisher.stats.published,
-                        unformed=former.stats.unformed,
-                        unformed_since=former.stats.unformed_since,
-                    ),
-                    settings.heartbeat_seconds,
+            try:
+                beat = WorkerHeartbeat(
+                    consumer=consumer,
+                    at=utc_now(),
+                    started_at=started_at,
+                    formed=former.stats.formed,
+                    duplicates=former.stats.repeats,
+                    published=former.stats.published + drained,
+                    unformed=former.stats.unformed,
+                    unformed_since=former.stats.unformed_since,
                 )
-                await publisher.drain_outbox(settings.outbox_grace_seconds)
+                await write_heartbeat(redis, names, beat, settings.heartbeat_seconds)
+                if time.monotonic() - last_drain >= settings.outbox_every_seconds:
+                    last_drain = time.monotonic()
+                    _, sent = await drain_outbox(
+                        redis,
+                        pool,
+                        names,
+                        older_than_seconds=settings.outbox_grace_seconds,
+                        storage_timeout_seconds=settings.storage_timeout_seconds,
+                        maxlen=settings.events_maxlen,
+                    )
+                    drained += sent
+            except (*REDIS_DOWN, *STORAGE_DOWN) as exc:
+                log.warning("former heartbeat or outbox drain paused: %r", exc)
+            except Exception:
+                log.exception("former heartbeat or outbox drain failed; will retry")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=settings.heartbeat_every_seconds)
 
     await asyncio.gather(former.run(stop), beat_and_drain())
-
-
-def _no_locate(lon: float, lat: float) -> Located:
-    raise RuntimeError("a former process places no reports")
 
 
 async def run_worker(

@@ -11,9 +11,12 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from incidents.intake_store import record_reports
 from realtime.forming import CaseFormer
-from realtime.ingest import IngestSettings, IngestWorker
+from realtime.ingest import IngestSettings, IngestWorker, accept
+from realtime.intake_contract import decode_document
 from realtime.streams import StreamNames
+from realtime.worker import run_former
 from tests.integration.test_ingest import (
     FIXED_NOW,
     demo_locate,
@@ -193,3 +196,39 @@ async def test_a_publishing_failure_after_commit_dead_letters_nothing(
         "refused-0",
         "refused-1",
     ]
+
+
+async def test_a_former_process_forms_beats_and_drains_the_outbox(
+    redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
+) -> None:
+    """What `app.py former` runs: cases form, its heartbeat counts them, the outbox drains."""
+    async with pool.acquire() as conn:  # committed by a writer that died before publishing
+        report = decode_document(valid_lines()[2].encode())
+        await record_reports(conn, [accept(report, demo_locate(), FIXED_NOW)])
+    worker = intake_only(redis, pool, names)
+    await worker.ensure_group()
+    for doc in documents(3, "process"):
+        await redis.xadd(names.intake, {"data": doc})
+    assert await worker.process_once() == 3
+
+    settings = IngestSettings(outbox_grace_seconds=0, outbox_every_seconds=0.05, former_niceness=0)
+    stop = asyncio.Event()
+    running = asyncio.create_task(
+        run_former(redis, pool, names=names, consumer="former-t", settings=settings, stop=stop)
+    )
+    try:
+        async with asyncio.timeout(20):
+            while len(await events_of(redis, names)) < 4:  # noqa: ASYNC110 - a stream count
+                await asyncio.sleep(0.05)
+            beat: Any = None
+            while beat is None or json.loads(beat)["formed"] < 3:
+                await asyncio.sleep(0.05)
+                beat = await redis.get(names.heartbeat("former-t"))
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 10)
+    source_ids = sorted(e["source_id"] for e in await events_of(redis, names))
+    assert source_ids == sorted(
+        [json.loads(valid_lines()[2])["source_id"], "process-0", "process-1", "process-2"]
+    )
+    assert json.loads(beat)["unformed"] == 0
