@@ -85,6 +85,8 @@ class IngestSettings:
     # cost (a COPY, a Redis MULTI, and the former's transaction) that dominates at a steady rate.
     linger_ms: int = 0
     # The case former: reports per transaction, and how often it looks without being woken.
+    # Batches being stored at once while the next is read (each holds a pool connection).
+    commits_in_flight: int = 2
     form_batch_size: int = 1000
     form_poll_seconds: float = 1.0
     # A former process of its own runs this much nicer than intake (os.nice): when CPU is
@@ -186,7 +188,7 @@ class IngestWorker:
         self._settings = settings or IngestSettings()
         self._clock = clock
         self._read_own_pending = True
-        self._in_flight: asyncio.Task[None] | None = None  # the batch being stored
+        self._in_flight: list[asyncio.Task[None]] = []  # batches being stored, oldest first
         self._last_read = 0.0
         self._linger_next = False  # the last read of new entries got some, but not a batch
         self._last_outbox_check = 0.0
@@ -250,11 +252,12 @@ class IngestWorker:
         await self._settle_in_flight()
 
     async def _pipelined_step(self) -> None:
-        """Read and check the next batch while the previous one is being stored.
+        """Read and check the next batch while earlier ones are being stored.
 
-        Storing a batch is mostly waiting for PostgreSQL; reading, validating and locating
-        the next one meanwhile keeps both busy. Acknowledgement order does not matter, and
-        a batch that fails stays pending like any other, so this changes only the speed.
+        Storing a batch is mostly waiting for PostgreSQL (the COPY, then the flush of its
+        commit); reading, validating and locating the next one meanwhile keeps both busy.
+        Acknowledgement order does not matter, and a batch that fails stays pending like any
+        other, so this changes only the speed.
         """
         read = await self._read()
         if read is None:
@@ -262,21 +265,20 @@ class IngestWorker:
             return
         entries, redelivered = read
         batch = await self._prepare(entries, redelivered=redelivered)
-        await self._settle_in_flight(raise_errors=True)
-        self._in_flight = asyncio.create_task(self._commit(batch), name="intake-commit")
+        await self._settle_in_flight(raise_errors=True, keep=self._settings.commits_in_flight - 1)
+        self._in_flight.append(asyncio.create_task(self._commit(batch), name="intake-commit"))
 
-    async def _settle_in_flight(self, *, raise_errors: bool = False) -> None:
-        """Wait for the batch being stored; raise its error, or log it while handling another."""
-        task, self._in_flight = self._in_flight, None
-        if task is None:
-            return
-        if raise_errors:
-            await task
-            return
-        try:
-            await task
-        except Exception as exc:
-            log.warning("intake batch failed while another error was handled: %r", exc)
+    async def _settle_in_flight(self, *, raise_errors: bool = False, keep: int = 0) -> None:
+        """Wait until at most `keep` batches are being stored; raise or log their errors."""
+        while len(self._in_flight) > keep:
+            task = self._in_flight.pop(0)
+            if raise_errors:
+                await task
+                continue
+            try:
+                await task
+            except Exception as exc:
+                log.warning("intake batch failed while another error was handled: %r", exc)
 
     async def periodic(self) -> None:
         """Heartbeat, claim entries of dead consumers, drain the outbox: each when it is due."""
