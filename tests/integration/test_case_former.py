@@ -58,6 +58,19 @@ def documents(count: int, tag: str) -> list[str]:
     return out
 
 
+async def stored(
+    redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames, docs: list[str]
+) -> IngestWorker:
+    """Run these documents through stage one only; return its worker."""
+    worker = intake_only(redis, pool, names)
+    await worker.ensure_group()
+    for doc in docs:
+        await redis.xadd(names.intake, {"data": doc})
+    while await worker.process_once():
+        pass
+    return worker
+
+
 async def count(pool: asyncpg.Pool, sql: str) -> int:
     async with pool.acquire() as conn:
         return int(await conn.fetchval(sql))
@@ -90,12 +103,7 @@ async def test_two_formers_form_every_report_exactly_once(
     redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
 ) -> None:
     """Formers racing over 600 stored reports take turns: each report is one case, in order."""
-    worker = intake_only(redis, pool, names)
-    await worker.ensure_group()
-    for doc in documents(600, "race"):
-        await redis.xadd(names.intake, {"data": doc})
-    while await worker.process_once():
-        pass
+    await stored(redis, pool, names, documents(600, "race"))
 
     first, second = (former(redis, pool, names, batch_size=50) for _ in range(2))
     taken = await asyncio.gather(first.form_all(), second.form_all())
@@ -121,12 +129,7 @@ async def test_a_row_that_cannot_form_is_dead_lettered_and_the_rest_still_form(
     redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
 ) -> None:
     """A corrupt pending row goes to the intake dead letters with a reason; none is lost."""
-    worker = intake_only(redis, pool, names)
-    await worker.ensure_group()
-    for doc in documents(3, "poison"):
-        await redis.xadd(names.intake, {"data": doc})
-    while await worker.process_once():
-        pass
+    await stored(redis, pool, names, documents(3, "poison"))
     async with pool.acquire() as conn:
         # As if a later release had written a channel this one does not know.
         await conn.execute(
@@ -175,11 +178,7 @@ async def test_a_publishing_failure_after_commit_dead_letters_nothing(
     redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
 ) -> None:
     """Committed, then Redis refuses the events: no row is blamed; the outbox drain sends them."""
-    worker = intake_only(redis, pool, names)
-    await worker.ensure_group()
-    for doc in documents(2, "refused"):
-        await redis.xadd(names.intake, {"data": doc})
-    assert await worker.process_once() == 2
+    worker = await stored(redis, pool, names, documents(2, "refused"))
     await redis.set(names.events, "not a stream")  # every XADD to it now fails: WRONGTYPE
 
     cases = former(redis, pool, names)
@@ -205,11 +204,7 @@ async def test_a_former_process_forms_beats_and_drains_the_outbox(
     async with pool.acquire() as conn:  # committed by a writer that died before publishing
         report = decode_document(valid_lines()[2].encode())
         await record_reports(conn, [accept(report, demo_locate(), FIXED_NOW)])
-    worker = intake_only(redis, pool, names)
-    await worker.ensure_group()
-    for doc in documents(3, "process"):
-        await redis.xadd(names.intake, {"data": doc})
-    assert await worker.process_once() == 3
+    await stored(redis, pool, names, documents(3, "process"))
 
     settings = IngestSettings(outbox_grace_seconds=0, outbox_every_seconds=0.05, former_niceness=0)
     stop = asyncio.Event()
