@@ -153,6 +153,10 @@ async def run(
         f"RSS after warm-up      {warm[0]:.1f} MiB → end {warm[-1]:.1f} MiB"
         f" (max {max(warm):.1f}, growth {warm[-1] - warm[0]:+.1f} MiB)"
     )
+    # Python's small-object arenas grow until they hold the peak of live objects (screens
+    # falling behind and catching up), then stay: how long that takes depends on the load.
+    late = [rss for t, rss in samples if t >= seconds / 2]
+    print(f"RSS over the 2nd half  {late[0]:.1f} MiB → {late[-1]:.1f} MiB")
 
 
 def main() -> None:
