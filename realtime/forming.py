@@ -137,6 +137,7 @@ class CaseFormer:
         total = 0
         while taken := await self.form_once():
             total += taken
+            await self.refresh_backlog()  # during a flood too, not only once it is over
         return total
 
     async def refresh_backlog(self) -> None:

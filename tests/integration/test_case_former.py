@@ -227,3 +227,19 @@ async def test_a_former_process_forms_beats_and_drains_the_outbox(
         [json.loads(valid_lines()[2])["source_id"], "process-0", "process-1", "process-2"]
     )
     assert json.loads(beat)["unformed"] == 0
+
+
+async def test_the_backlog_counts_what_waits_and_since_when(
+    redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
+) -> None:
+    """What pingan_intake_unformed reports: the rows left after a batch, then none."""
+    await stored(redis, pool, names, documents(120, "backlog"))
+    cases = former(redis, pool, names, batch_size=50, backlog_every_seconds=0)
+    await cases.refresh_backlog()
+    assert (cases.stats.unformed, cases.stats.unformed_since) == (120, FIXED_NOW)
+    assert await cases.form_once() == 50
+    await cases.refresh_backlog()
+    assert cases.stats.unformed == 70
+    await cases.form_all()
+    await cases.refresh_backlog()
+    assert (cases.stats.unformed, cases.stats.unformed_since) == (0, None)
