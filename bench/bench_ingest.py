@@ -125,8 +125,8 @@ async def _ingest_in_process(
         return sum(w.stats.accepted + w.stats.rejected for w in workers)
 
     async def consume_all() -> None:
-        # As in production: each worker's run loop (it stores one batch while checking the
-        # next), stopped once every entry is handled.
+        # As in production: each worker's run loop (it stores batches while checking the
+        # next), stopped once every entry is handled; stopping waits for the last acks.
         stop = asyncio.Event()
         running = [asyncio.create_task(w.run(stop)) for w in workers]
         while handled() < len(docs):  # noqa: ASYNC110 - counters, not an event, say when

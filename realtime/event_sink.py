@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import redis.asyncio as aioredis
 
 from incidents.case_store import PendingEvent
-from realtime.publishing import queue_events
+from realtime.publishing import publish_events
 from realtime.streams import StreamNames
 
 
@@ -21,7 +21,5 @@ class RedisEventSink:
 
     async def publish(self, events: Sequence[PendingEvent]) -> None:
         """Publish in order; raises if Redis is unreachable (the outbox keeps them)."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            # With the published bits, so an outbox drain after a crash never repeats them.
-            queue_events(pipe, self._names, events, self._maxlen)
-            await pipe.execute()
+        # With the published bits, so an outbox drain after a crash never repeats them.
+        await publish_events(self._redis, self._names, events, self._maxlen)

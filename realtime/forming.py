@@ -16,6 +16,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -45,7 +46,6 @@ class CaseFormer:
         pool: asyncpg.Pool,
         *,
         names: StreamNames,
-        stats: FormingStats | None = None,
         batch_size: int = 1000,
         poll_seconds: float = 1.0,
         events_maxlen: int = 1_000_000,
@@ -64,7 +64,7 @@ class CaseFormer:
         self._last_backlog = -backlog_every_seconds
         self._clock = clock
         self._seen = b"0-0"  # the last wake-up note read
-        self.stats = stats or FormingStats()
+        self.stats = FormingStats()
 
     async def form_once(self) -> int:
         """Form up to a batch and publish its events; rows taken."""
@@ -88,24 +88,20 @@ class CaseFormer:
         except _OUTAGES:
             raise
         except Exception:
-            self.stats.errors += 1
             log.exception("case formation failed; forming the oldest report alone")
         try:
             return await self._form(1)
         except _OUTAGES:
             raise
         except Exception as exc:
-            self.stats.errors += 1
             log.exception("the oldest pending report cannot form a case; dead-lettering it")
             taken = await self._dead_letter_oldest(f"case formation failed: {exc!r}")
             return Formed(taken, 0, [])
 
     async def _form(self, limit: int) -> Formed:
         """One formation transaction (nothing published yet)."""
-        started = time.perf_counter()
         async with asyncio.timeout(self._storage_timeout), self._pool.acquire() as conn:
             formed = await form_pending(conn, limit)
-        self.stats.form_seconds += time.perf_counter() - started
         self.stats.formed += formed.fresh
         self.stats.repeats += formed.taken - formed.fresh
         return formed
@@ -180,22 +176,19 @@ class CaseFormer:
                 else:
                     waiting.cancel()
             except Exception as exc:  # an outage (or a failing dead letter): rows wait
-                self.stats.errors += 1
                 log.warning("case formation paused (%r); retrying in %.1fs", exc, backoff)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=backoff)
                 backoff = min(backoff * 2, 5.0)
 
 
+@dataclass
 class FormingStats:
     """Counters of one former, reported in its worker's heartbeat."""
 
-    def __init__(self) -> None:
-        self.formed = 0
-        self.repeats = 0
-        self.published = 0
-        self.errors = 0
-        self.dead_lettered = 0
-        self.form_seconds = 0.0
-        self.unformed = 0
-        self.unformed_since: datetime | None = None
+    formed: int = 0
+    repeats: int = 0
+    published: int = 0
+    dead_lettered: int = 0
+    unformed: int = 0
+    unformed_since: datetime | None = None

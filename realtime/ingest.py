@@ -84,9 +84,9 @@ class IngestSettings:
     # reports arriving one by one are taken a few at a time, because each batch has a fixed
     # cost (a COPY, a Redis MULTI, and the former's transaction) that dominates at a steady rate.
     linger_ms: int = 0
-    # The case former: reports per transaction, and how often it looks without being woken.
     # Batches being stored at once while the next is read (each holds a pool connection).
     commits_in_flight: int = 2
+    # The case former: reports per transaction, and how often it looks without being woken.
     form_batch_size: int = 1000
     form_poll_seconds: float = 1.0
     # A former process of its own runs this much nicer than intake (os.nice): when CPU is

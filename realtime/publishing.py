@@ -80,9 +80,9 @@ async def already_published(
 async def publish_events(
     redis: aioredis.Redis, names: StreamNames, events: Sequence[PendingEvent], maxlen: int
 ) -> None:
-    """Put committed events on the stream with their published bits, in one MULTI."""
+    """Put committed events on the stream with their published bits (one script)."""
     if events:
-        async with redis.pipeline(transaction=True) as pipe:
+        async with redis.pipeline(transaction=False) as pipe:
             queue_events(pipe, names, events, maxlen)
             await pipe.execute()
 
