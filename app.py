@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 
-from incidents.db import create_pool
+from incidents.store.pool import create_pool
 from realtime.settings import Settings, tuning_from_env
 from realtime.streams import StreamNames
 
@@ -73,8 +73,8 @@ def _pack() -> Any:
 
 async def migrate_and_load(database_url: str) -> None:
     """Apply migrations and load the demo county's jurisdiction tree."""
-    from incidents.migrate import migrate
-    from incidents.repository import JurisdictionRow, upsert_jurisdictions
+    from incidents.store.jurisdictions import JurisdictionRow, upsert_jurisdictions
+    from incidents.store.migrate import migrate
     from incidents.vocabulary import Tier
 
     pack = _pack()
@@ -106,12 +106,11 @@ def cmd_worker(
     `metrics`: serve /healthz and /metrics on PINGAN_METRICS_PORT (one worker per port).
     `form`: this worker also forms stored reports into cases (else run `app.py former`).
     """
-    from incidents.deadline_job import run_every
-    from incidents.service import CaseService
+    from incidents.store.service import CaseService
     from realtime.event_sink import RedisEventSink
     from realtime.ingest import IngestSettings, utc_now
     from realtime.placement import locate_in
-    from realtime.worker import ProbeAddress, run_worker
+    from realtime.worker import ProbeAddress, run_deadline_job, run_worker
 
     redis_url, database_url = _require_urls(settings)
     locate = locate_in(_pack())
@@ -139,7 +138,7 @@ def cmd_worker(
                     terminal_service=service if terminal_inbox else None,
                     form=form,
                 ),
-                run_every(pool, service, stop, utc_now),
+                run_deadline_job(pool, service, stop, utc_now),
             )
         finally:
             await pool.close()

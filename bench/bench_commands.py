@@ -20,10 +20,11 @@ import _support  # noqa: F401  (puts the project on sys.path)
 from _support import ROOT, bench_database
 from incidents.case import DispatchTarget
 from incidents.commands import Accept, Dispatch
-from incidents.db import create_pool
-from incidents.intake_store import record_reports
 from incidents.reports import AcceptedReport
-from incidents.service import CaseService
+from incidents.store.intake_store import form_pending
+from incidents.store.pending_reports import receive_reports
+from incidents.store.pool import create_pool
+from incidents.store.service import CaseService
 from realtime.intake_contract import decode_document
 from realtime.placement import locate_in
 
@@ -81,8 +82,9 @@ async def run(database_url: str, cases: int, concurrency: int) -> tuple[float, l
     batch = reports(cases)
     async with pool.acquire() as conn:
         for start in range(0, len(batch), 500):
-            events = await record_reports(conn, batch[start : start + 500])
-            ids.extend(json.loads(e.payload)["case_id"] for e in events)
+            await receive_reports(conn, batch[start : start + 500])
+            formed = await form_pending(conn, 500)
+            ids.extend(json.loads(e.payload)["case_id"] for e in formed.events)
     service = CaseService(pool, None)
     latencies: list[float] = []
     queue: asyncio.Queue[int] = asyncio.Queue()

@@ -28,7 +28,7 @@ from _realtime import FORMER, INTAKE_WORKER, processes
 import _support  # noqa: F401  (puts the project on sys.path)
 from _support import bench_database, payloads
 from geo.pack import load_demo_pack
-from incidents.db import create_pool
+from incidents.store.pool import create_pool
 from realtime.ingest import IngestSettings, IngestStats, IngestWorker
 from realtime.placement import locate_in
 from realtime.streams import StreamNames

@@ -1,9 +1,10 @@
-"""The incidents store alone: `record_reports` per batch, wall time and this process's CPU.
+"""The case former's store alone: `form_pending` per batch, wall time and this process's CPU.
 
 Usage: .venv/bin/python bench/bench_intake_store.py [--batch 500] [--batches 60] [--spots 0]
-No Redis in the loop: located reports go straight to the store through the product's pool
-(`incidents.db.create_pool`), so the figure is the store's ceiling for one worker. Wall time
-minus client CPU is roughly PostgreSQL's share, since the two do not overlap.
+No Redis in the loop: each batch of located reports is stored in `intake_pending` (untimed, as
+an ingest worker does) and then formed into cases by one `form_pending` transaction (timed),
+through the product's pool, so the figure is the former's ceiling. Wall time minus client
+CPU is roughly PostgreSQL's share, since the two do not overlap.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from _realtime import percentile
 import _support  # noqa: F401  (puts the project on sys.path)
 from _support import bench_database, payloads
 from geo.pack import load_demo_pack
-from incidents.db import create_pool
-from incidents.intake_store import record_reports
+from incidents.store.intake_store import form_pending
+from incidents.store.pending_reports import receive_reports
+from incidents.store.pool import create_pool
 from realtime.ingest import accept
 from realtime.intake_contract import decode_intake
 from realtime.placement import locate_in
@@ -40,8 +42,9 @@ async def measure(database_url: str, batch: int, batches: int, spots: int) -> No
     try:
         async with pool.acquire() as conn:
             for n in range(batches):
+                await receive_reports(conn, reports[n * batch : (n + 1) * batch])
                 wall, cpu = time.perf_counter(), time.process_time()
-                await record_reports(conn, reports[n * batch : (n + 1) * batch])
+                await form_pending(conn, batch)
                 walls.append(time.perf_counter() - wall)
                 cpus.append(time.process_time() - cpu)
     finally:

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 
-from incidents.case_store import PendingEvent
+from incidents.store.case_store import PendingEvent
 from realtime.publishing import publish_events
 from realtime.streams import StreamNames
 
 
 class RedisEventSink:
-    """XADD each event in order, in one round trip (an `incidents.service.EventSink`)."""
+    """XADD each event in order, in one round trip (an `incidents.store.service.EventSink`)."""
 
     def __init__(self, redis: aioredis.Redis, names: StreamNames, maxlen: int = 1_000_000) -> None:
         self._redis = redis

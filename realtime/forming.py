@@ -12,7 +12,6 @@ forms everything pending.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
@@ -24,15 +23,12 @@ import asyncpg
 import msgspec
 import redis.asyncio as aioredis
 
-from incidents import repository
-from incidents.intake_store import Formed, form_pending
-from incidents.pending_reports import backlog, intake_document, take_pending_rows
-from realtime.ingest import REDIS_DOWN, STORAGE_DOWN
+from incidents.store.intake_store import Formed, form_pending
+from incidents.store.outbox import mark_published
+from incidents.store.pending_reports import backlog, intake_document, take_pending_rows
+from realtime.outages import OUTAGES, run_until_stopped
 from realtime.publishing import publish_events
 from realtime.streams import DATA_FIELD, StreamNames
-
-# Outages pause formation; anything else is about the rows and is isolated (see form_once).
-_OUTAGES = (*REDIS_DOWN, *STORAGE_DOWN)
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +70,7 @@ class CaseFormer:
             await publish_events(self._redis, self._names, formed.events, self._events_maxlen)
             self.stats.published += len(formed.events)
             async with asyncio.timeout(self._storage_timeout), self._pool.acquire() as conn:
-                await repository.mark_published(conn, [e.event_id for e in formed.events])
+                await mark_published(conn, [e.event_id for e in formed.events])
         return formed.taken
 
     async def _form_isolating(self) -> Formed:
@@ -85,13 +81,13 @@ class CaseFormer:
         """
         try:
             return await self._form(self._batch_size)
-        except _OUTAGES:
+        except OUTAGES:
             raise
         except Exception:
             log.exception("case formation failed; forming the oldest report alone")
         try:
             return await self._form(1)
-        except _OUTAGES:
+        except OUTAGES:
             raise
         except Exception as exc:
             log.exception("the oldest pending report cannot form a case; dead-lettering it")
@@ -158,28 +154,26 @@ class CaseFormer:
             self._seen = response[0][1][-1][0]
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Form whenever reports are stored (or every poll interval) until `stop`."""
-        backoff = 0.1
-        while not stop.is_set():
+        """Form whenever reports are stored (or every poll interval) until `stop`.
+
+        An outage (or a failing dead letter) pauses formation; the rows wait for the next try.
+        """
+
+        async def cycle() -> None:
+            await self.form_all()
+            await self.refresh_backlog()
+            waiting = asyncio.ensure_future(self.wait_for_reports())
+            stopping = asyncio.ensure_future(stop.wait())
             try:
-                await self.form_all()
-                await self.refresh_backlog()
-                backoff = 0.1
-                waiting = asyncio.ensure_future(self.wait_for_reports())
-                stopping = asyncio.ensure_future(stop.wait())
-                try:
-                    await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    stopping.cancel()
-                if waiting.done():
-                    waiting.result()  # an outage while waiting is handled below
-                else:
-                    waiting.cancel()
-            except Exception as exc:  # an outage (or a failing dead letter): rows wait
-                log.warning("case formation paused (%r); retrying in %.1fs", exc, backoff)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=backoff)
-                backoff = min(backoff * 2, 5.0)
+                await asyncio.wait({waiting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                stopping.cancel()
+            if waiting.done():
+                waiting.result()  # an outage while waiting pauses like any other
+            else:
+                waiting.cancel()
+
+        await run_until_stopped("case formation", cycle, stop)
 
 
 @dataclass

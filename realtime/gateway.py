@@ -30,13 +30,11 @@ from typing import Any, TypeVar
 import asyncpg
 import msgspec
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 
-from incidents import repository
-from incidents.tracks import active_tasks
+from incidents.store import queries
+from incidents.store.tracks import active_tasks
 from realtime.degraded import current_degraded
 from realtime.live_protocol import (
     PROTOCOL,
@@ -47,6 +45,7 @@ from realtime.live_protocol import (
     scope_prefix,
     stream_id_key,
 )
+from realtime.outages import OUTAGES
 from realtime.positions import (
     PositionRejected,
     UnitPosition,
@@ -71,7 +70,6 @@ log = logging.getLogger(__name__)
 LocateTownship = Callable[[float, float], str]
 StreamKey = tuple[int, int]
 COUNTY_PREFIX_LENGTH = 6
-_REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +379,7 @@ class Gateway:
                 )
                 if self._redis_down_since is not None:
                     await self._announce_redis_back(cursors)
-            except _REDIS_DOWN as exc:
+            except OUTAGES as exc:
                 self._announce_redis_down(exc)
                 await asyncio.sleep(0.5)
                 continue
@@ -697,9 +695,7 @@ class Gateway:
             if client.unit_id is not None:
                 return await self._send_tasks(connection, client.unit_id, last, reason)
             async with self._pool.acquire() as conn:
-                cases = await repository.open_cases(
-                    conn, client.prefix, self._settings.snapshot_limit
-                )
+                cases = await queries.open_cases(conn, client.prefix, self._settings.snapshot_limit)
             towns: dict[str, str] = {}
             units = [
                 msgspec.to_builtins(u)

@@ -1,4 +1,4 @@
-"""Is the stack ready? Redis answers, PostgreSQL answers, an ingest worker is alive."""
+"""Is the stack ready? Redis and PostgreSQL answer, an ingest worker and a case former live."""
 
 from __future__ import annotations
 
@@ -27,18 +27,23 @@ async def stack_health(
     except Exception as exc:
         details["postgres"] = f"down: {exc!r}"
     try:
-        workers = await read_heartbeats(redis, names)
-        details["ingest_workers"] = len(workers)
+        beats = await read_heartbeats(redis, names)
+        # Counted by what each process does: `make run` starts one intake worker and one
+        # former process, `app.py worker` alone is both.
+        details["ingest_workers"] = sum(1 for beat in beats if "ingest" in beat.roles)
+        details["case_formers"] = sum(1 for beat in beats if "former" in beat.roles)
         details["degraded"] = [
             {"component": s.component, "since": s.since.isoformat(), "reason": s.reason}
             for s in await current_degraded(redis, names)
         ]
     except Exception as exc:
-        details["ingest_workers"] = f"unknown: {exc!r}"
+        details["ingest_workers"] = details["case_formers"] = f"unknown: {exc!r}"
     ready = (
         details["redis"] is True
         and details["postgres"] is True
-        and isinstance(details["ingest_workers"], int)
-        and details["ingest_workers"] > 0
+        and all(
+            isinstance(details[part], int) and details[part] > 0
+            for part in ("ingest_workers", "case_formers")
+        )
     )
     return ready, details

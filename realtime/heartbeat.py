@@ -17,6 +17,8 @@ class WorkerHeartbeat(msgspec.Struct, frozen=True):
     consumer: str
     at: datetime
     started_at: datetime
+    # What the process does: "ingest" (the intake consumer), "former" (forms cases), or both.
+    roles: list[str] = msgspec.field(default_factory=lambda: ["ingest"])
     batches: int = 0
     accepted: int = 0
     formed: int = 0

@@ -24,16 +24,15 @@ from typing import Any
 
 import asyncpg
 import redis.asyncio as aioredis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from incidents import repository
-from incidents.pending_reports import receive_reports
 from incidents.reports import AcceptedReport, Located
+from incidents.store.case_store import PendingEvent
+from incidents.store.pending_reports import receive_reports
 from realtime.degraded import Component, DegradedStatus, announce_degraded, announce_recovered
 from realtime.heartbeat import WorkerHeartbeat, write_heartbeat
 from realtime.intake_contract import IntakeRejected, IntakeReport, decode_intake
+from realtime.outages import OUTAGES, REDIS_DOWN, STORAGE_DOWN, Backoff
 from realtime.publishing import drain_outbox, queue_events
 from realtime.settings import tuning_from_env
 from realtime.streams import DATA_FIELD, INGEST_GROUP, StreamNames
@@ -46,23 +45,12 @@ EntryId = bytes
 Fields = dict[bytes, bytes]
 Entry = tuple[EntryId, Fields]
 
-# Errors meaning "PostgreSQL is not there (or too slow) right now", as opposed to "this data".
-STORAGE_DOWN: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.OperatorInterventionError,
-    asyncpg.InsufficientResourcesError,
-)
-REDIS_DOWN: tuple[type[BaseException], ...] = (RedisConnectionError, RedisTimeoutError)
 # Errors about one report's content: isolating the report and dead-lettering it is right.
 _DATA_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.DataError,
     asyncpg.IntegrityConstraintViolationError,
     UnicodeError,
 )
-_PAUSING: tuple[type[BaseException], ...] = (*REDIS_DOWN, *STORAGE_DOWN)
 
 
 class EntriesFailed(Exception):
@@ -175,7 +163,9 @@ class IngestWorker:
         clock: Clock = utc_now,
         side_counters: Callable[[], SideCounters] | None = None,
         after_store: Callable[[], Awaitable[Any]] | None = None,
+        roles: Sequence[str] = ("ingest",),
     ) -> None:
+        self._roles = list(roles)
         # Called once a batch's reports are durable and acknowledged: wakes (or, in tests,
         # runs) the case former.
         self._after_store = after_store
@@ -219,13 +209,13 @@ class IngestWorker:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Consume until `stop` is set; outages stop reading, back off, and are announced."""
-        backoff = self._settings.min_backoff_seconds
+        backoff = Backoff(self._settings.min_backoff_seconds, self._settings.max_backoff_seconds)
         while not stop.is_set():
             try:
                 await self._recover_if_possible()
                 await self._pipelined_step()
                 await self.periodic()
-                backoff = self._settings.min_backoff_seconds
+                backoff.reset()
                 continue
             except REDIS_DOWN as exc:
                 self.stats.redis_errors += 1
@@ -243,12 +233,11 @@ class IngestWorker:
                 await self.ensure_group()
                 continue
             except EntriesFailed as exc:
-                log.warning("%s; retrying in %.1fs", exc, backoff)
+                log.warning("%s; retrying in %.1fs", exc, backoff.current)
             await self._settle_in_flight()
             # Entries stay pending; re-read our own pending list before new entries.
             self._read_own_pending = True
-            await _sleep_or_stop(stop, backoff)
-            backoff = min(backoff * 2, self._settings.max_backoff_seconds)
+            await backoff.wait(stop)
         await self._settle_in_flight()
 
     async def _pipelined_step(self) -> None:
@@ -297,7 +286,7 @@ class IngestWorker:
         """Outages propagate (they pause the worker); any other failure of a chore is logged."""
         try:
             await chore
-        except _PAUSING:
+        except OUTAGES:
             raise
         except EntriesFailed:
             raise
@@ -511,7 +500,7 @@ class IngestWorker:
         try:
             async with self._storage() as conn:
                 await receive_reports(conn, reports)
-        except (*STORAGE_DOWN, *REDIS_DOWN):
+        except OUTAGES:
             raise
         except Exception as exc:
             if len(accepted) > 1:
@@ -538,7 +527,7 @@ class IngestWorker:
 
     async def _publish_and_ack(
         self,
-        events: Sequence[repository.PendingEvent],
+        events: Sequence[PendingEvent],
         rejected: Sequence[tuple[EntryId, Fields, str]],
         acks: Sequence[EntryId],
         *,
@@ -590,6 +579,7 @@ class IngestWorker:
             consumer=self._consumer,
             at=self._clock(),
             started_at=self._started_at,
+            roles=self._roles,
             batches=stats.batches,
             accepted=stats.accepted,
             formed=side.formed,
@@ -661,11 +651,6 @@ class IngestWorker:
                 f"system:ingest:{self._consumer}",
                 self._settings.events_maxlen,
             )
-
-
-async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
 def accept(report: IntakeReport, locate: Locate, received_at: datetime) -> AcceptedReport:

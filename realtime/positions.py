@@ -17,7 +17,7 @@ import asyncpg
 import msgspec
 import redis.asyncio as aioredis
 
-from incidents.tracks import TrackPoint, record_track_points
+from incidents.store.tracks import TrackPoint, record_track_points
 from realtime.group_reader import GroupReader
 from realtime.streams import DATA_FIELD, POSITIONS_GROUP, StreamNames
 

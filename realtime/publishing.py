@@ -20,8 +20,8 @@ from typing import Any
 import asyncpg
 import redis.asyncio as aioredis
 
-from incidents.case_store import PendingEvent
-from incidents.repository import claim_unpublished, mark_published
+from incidents.store.case_store import PendingEvent
+from incidents.store.outbox import claim_unpublished, mark_published
 from realtime.streams import DATA_FIELD, StreamNames
 
 log = logging.getLogger(__name__)

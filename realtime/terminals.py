@@ -24,10 +24,10 @@ import asyncpg
 import msgspec
 import redis.asyncio as aioredis
 
-from incidents import repository
 from incidents.commands import Acknowledge, Arrive, Command, ReportFeedback
 from incidents.lifecycle import IllegalMove
-from incidents.service import CaseNotFound, StaleCase
+from incidents.store import queries
+from incidents.store.service import CaseNotFound, StaleCase
 from realtime.group_reader import GroupReader
 from realtime.streams import DATA_FIELD, StreamNames
 
@@ -307,7 +307,7 @@ class TerminalInbox:
         causation = f"terminal:{entry.terminal_id}:{entry.message.seq}"
         case_id = entry.message.case_id
         async with self._pool.acquire() as conn:
-            events = await repository.case_events(conn, case_id)
+            events = await queries.case_events(conn, case_id)
         if any(event.causation_id == causation for event in events):
             self.stats.repeated += 1  # applied before a crash, not yet acknowledged
             return

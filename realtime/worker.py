@@ -16,19 +16,20 @@ from typing import Protocol
 import asyncpg
 import redis.asyncio as aioredis
 
+from incidents.store.deadline_job import escalate_overdue
+from incidents.store.service import CaseService
 from realtime.cameras import CamerasConsumer, CameraSettings
 from realtime.forming import CaseFormer
 from realtime.health import stack_health
 from realtime.heartbeat import WorkerHeartbeat, write_heartbeat
 from realtime.ingest import (
-    REDIS_DOWN,
-    STORAGE_DOWN,
     IngestSettings,
     IngestWorker,
     Locate,
     SideCounters,
 )
 from realtime.metrics import CONTENT_TYPE, metrics_text
+from realtime.outages import run_until_stopped
 from realtime.positions import PositionsConsumer, PositionSettings, store_tracks_in
 from realtime.probe import ProbeResponse, json_response, serve_probe
 from realtime.publishing import drain_outbox
@@ -69,20 +70,30 @@ def probe_routes(
 
 async def consume(name: str, consumer: _Consumer, stop: asyncio.Event) -> None:
     """Run a side consumer until stopped; outages back off (the intake worker announces them)."""
-    backoff = 0.1
-    while not stop.is_set():
-        try:
-            await consumer.ensure_group()
-            while not stop.is_set():
-                await consumer.process_once()
-                backoff = 0.1
-        except (*REDIS_DOWN, *STORAGE_DOWN) as exc:
-            log.warning("%s consumer paused (%r); retrying in %.1fs", name, exc, backoff)
-        except Exception:
-            log.exception("%s consumer failed; retrying in %.1fs", name, backoff)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=backoff)
-        backoff = min(backoff * 2, 5.0)
+
+    async def step() -> None:
+        await consumer.ensure_group()
+        while not stop.is_set():
+            await consumer.process_once()
+
+    await run_until_stopped(f"{name} consumer", step, stop)
+
+
+async def run_deadline_job(
+    pool: asyncpg.Pool,
+    service: CaseService,
+    stop: asyncio.Event,
+    clock: Callable[[], datetime],
+    every_seconds: float = 15.0,
+) -> None:
+    """Record missed deadlines on a timer until `stop`; a failing tick is retried, never fatal."""
+
+    async def tick() -> None:
+        applied = await escalate_overdue(pool, service, clock())
+        if applied:
+            log.info("recorded %d missed deadlines", applied)
+
+    await run_until_stopped("deadline job", tick, stop, every_seconds=every_seconds)
 
 
 def case_former(
@@ -116,41 +127,42 @@ async def run_former(
     former = case_former(redis, pool, names, settings)
     started_at = utc_now()
 
-    async def beat_and_drain() -> None:
-        drained = 0
-        last_drain = 0.0
-        while not stop.is_set():
-            try:
-                beat = WorkerHeartbeat(
-                    consumer=consumer,
-                    at=utc_now(),
-                    started_at=started_at,
-                    formed=former.stats.formed,
-                    duplicates=former.stats.repeats,
-                    published=former.stats.published + drained,
-                    unformed=former.stats.unformed,
-                    unformed_since=former.stats.unformed_since,
-                )
-                await write_heartbeat(redis, names, beat, settings.heartbeat_seconds)
-                if time.monotonic() - last_drain >= settings.outbox_every_seconds:
-                    last_drain = time.monotonic()
-                    _, sent = await drain_outbox(
-                        redis,
-                        pool,
-                        names,
-                        older_than_seconds=settings.outbox_grace_seconds,
-                        storage_timeout_seconds=settings.storage_timeout_seconds,
-                        maxlen=settings.events_maxlen,
-                    )
-                    drained += sent
-            except (*REDIS_DOWN, *STORAGE_DOWN) as exc:
-                log.warning("former heartbeat or outbox drain paused: %r", exc)
-            except Exception:
-                log.exception("former heartbeat or outbox drain failed; will retry")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=settings.heartbeat_every_seconds)
+    drained = 0
+    last_drain = 0.0
 
-    await asyncio.gather(former.run(stop), beat_and_drain())
+    async def beat_and_drain() -> None:
+        nonlocal drained, last_drain
+        beat = WorkerHeartbeat(
+            consumer=consumer,
+            at=utc_now(),
+            started_at=started_at,
+            roles=["former"],
+            formed=former.stats.formed,
+            duplicates=former.stats.repeats,
+            published=former.stats.published + drained,
+            unformed=former.stats.unformed,
+            unformed_since=former.stats.unformed_since,
+        )
+        await write_heartbeat(redis, names, beat, settings.heartbeat_seconds)
+        if time.monotonic() - last_drain >= settings.outbox_every_seconds:
+            last_drain = time.monotonic()
+            _, sent = await drain_outbox(
+                redis,
+                pool,
+                names,
+                older_than_seconds=settings.outbox_grace_seconds,
+                storage_timeout_seconds=settings.storage_timeout_seconds,
+                maxlen=settings.events_maxlen,
+            )
+            drained += sent
+
+    chores = run_until_stopped(
+        "former heartbeat and outbox drain",
+        beat_and_drain,
+        stop,
+        every_seconds=settings.heartbeat_every_seconds,
+    )
+    await asyncio.gather(former.run(stop), chores)
 
 
 async def run_worker(
@@ -209,6 +221,7 @@ async def run_worker(
         consumer=consumer,
         settings=settings,
         side_counters=side,
+        roles=("ingest", "former") if form else ("ingest",),
     )
     # No ensure_group here: with Redis away at start the run loop rides it out (and creates
     # the group on NOGROUP) instead of the process dying and its supervisor giving up.

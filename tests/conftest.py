@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from incidents.db import create_pool
+from incidents.store.pool import create_pool
 from realtime.streams import StreamNames
 from tests.services import server_urls, unique, with_database
 

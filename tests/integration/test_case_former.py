@@ -11,12 +11,12 @@ import pytest
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
-from incidents.intake_store import record_reports
 from realtime.forming import CaseFormer
 from realtime.ingest import IngestSettings, IngestWorker, accept
 from realtime.intake_contract import decode_document
 from realtime.streams import StreamNames
 from realtime.worker import run_former
+from tests.integration.forming import form_reports
 from tests.integration.test_ingest import (
     FIXED_NOW,
     demo_locate,
@@ -203,7 +203,7 @@ async def test_a_former_process_forms_beats_and_drains_the_outbox(
     """What `app.py former` runs: cases form, its heartbeat counts them, the outbox drains."""
     async with pool.acquire() as conn:  # committed by a writer that died before publishing
         report = decode_document(valid_lines()[2].encode())
-        await record_reports(conn, [accept(report, demo_locate(), FIXED_NOW)])
+        await form_reports(conn, [accept(report, demo_locate(), FIXED_NOW)])
     await stored(redis, pool, names, documents(3, "process"))
 
     settings = IngestSettings(outbox_grace_seconds=0, outbox_every_seconds=0.05, former_niceness=0)

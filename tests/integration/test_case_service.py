@@ -24,23 +24,18 @@ from incidents.commands import (
     ReportFeedback,
     Verify,
 )
-from incidents.deadline_job import escalate_overdue
-from incidents.intake_store import record_reports
 from incidents.lifecycle import IllegalMove, replay
 from incidents.reports import AcceptedReport
-from incidents.repository import (
-    case_events,
-    claim_unpublished,
-    mark_published,
-    open_cases,
-    resolution_level,
-)
-from incidents.service import CaseService, StaleCase
+from incidents.store.deadline_job import escalate_overdue
+from incidents.store.outbox import claim_unpublished, mark_published
+from incidents.store.queries import case_events, open_cases, resolution_level
+from incidents.store.service import CaseService, StaleCase
 from incidents.vocabulary import Step, Tier
 from realtime.event_sink import RedisEventSink
 from realtime.ingest import accept
 from realtime.intake_contract import decode_document
 from realtime.streams import StreamNames
+from tests.integration.forming import form_reports
 from tests.integration.test_ingest import FIXED_NOW, demo_locate, valid_lines
 
 pytestmark = pytest.mark.integration
@@ -61,7 +56,7 @@ def accepted(
 
 async def open_one(pool: asyncpg.Pool, line: str, **kwargs: Any) -> int:
     async with pool.acquire() as conn:
-        events = await record_reports(conn, [accepted(line, **kwargs)])
+        events = await form_reports(conn, [accepted(line, **kwargs)])
         await mark_published(conn, [e.event_id for e in events])  # as the worker would
     return int(json.loads(events[0].payload)["case_id"])
 
@@ -170,7 +165,7 @@ import asyncio, os, signal, sys
 from datetime import datetime, timezone
 import asyncpg
 from incidents.commands import Accept
-from incidents.service import CaseService
+from incidents.store.service import CaseService
 
 class Sink:
     async def publish(self, events):
@@ -231,7 +226,7 @@ async def test_merging_under_concurrent_intake(pool: asyncpg.Pool, database_url:
 
             async def write(p: asyncpg.Pool, report: AcceptedReport) -> None:
                 async with p.acquire() as conn:
-                    await record_reports(conn, [report])
+                    await form_reports(conn, [report])
 
             await asyncio.gather(write(pool, a), write(other_pool, b))
     finally:
@@ -345,7 +340,7 @@ async def test_manual_merge_and_split(
 async def test_published_view_matches_the_snapshot_view(pool: asyncpg.Pool) -> None:
     """A case looks the same on screens whether it came by delta or in a snapshot."""
     async with pool.acquire() as conn:
-        events = await record_reports(conn, [accepted(valid_lines()[0])])
+        events = await form_reports(conn, [accepted(valid_lines()[0])])
         published = json.loads(events[0].payload)["case"]
         (snapshot,) = await open_cases(conn, "320118", 10)
     assert published == snapshot

@@ -274,13 +274,13 @@ async def test_outbox_survives_a_crash_between_commit_and_publish(
     redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
 ) -> None:
     """Events committed but never published are drained from the outbox later."""
-    from incidents.repository import record_reports
+    from tests.integration.forming import form_reports
 
     worker = make_worker(redis, pool, names)
     await worker.ensure_group()
     report = accept(decode_document(valid_lines()[4].encode()), demo_locate(), FIXED_NOW)
     async with pool.acquire() as conn:
-        await record_reports(conn, [report])  # committed; the "crash" skips publishing
+        await form_reports(conn, [report])  # committed; the "crash" skips publishing
     assert await events_of(redis, names) == []
     assert await worker.drain_outbox(older_than_seconds=0) == 1
     events = await events_of(redis, names)

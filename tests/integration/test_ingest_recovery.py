@@ -13,12 +13,12 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from incidents.repository import record_reports
 from realtime.ingest import accept
 from realtime.intake_contract import decode_document
 from realtime.metrics import metrics_text
 from realtime.streams import INGEST_GROUP, StreamNames
 from tests.fault.tcp_proxy import proxy_to, via
+from tests.integration.forming import form_reports
 from tests.integration.test_ingest import (
     FIXED_NOW,
     demo_locate,
@@ -88,7 +88,7 @@ async def test_abandoned_entries_are_claimed_and_applied_once(
         accept(decode_document(f[b"data"]), demo_locate(), FIXED_NOW) for _, f in taken[:5]
     ]
     async with pool.acquire() as conn:
-        await record_reports(conn, committed)
+        await form_reports(conn, committed)
 
     await asyncio.sleep(0.1)
     assert await worker.claim_abandoned() == 20

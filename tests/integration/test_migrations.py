@@ -8,7 +8,7 @@ import asyncpg
 import pytest
 
 from incidents.case import case_from_snapshot
-from incidents.migrate import MIGRATIONS_DIR
+from incidents.store.migrate import MIGRATIONS_DIR
 from tests.unit.test_codec import GOLDEN_CASE, GOLDEN_CASE_JSON
 
 pytestmark = pytest.mark.integration

@@ -6,11 +6,13 @@ import asyncio
 import json
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
+from realtime.heartbeat import WorkerHeartbeat, write_heartbeat
 from realtime.ingest import IngestSettings
 from realtime.probe import serve_probe
 from realtime.streams import StreamNames
@@ -33,7 +35,7 @@ def fetch(url: str) -> tuple[int, str, str]:
 async def test_probe_answers_healthz_and_metrics(
     redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
 ) -> None:
-    """/healthz is 503 until a worker beats, then 200; /metrics is Prometheus text; 404 else."""
+    """/healthz is 503 until an ingest worker and a former beat, then 200; /metrics is text."""
     port = free_port()
     stop = asyncio.Event()
     server = asyncio.create_task(
@@ -48,10 +50,17 @@ async def test_probe_answers_healthz_and_metrics(
         worker = make_worker(redis, pool, names)
         await worker.ensure_group()
         await worker.heartbeat()
+        status, _, body = await asyncio.to_thread(fetch, base + "/healthz")
+        assert status == 503, "an intake worker alone forms no cases"
+        assert (json.loads(body)["ingest_workers"], json.loads(body)["case_formers"]) == (1, 0)
+        now = datetime.now(UTC)
+        former = WorkerHeartbeat(consumer="former-1", at=now, started_at=now, roles=["former"])
+        await write_heartbeat(redis, names, former, 30)
         status, kind, body = await asyncio.to_thread(fetch, base + "/healthz")
         assert (status, kind) == (200, "application/json")
         health = json.loads(body)
         assert (health["ready"], health["ingest_workers"], health["degraded"]) == (True, 1, [])
+        assert health["case_formers"] == 1
         status, kind, body = await asyncio.to_thread(fetch, base + "/metrics")
         assert status == 200
         assert kind.startswith("text/plain; version=0.0.4")

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from incidents.tracks import track_of
+from incidents.store.tracks import track_of
 from realtime.cameras import CamerasConsumer, CameraSettings, latest_cameras
 from realtime.positions import PositionsConsumer, PositionSettings, store_tracks_in
 from realtime.streams import StreamNames

@@ -11,10 +11,10 @@ import pytest
 import redis.asyncio as aioredis
 from websockets.asyncio.client import ClientConnection, connect
 
-from incidents import repository
 from incidents.case import DispatchTarget
 from incidents.commands import Accept, Dispatch
-from incidents.service import CaseService
+from incidents.store import queries
+from incidents.store.service import CaseService
 from realtime.event_sink import RedisEventSink
 from realtime.streams import StreamNames
 from realtime.terminals import TerminalInbox, register_terminal
@@ -131,7 +131,7 @@ async def test_terminal_gets_its_task_and_its_messages_apply_once_in_order(
     await inbox.handle_batch(entries)  # redelivered after a crash: nothing happens twice
     assert (inbox.stats.applied, inbox.stats.repeated, inbox.stats.refused) == (3, 3, 0)
     async with pool.acquire() as conn:
-        log = await repository.case_events(conn, case_id)
+        log = await queries.case_events(conn, case_id)
     from_terminal = [e for e in log if (e.causation_id or "").startswith("terminal:")]
     causes = list(dict.fromkeys(e.causation_id for e in from_terminal))
     assert causes == ["terminal:pda-07:1", "terminal:pda-07:2", "terminal:pda-07:3"]

@@ -16,12 +16,12 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from incidents.intake_store import record_reports
 from incidents.reports import AcceptedReport
-from incidents.repository import mark_published
-from incidents.service import CaseService
+from incidents.store.outbox import mark_published
+from incidents.store.service import CaseService
 from realtime.event_sink import RedisEventSink
 from realtime.streams import StreamNames
+from tests.integration.forming import form_reports
 from tests.integration.test_case_service import accepted
 from tests.integration.test_ingest import FIXED_NOW, demo_locate, valid_lines
 
@@ -46,7 +46,7 @@ def clustered(count: int, tag: str, seed: int) -> list[AcceptedReport]:
 
 async def record_and_publish(pool: asyncpg.Pool, batch: list[AcceptedReport]) -> None:
     async with pool.acquire() as conn:
-        events = await record_reports(conn, batch)
+        events = await form_reports(conn, batch)
         await mark_published(conn, [e.event_id for e in events])
 
 
@@ -56,8 +56,8 @@ async def test_racing_writers_merges_and_splits_leave_a_consistent_store(
     reports = clustered(240, "int", seed=5)
     other = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
     try:
-        # Two writers take overlapping batches: the same source ids race (the redelivery
-        # case), and the store must keep each one exactly once.
+        # Two formers take overlapping batches: the same source ids were stored twice (the
+        # redelivery case), and the store must keep each one exactly once.
         for start in range(0, 240, 40):
             chunk = reports[start : start + 40]
             await asyncio.gather(
@@ -113,49 +113,3 @@ async def test_racing_writers_merges_and_splits_leave_a_consistent_store(
         assert all(r["n"] == r["top"] for r in events_per_case)
         # The service publishes through its sink and clears its own rows; so does intake here.
         assert await conn.fetchval("SELECT count(*) FROM event_outbox") == 0
-
-
-async def test_a_source_id_stored_by_another_writer_mid_batch_is_skipped_not_doubled(
-    pool: asyncpg.Pool, database_url: str
-) -> None:
-    """The batch's closing COPY meets a report another writer just stored: redone row by row."""
-    lines = valid_lines()
-    first = accepted(lines[0], source_id="race-first")
-    racing = accepted(lines[1], source_id="race-x")
-    later = accepted(lines[2], source_id="race-z")
-    async with pool.acquire() as conn:
-        await record_reports(conn, [first])
-        case_id = await conn.fetchval("SELECT case_id FROM case_reports")
-    other = await asyncpg.connect(database_url)
-    try:
-        # The first delivery of race-x, stored but not yet committed by another writer.
-        await other.execute("BEGIN")
-        await other.execute(
-            "INSERT INTO case_reports (source_id, case_id, channel, summary, lon, lat,"
-            " reported_at, received_at, link_kind, linked_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'auto', $8)",
-            racing.source_id,
-            case_id,
-            racing.channel.value,
-            racing.summary,
-            racing.lon,
-            racing.lat,
-            racing.reported_at,
-            racing.received_at,
-        )
-        async with pool.acquire() as conn:
-            recording = asyncio.create_task(record_reports(conn, [racing, later]))
-            await asyncio.sleep(0.5)
-            assert not recording.done(), "the batch should wait on the uncommitted report"
-            await other.execute("COMMIT")
-            events = await asyncio.wait_for(recording, 10)
-    finally:
-        await other.close()
-    assert [json.loads(e.payload)["source_id"] for e in events] == ["race-z"]
-    async with pool.acquire() as conn:
-        stored = await conn.fetch("SELECT source_id, case_id FROM case_reports ORDER BY 1")
-    assert [(r["source_id"], r["case_id"] == case_id) for r in stored] == [
-        ("race-first", True),
-        ("race-x", True),
-        ("race-z", False),
-    ]

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from incidents.case import CaseStatus, LinkKind, Location, Report, Reporter
 from incidents.commands import Accept, LinkReports, Reject
 from incidents.events import EventType, to_json
-from incidents.intake_store import reach_degrees
 from incidents.lifecycle import IllegalMove, invariant_violations, replay
 from incidents.merging import (
     DEFAULT_MERGE_RULES,
@@ -30,6 +29,7 @@ from incidents.merging import (
     merge_cases,
     split_report,
 )
+from incidents.store.intake_store import reach_degrees
 from incidents.vocabulary import Category, Channel, Step
 from tests.unit.lifecycle_fixtures import GAOCHUN, OLD_STREET, T0, drive_to, new_case, report
 

@@ -1,48 +1,15 @@
-"""PostgreSQL persistence for cases (asyncpg): reads, the outbox, the jurisdiction tree.
-
-Writes of cases and events live in `case_store` (shared by intake and commands); a batch of
-intake reports is recorded by `intake_store.record_reports`, re-exported here.
-"""
+"""The read side: what screens and services read about cases, as frozen typed objects."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from incidents.case import Location, Report, Reporter
-from incidents.case_store import Conn, PendingEvent, with_event_id
 from incidents.events import Event, EventRow, event_from_row
-from incidents.intake_store import record_reports
+from incidents.store.case_store import Conn
 from incidents.views import VIEW_SELECT, view_from_row
-from incidents.vocabulary import Category, Channel, Tier
-
-__all__ = [
-    "Conn",
-    "JurisdictionRow",
-    "PendingEvent",
-    "ResolutionLevel",
-    "case_events",
-    "claim_unpublished",
-    "linked_reports",
-    "mark_published",
-    "open_cases",
-    "record_reports",
-    "resolution_level",
-    "upsert_jurisdictions",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class JurisdictionRow:
-    """One node of the jurisdiction tree as stored."""
-
-    code: str
-    tier: Tier
-    name: str
-    parent_code: str | None
-    synthetic: bool
-
+from incidents.vocabulary import Category, Channel
 
 _LINKED_REPORTS = """
 SELECT source_id, channel, summary, address, lon, lat, reporter_name, reporter_phone, reported_at
@@ -74,49 +41,6 @@ async def linked_reports(
         )
         for row in rows
     ]
-
-
-async def mark_published(conn: Conn, event_ids: Sequence[int]) -> None:
-    """Drop the outbox rows of these events (all events of each commit) once they are out."""
-    if event_ids:
-        await conn.execute(
-            "DELETE FROM event_outbox WHERE first_event_id = ANY($1::bigint[])", event_ids
-        )
-
-
-async def claim_unpublished(
-    conn: Conn, older_than_seconds: float, limit: int = 20
-) -> list[PendingEvent]:
-    """Events a crashed writer committed but never published (older than the grace period).
-
-    `limit` counts commits (outbox rows), not events; the events come in log order.
-    """
-    rows = await conn.fetch(
-        "SELECT event_ids, payloads FROM event_outbox"
-        " WHERE created_at < now() - make_interval(secs => $1)"
-        " ORDER BY first_event_id LIMIT $2 FOR UPDATE SKIP LOCKED",
-        older_than_seconds,
-        limit,
-    )
-    return [
-        PendingEvent(event_id, with_event_id(event_id, payload))
-        for row in rows
-        for event_id, payload in zip(row["event_ids"], row["payloads"], strict=True)
-    ]
-
-
-async def upsert_jurisdictions(conn: Conn, rows: Iterable[JurisdictionRow]) -> int:
-    """Load or refresh the jurisdiction tree (parents must come before children)."""
-    items = list(rows)
-    async with conn.transaction():
-        await conn.executemany(
-            "INSERT INTO jurisdictions (code, tier, name, parent_code, synthetic)"
-            " VALUES ($1, $2, $3, $4, $5)"
-            " ON CONFLICT (code) DO UPDATE SET tier = EXCLUDED.tier, name = EXCLUDED.name,"
-            " parent_code = EXCLUDED.parent_code, synthetic = EXCLUDED.synthetic",
-            [(r.code, r.tier.value, r.name, r.parent_code, r.synthetic) for r in items],
-        )
-    return len(items)
 
 
 async def open_cases(conn: Conn, jurisdiction_prefix: str, limit: int) -> list[dict[str, Any]]:

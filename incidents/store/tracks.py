@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from incidents.case_store import Conn
+from incidents.store.case_store import Conn
 
 
 @dataclass(frozen=True, slots=True)

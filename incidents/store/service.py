@@ -18,7 +18,12 @@ from typing import Protocol
 import asyncpg
 
 from incidents.case import Case, Jurisdiction, case_from_snapshot
-from incidents.case_store import (
+from incidents.commands import Command
+from incidents.deadlines import DEFAULT_DEADLINE_RULES, DeadlineRules
+from incidents.events import Event
+from incidents.lifecycle import IllegalMove, Move, apply
+from incidents.merging import MergeResult, SplitResult, merge_cases, split_report
+from incidents.store.case_store import (
     CaseNumbers,
     ConcurrentChange,
     Conn,
@@ -29,12 +34,8 @@ from incidents.case_store import (
     views_of,
     write_events,
 )
-from incidents.commands import Command
-from incidents.deadlines import DEFAULT_DEADLINE_RULES, DeadlineRules
-from incidents.events import Event
-from incidents.lifecycle import IllegalMove, Move, apply
-from incidents.merging import MergeResult, SplitResult, merge_cases, split_report
-from incidents.repository import linked_reports, mark_published
+from incidents.store.outbox import mark_published
+from incidents.store.queries import linked_reports
 from incidents.views import PlaceNames
 
 log = logging.getLogger(__name__)

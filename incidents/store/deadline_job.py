@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-from collections.abc import Callable
 from datetime import datetime
 
 import asyncpg
 
 from incidents.deadlines import DeadlineWatch, cases_to_escalate
 from incidents.lifecycle import IllegalMove
-from incidents.service import CaseService, StaleCase
+from incidents.store.service import CaseService, StaleCase
 
 log = logging.getLogger(__name__)
 
@@ -51,22 +48,3 @@ async def escalate_overdue(
             return applied
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _JOB_LOCK)
-
-
-async def run_every(
-    pool: asyncpg.Pool,
-    service: CaseService,
-    stop: asyncio.Event,
-    clock: Callable[[], datetime],
-    every_seconds: float = 15.0,
-) -> None:
-    """Run the job on a timer until `stop` is set; a failing tick is logged, never fatal."""
-    while not stop.is_set():
-        try:
-            applied = await escalate_overdue(pool, service, clock())
-            if applied:
-                log.info("recorded %d missed deadlines", applied)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("deadline job tick failed (%r); next tick retries", exc)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=every_seconds)

@@ -13,8 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from incidents.case import Jurisdiction
-from incidents.case_store import Conn
 from incidents.reports import AcceptedReport, Located
+from incidents.store.case_store import Conn
 from incidents.views import PlaceNames
 from incidents.vocabulary import Category, Channel, Severity
 

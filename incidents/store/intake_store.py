@@ -1,7 +1,7 @@
 """Turning a batch of accepted reports into cases: dedupe, merge, open, all in one transaction.
 
-Reports come either straight from a caller (`record_reports`) or, from intake, out of the
-pending table the ingest workers fill (`form_pending`, run by the case former).
+Reports come out of the pending table the ingest workers fill (`form_pending`, run by the
+case former).
 
 Order inside the transaction: find which source_ids are new (a repeat is skipped), lock the
 map cells the new reports could merge in, find and lock the open cases they may join, then
@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-
-import asyncpg
 
 from incidents.case import (
     Case,
@@ -28,15 +26,6 @@ from incidents.case import (
     Report,
     Reporter,
     case_from_snapshot,
-)
-from incidents.case_store import (
-    CaseNumbers,
-    Conn,
-    PendingEvent,
-    insert_cases,
-    update_linked_cases,
-    views_of,
-    write_events,
 )
 from incidents.events import Event
 from incidents.lifecycle import default_intake_tier, open_case
@@ -49,23 +38,23 @@ from incidents.merging import (
     find_merge_target,
     link_report,
 )
-from incidents.pending_reports import take_pending
 from incidents.reports import SYSTEM_INGEST, AcceptedReport
+from incidents.store.case_store import (
+    CaseNumbers,
+    Conn,
+    PendingEvent,
+    insert_cases,
+    update_linked_cases,
+    views_of,
+    write_events,
+)
+from incidents.store.pending_reports import take_pending
 from incidents.views import PlaceNames
 
 # Merge locks cover ~1 km cells, so reports far apart never wait for each other.
 _CELL_DEGREES = 0.01
 # Nearest open cases fetched per report and cell; the domain rule picks among them.
 _CANDIDATES_PER_REPORT = 2
-
-_CLAIM_REPORTS = """
-INSERT INTO case_reports (source_id, channel, summary, address, lon, lat,
-                          reporter_name, reporter_phone, reported_at, received_at)
-SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::float8[],
-                     $7::text[], $8::text[], $9::timestamptz[], $10::timestamptz[])
-ON CONFLICT (source_id) DO NOTHING
-RETURNING source_id, case_id
-"""
 
 # Reports (category and match limits, numbered from 1) and the ~1 km cells each one's merge
 # box touches, as (report number, cells.merge_cell key) pairs. The cells come from Python:
@@ -107,14 +96,6 @@ WHERE id = ANY (ARRAY(
     ) AS c
 ))
 ORDER BY id FOR UPDATE
-"""
-
-
-_RELINK_REPORTS = """
-UPDATE case_reports AS r SET case_id = u.case_id, link_kind = u.kind, linked_at = u.at
-FROM unnest($1::text[], $2::bigint[], $3::text[], $4::timestamptz[])
-     AS u(source_id, case_id, kind, at)
-WHERE r.source_id = u.source_id
 """
 
 
@@ -175,25 +156,6 @@ class _CaseCells:
         return [self.cases[cid] for cid in sorted(ids)]
 
 
-async def record_reports(
-    conn: Conn, reports: Sequence[AcceptedReport], *, rules: MergeRules = DEFAULT_MERGE_RULES
-) -> list[PendingEvent]:
-    """Persist a batch in one transaction: new cases, or reports linked to open cases.
-
-    Repeats of a source_id (in the batch or from before) are skipped. Returns the committed
-    events in order, for the caller to publish and then mark published.
-    """
-    batch = _first_of_each(reports)
-    if not batch:
-        return []
-    try:
-        return await _record(conn, batch, _find_fresh, rules)
-    except asyncpg.UniqueViolationError:
-        # Another writer stored one of these source_ids between our check and our COPY (a
-        # redelivered entry racing its first delivery): claim row by row instead.
-        return await _record(conn, batch, _claim_skipping_repeats, rules)
-
-
 def _first_of_each(reports: Sequence[AcceptedReport]) -> list[AcceptedReport]:
     """The reports in order, each source_id once (its first delivery wins)."""
     unique: dict[str, AcceptedReport] = {}
@@ -217,43 +179,17 @@ async def form_pending(
     """Form the oldest pending reports (up to `limit`) into cases, in one transaction.
 
     Formers take turns (a transaction-scoped advisory lock), so reports form in the order
-    they were received and two formers never take the same rows.
+    they were received, two formers never take the same rows, and no other writer adds
+    reports meanwhile: a source_id found new here is still new when the reports are written.
     """
-    try:
-        return await _form(conn, limit, _find_fresh, rules)
-    except asyncpg.UniqueViolationError:
-        # A direct record_reports caller stored one of these source_ids meanwhile.
-        return await _form(conn, limit, _claim_skipping_repeats, rules)
-
-
-async def _form(conn: Conn, limit: int, claim: Claim, rules: MergeRules) -> Formed:
     async with _intake_transaction(conn, _BEGIN_FORMING):
         taken = await take_pending(conn, limit)
         batch = _first_of_each(taken)
         if not batch:
             return Formed(len(taken), 0, [])
-        claimed = await claim(conn, batch)
-        events = await _open_or_link(conn, claimed, rules)
-        return Formed(len(taken), len(claimed.reports), events)
-
-
-@dataclass(frozen=True, slots=True)
-class _Claimed:
-    """The batch's new reports, each with a case id reserved for it should it open a case."""
-
-    reports: list[tuple[AcceptedReport, int]]
-    stored: bool  # already in case_reports (claimed row by row), else written at the end
-
-
-Claim = Callable[[Conn, Sequence[AcceptedReport]], Awaitable[_Claimed]]
-
-
-async def _record(
-    conn: Conn, batch: Sequence[AcceptedReport], claim: Claim, rules: MergeRules
-) -> list[PendingEvent]:
-    """One transaction: claim the reports one way, then open or link them."""
-    async with _intake_transaction(conn):
-        return await _open_or_link(conn, await claim(conn, batch), rules)
+        fresh = await _find_fresh(conn, batch)
+        events = await _open_or_link(conn, fresh, rules)
+        return Formed(len(taken), len(fresh), events)
 
 
 # The pool forces generic plans (right for the commands' one big statement). Intake's lookups
@@ -275,7 +211,7 @@ async def _intake_transaction(conn: Conn, begin: str = _BEGIN) -> AsyncIterator[
         yield
     except BaseException:
         # The first error is the one to report; a connection too broken to roll back is
-        # rolled back or discarded by the pool on release (incidents.db).
+        # rolled back or discarded by the pool on release (incidents.store.pool).
         with suppress(Exception):
             await conn.execute("ROLLBACK")
         raise
@@ -305,7 +241,6 @@ _REPORT_COLUMNS = [
     "link_kind",
     "linked_at",
 ]
-_SET_AFTER_CLAIM = frozenset({"case_id", "link_kind", "linked_at"})
 
 
 def _report_values(
@@ -328,35 +263,21 @@ def _report_values(
     )
 
 
-async def _find_fresh(conn: Conn, batch: Sequence[AcceptedReport]) -> _Claimed:
+async def _find_fresh(
+    conn: Conn, batch: Sequence[AcceptedReport]
+) -> list[tuple[AcceptedReport, int]]:
     """Skip source_ids already stored and reserve a case id for each other report.
 
     Nothing is written yet: the reports are COPYed in at the end, already pointing at the case
-    they opened or joined. A concurrent writer of the same source_id makes that COPY fail
-    with a unique violation.
+    they opened or joined.
     """
     rows = await conn.fetch(_FIND_FRESH, [r.source_id for r in batch])
-    return _Claimed([(batch[n - 1], case_id) for n, case_id in rows], stored=False)
+    return [(batch[n - 1], case_id) for n, case_id in rows]
 
 
-async def _claim_skipping_repeats(conn: Conn, batch: Sequence[AcceptedReport]) -> _Claimed:
-    """Claim each source_id unless stored already (waiting for a concurrent claim to settle)."""
-    ordered = sorted(batch, key=lambda r: r.source_id)  # one lock order for every writer
-    values = zip(*(_report_values(r, 0, None, None) for r in ordered), strict=True)
-    # The case id comes from the sequence, and the link is written once the report is opened
-    # or linked: the claim sends the other columns, in _CLAIM_REPORTS's order.
-    columns = [
-        list(column)
-        for name, column in zip(_REPORT_COLUMNS, values, strict=True)
-        if name not in _SET_AFTER_CLAIM
-    ]
-    rows = await conn.fetch(_CLAIM_REPORTS, *columns)
-    reserved = {row["source_id"]: row["case_id"] for row in rows}
-    return _Claimed([(r, reserved[r.source_id]) for r in batch if r.source_id in reserved], True)
-
-
-async def _open_or_link(conn: Conn, batch: _Claimed, rules: MergeRules) -> list[PendingEvent]:
-    claimed = batch.reports
+async def _open_or_link(
+    conn: Conn, claimed: Sequence[tuple[AcceptedReport, int]], rules: MergeRules
+) -> list[PendingEvent]:
     if not claimed:
         return []
     queries = {r.source_id: candidate_query(domain_report(r), rules) for r, _ in claimed}
@@ -373,7 +294,7 @@ async def _open_or_link(conn: Conn, batch: _Claimed, rules: MergeRules) -> list[
     opened: list[int] = []
     events: list[Event] = []
     links: list[tuple[str, int, datetime]] = []
-    rows: list[tuple[Any, ...]] = []  # case_reports rows, if not stored yet
+    rows: list[tuple[Any, ...]] = []  # case_reports rows
     for accepted, case_id in claimed:
         report = domain_report(accepted)
         query = queries[accepted.source_id]
@@ -383,10 +304,7 @@ async def _open_or_link(conn: Conn, batch: _Claimed, rules: MergeRules) -> list[
                 target, report, actor=SYSTEM_INGEST, now=accepted.received_at, how=LinkKind.AUTO
             )
             links.append((accepted.source_id, case.case_id, accepted.received_at))
-            if not batch.stored:
-                rows.append(
-                    _report_values(accepted, case.case_id, LinkKind.AUTO, accepted.received_at)
-                )
+            rows.append(_report_values(accepted, case.case_id, LinkKind.AUTO, accepted.received_at))
         else:
             jurisdiction = accepted.place.jurisdiction
             case, new_events = open_case(
@@ -400,8 +318,7 @@ async def _open_or_link(conn: Conn, batch: _Claimed, rules: MergeRules) -> list[
             )
             opened.append(case.case_id)
             names[case.case_id] = accepted.place.names
-            if not batch.stored:
-                rows.append(_report_values(accepted, case.case_id, None, None))
+            rows.append(_report_values(accepted, case.case_id, None, None))
         current.put(case)
         events.extend(new_events)
     await numbers.give_back_unused(conn)
@@ -411,19 +328,9 @@ async def _open_or_link(conn: Conn, batch: _Claimed, rules: MergeRules) -> list[
     await insert_cases(conn, [(cases[cid], names[cid]) for cid in opened], now)
     changed = sorted({cid for _, cid, _ in links} - set(opened))
     await update_linked_cases(conn, [(expected[cid], cases[cid]) for cid in changed], now)
-    if rows:
-        # In source_id order, as every writer claims: two writers racing on the same ids
-        # then wait for each other in one order and never deadlock.
-        rows.sort()
-        await conn.copy_records_to_table("case_reports", columns=_REPORT_COLUMNS, records=rows)
-    elif links:
-        await conn.execute(
-            _RELINK_REPORTS,
-            [sid for sid, _, _ in links],
-            [cid for _, cid, _ in links],
-            [LinkKind.AUTO.value] * len(links),
-            [at for _, _, at in links],
-        )
+    # In source_id order: writers then wait for each other in one order and never deadlock.
+    rows.sort()
+    await conn.copy_records_to_table("case_reports", columns=_REPORT_COLUMNS, records=rows)
     touched = [(cases[cid], names[cid]) for cid in {*opened, *changed}]
     return await write_events(conn, events, views_of(touched))
 

@@ -1,0 +1,1 @@
+"""Everything of the incident core that touches PostgreSQL: pool, migrations, stores, reads."""
