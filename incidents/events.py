@@ -1,20 +1,24 @@
 """Domain events: what happened to a case, who did it, when and why. Never changed, never deleted.
 
 An `Event` is an envelope (case, sequence, version, time, actor, reason, causation, the step
-before and after, the deadline after) around one payload dataclass whose `type` is the dotted
-name on the events stream ("case.opened", "case.dispatched", …). `to_json` / `from_json` are
-the only way in or out of JSON; `to_public_json` masks personal data for shared screens.
+before and after, the deadline after) around one payload struct whose `type` is the dotted
+name on the events stream ("case.opened", "case.dispatched", …).
+
+As JSON an event is one flat object: `schema`, `type`, the envelope, then the payload's own
+fields. msgspec writes and reads it through one document struct per event type, made from
+the envelope's and the payload's fields (`msgspec.defstruct`), so decoding validates every
+field and refuses unknown ones in one pass. `public_event_json` masks personal data for the
+events stream and shared screens.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import threading
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from enum import StrEnum
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, Union
+
+import msgspec
 
 from incidents.case import (
     AssignmentKind,
@@ -27,27 +31,13 @@ from incidents.case import (
     Reporter,
     Satisfaction,
 )
-from incidents.codec import (
-    CodecError,
-    FunctionBuilder,
-    JsonObject,
-    JsonValue,
-    constructor,
-    decode,
-    decode_dataclass,
-    encode,
-    encode_fields,
-    field_hints,
-    fields_encoder,
-    loads,
-    text_document,
-    write_text,
-)
-from incidents.vocabulary import Category, Channel, Severity, Step, Tier
+from incidents.vocabulary import Category, Channel, Moment, Severity, Step, Tier
 
 EVENT_SCHEMA = "event/1"
 
-T = TypeVar("T")
+
+class EventDecodeError(ValueError):
+    """A JSON document that is not a valid event/1 event."""
 
 
 class EventType(StrEnum):
@@ -77,8 +67,7 @@ class EventType(StrEnum):
     OVERDUE = "case.overdue"
 
 
-@dataclass(frozen=True, slots=True)
-class CaseOpened:
+class CaseOpened(msgspec.Struct, frozen=True, gc=False):
     """A case was opened from an accepted report (统一受理)."""
 
     type: ClassVar[EventType] = EventType.OPENED
@@ -89,30 +78,27 @@ class CaseOpened:
     summary: str
     location: Location
     reporter: Reporter | None
-    reported_at: datetime
+    reported_at: Moment
     jurisdiction: Jurisdiction
     owning_tier: Tier
     owning_org: str
     split_from_case_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CaseAccepted:
+class CaseAccepted(msgspec.Struct, frozen=True, gc=False):
     """The case was taken at intake; `owner` is now first-responsible (首问责任人)."""
 
     type: ClassVar[EventType] = EventType.ACCEPTED
     owner: str
 
 
-@dataclass(frozen=True, slots=True)
-class CaseRejected:
+class CaseRejected(msgspec.Struct, frozen=True, gc=False):
     """The report was turned away at intake."""
 
     type: ClassVar[EventType] = EventType.REJECTED
 
 
-@dataclass(frozen=True, slots=True)
-class CaseEscalated:
+class CaseEscalated(msgspec.Struct, frozen=True, gc=False):
     """The case went up a tier, by hand or because a deadline was missed (`auto`)."""
 
     type: ClassVar[EventType] = EventType.ESCALATED
@@ -123,8 +109,7 @@ class CaseEscalated:
     auto: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class CaseHandedDown:
+class CaseHandedDown(msgspec.Struct, frozen=True, gc=False):
     """The case went down to a lower tier (交办)."""
 
     type: ClassVar[EventType] = EventType.HANDED_DOWN
@@ -134,8 +119,7 @@ class CaseHandedDown:
     to_org: str
 
 
-@dataclass(frozen=True, slots=True)
-class OwnerHandedOver:
+class OwnerHandedOver(msgspec.Struct, frozen=True, gc=False):
     """First responsibility passed from one person to another."""
 
     type: ClassVar[EventType] = EventType.OWNER_HANDED_OVER
@@ -143,8 +127,7 @@ class OwnerHandedOver:
     to_owner: str
 
 
-@dataclass(frozen=True, slots=True)
-class UnitDispatched:
+class UnitDispatched(msgspec.Struct, frozen=True, gc=False):
     """A unit or department was sent to the case."""
 
     type: ClassVar[EventType] = EventType.DISPATCHED
@@ -154,8 +137,7 @@ class UnitDispatched:
     name: str
 
 
-@dataclass(frozen=True, slots=True)
-class UnitAcknowledged:
+class UnitAcknowledged(msgspec.Struct, frozen=True, gc=False):
     """A dispatched unit or department confirmed the task."""
 
     type: ClassVar[EventType] = EventType.UNIT_ACKNOWLEDGED
@@ -163,8 +145,7 @@ class UnitAcknowledged:
     unit_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class UnitArrived:
+class UnitArrived(msgspec.Struct, frozen=True, gc=False):
     """A unit is on scene."""
 
     type: ClassVar[EventType] = EventType.UNIT_ARRIVED
@@ -172,15 +153,13 @@ class UnitArrived:
     unit_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class HandlingStarted:
+class HandlingStarted(msgspec.Struct, frozen=True, gc=False):
     """The first unit or department is on the task: the case moves to handling."""
 
     type: ClassVar[EventType] = EventType.HANDLING_STARTED
 
 
-@dataclass(frozen=True, slots=True)
-class FeedbackReported:
+class FeedbackReported(msgspec.Struct, frozen=True, gc=False):
     """A handler reported progress, or completion of its part."""
 
     type: ClassVar[EventType] = EventType.FEEDBACK_REPORTED
@@ -191,8 +170,7 @@ class FeedbackReported:
     completed: bool
 
 
-@dataclass(frozen=True, slots=True)
-class ForcesRequested:
+class ForcesRequested(msgspec.Struct, frozen=True, gc=False):
     """More forces were asked for."""
 
     type: ClassVar[EventType] = EventType.FORCES_REQUESTED
@@ -200,8 +178,7 @@ class ForcesRequested:
     unit_id: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class UnitStoodDown:
+class UnitStoodDown(msgspec.Struct, frozen=True, gc=False):
     """A unit or department was released from the task before completing it."""
 
     type: ClassVar[EventType] = EventType.UNIT_STOOD_DOWN
@@ -209,31 +186,27 @@ class UnitStoodDown:
     unit_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class HandlingCompleted:
+class HandlingCompleted(msgspec.Struct, frozen=True, gc=False):
     """Every unit on the task is done and at least one completed it: ready for verification."""
 
     type: ClassVar[EventType] = EventType.HANDLING_COMPLETED
 
 
-@dataclass(frozen=True, slots=True)
-class CaseVerified:
+class CaseVerified(msgspec.Struct, frozen=True, gc=False):
     """Verification passed; `resolution_tier` is the tier that resolved it."""
 
     type: ClassVar[EventType] = EventType.VERIFIED
     resolution_tier: Tier
 
 
-@dataclass(frozen=True, slots=True)
-class CaseReopened:
+class CaseReopened(msgspec.Struct, frozen=True, gc=False):
     """Verification failed: back to handling, with these assignments re-tasked."""
 
     type: ClassVar[EventType] = EventType.REOPENED
     retasked: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class CaseArchived:
+class CaseArchived(msgspec.Struct, frozen=True, gc=False):
     """Evaluated and closed (评价归档)."""
 
     type: ClassVar[EventType] = EventType.ARCHIVED
@@ -242,16 +215,14 @@ class CaseArchived:
     comment: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CaseCancelled:
+class CaseCancelled(msgspec.Struct, frozen=True, gc=False):
     """Closed as a false report; units still on it were stood down."""
 
     type: ClassVar[EventType] = EventType.CANCELLED
     stood_down: tuple[int, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class CaseMerged:
+class CaseMerged(msgspec.Struct, frozen=True, gc=False):
     """This case was a duplicate and now lives on as linked reports of another case."""
 
     type: ClassVar[EventType] = EventType.MERGED
@@ -259,8 +230,7 @@ class CaseMerged:
     into_case_no: str
 
 
-@dataclass(frozen=True, slots=True)
-class ReportLinked:
+class ReportLinked(msgspec.Struct, frozen=True, gc=False):
     """A further report of the same incident was attached (carries its source_id)."""
 
     type: ClassVar[EventType] = EventType.REPORT_LINKED
@@ -268,27 +238,25 @@ class ReportLinked:
     channel: Channel
     summary: str
     location: Location
-    reported_at: datetime
+    reported_at: Moment
     reporter: Reporter | None
     how: LinkKind
     merged_from_case_id: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class ReportUnlinked:
+class ReportUnlinked(msgspec.Struct, frozen=True, gc=False):
     """A linked report was split off (it will open its own case)."""
 
     type: ClassVar[EventType] = EventType.REPORT_UNLINKED
     source_id: str
 
 
-@dataclass(frozen=True, slots=True)
-class CaseOverdue:
+class CaseOverdue(msgspec.Struct, frozen=True, gc=False):
     """A deadline was missed; recorded once per deadline and counted."""
 
     type: ClassVar[EventType] = EventType.OVERDUE
     kind: DeadlineKind
-    due_at: datetime
+    due_at: Moment
     overdue_by: timedelta
 
 
@@ -346,8 +314,7 @@ PAYLOAD_TYPES: Mapping[EventType, type[Payload]] = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Event:
+class Event(msgspec.Struct, frozen=True, gc=False):
     """One thing that happened to one case; `seq` counts a case's events from 1 with no gap.
 
     All events made by one command share its `version` (the case version after it).
@@ -357,7 +324,7 @@ class Event:
     case_no: str
     seq: int
     version: int
-    at: datetime
+    at: Moment
     actor: str
     reason: str | None
     causation_id: str | None
@@ -372,246 +339,110 @@ class Event:
         """The dotted name, e.g. case.dispatched."""
         return self.payload.type
 
-    def to_json(self) -> JsonObject:
-        """This event as a JSON-safe dict (full personal data: for the event log)."""
-        return to_json(self)
 
-    @classmethod
-    def from_json(cls, data: Mapping[str, JsonValue]) -> Event:
-        """Read an event written by `to_json`."""
-        return from_json(data)
+ENVELOPE_FIELDS: tuple[str, ...] = ("schema", "type", *Event.__struct_fields__[:-1])
+
+# Old rows wrote a duration as seconds; msgspec writes ISO 8601 ("PT90S"). Both are read.
+_DURATION = timedelta | float
 
 
-ENVELOPE_FIELDS = (
-    "schema",
-    "type",
-    "case_id",
-    "case_no",
-    "seq",
-    "version",
-    "at",
-    "actor",
-    "reason",
-    "causation_id",
-    "step_before",
-    "step_after",
-    "status_after",
-    "deadline",
-)
-
-
-def to_json(event: Event) -> JsonObject:
-    """The event as a flat JSON object: envelope fields, then the payload's own fields."""
-    payload = event.payload
-    return _event_codec(type(payload)).to_json(event, payload)
-
-
-def to_public_json(event: Event) -> JsonObject:
-    """The event for the events stream and shared screens: reporters masked."""
-    document = to_json(event)
-    payload = event.payload
-    if isinstance(payload, CaseOpened | ReportLinked) and payload.reporter is not None:
-        # The key keeps its place, so this is to_json of the event with a masked reporter.
-        document["reporter"] = encode(payload.reporter.masked())
-    return document
-
-
-def to_public_text(event: Event) -> str:
-    """`to_public_json` as compact JSON text (non-ASCII kept), without the cost of json.dumps.
-
-    The text equals `json.dumps(to_public_json(event), ensure_ascii=False,
-    separators=(",", ":"))`, the format of `EventRow.data`.
-    """
-    payload = event.payload
-    codec = _event_codec(type(payload))
-    if codec is _SLOW_EVENT_CODEC:
-        return write_text(text_document(to_public_json(event)), lambda: to_public_json(event))
-    document = codec.to_text(event, payload)
-    if isinstance(payload, CaseOpened | ReportLinked) and payload.reporter is not None:
-        masked = payload.reporter.masked()
-        document.reporter = fields_encoder(type(masked), text=True)(masked)
-    return write_text(document, lambda: to_public_json(event))
-
-
-def from_json(data: Mapping[str, JsonValue]) -> Event:
-    """Read an event written by `to_json`; anything malformed raises CodecError."""
-    name = data.get("type")
-    if type(data) is dict and type(name) is str and data.get("schema") == EVENT_SCHEMA:
-        payload_type = _PAYLOAD_BY_NAME.get(name)
-        if payload_type is not None:
-            event = _event_codec(payload_type).from_json(data)
-            if event is not None:
-                return event
-    return _from_json_slow(data)
-
-
-def _from_json_slow(data: Mapping[str, JsonValue]) -> Event:
-    """`from_json` for documents the compiled readers do not take (they raise CodecError)."""
-    if data.get("schema") != EVENT_SCHEMA:
-        raise CodecError(f"not an {EVENT_SCHEMA} document: schema={data.get('schema')!r}")
-    try:
-        payload_type = PAYLOAD_TYPES[EventType(str(data.get("type")))]
-    except ValueError as error:
-        raise CodecError(f"unknown event type {data.get('type')!r}") from error
-    missing = [name for name in ENVELOPE_FIELDS if name not in data]
-    if missing:
-        raise CodecError(f"event without {missing}")
-    payload_data = {k: v for k, v in data.items() if k not in ENVELOPE_FIELDS}
-    return Event(
-        case_id=_decoded(int, data["case_id"]),
-        case_no=_decoded(str, data["case_no"]),
-        seq=_decoded(int, data["seq"]),
-        version=_decoded(int, data["version"]),
-        at=_decoded(datetime, data["at"]),
-        actor=_decoded(str, data["actor"]),
-        reason=_optional(str, data["reason"]),
-        causation_id=_optional(str, data["causation_id"]),
-        step_before=_optional(Step, data["step_before"]),
-        step_after=_decoded(Step, data["step_after"]),
-        status_after=_decoded(CaseStatus, data["status_after"]),
-        deadline=_optional(Deadline, data["deadline"]),
-        payload=decode_dataclass(payload_type, payload_data),
+def _document_type(payload_type: type[Payload]) -> type[msgspec.Struct]:
+    """The flat JSON form of events carrying `payload_type`: schema, envelope, payload."""
+    fields: list[tuple[str, Any] | tuple[str, Any, Any]] = [("schema", Literal["event/1"])]
+    for info in msgspec.structs.fields(Event)[:-1]:
+        fields.append((info.name, info.type))
+    for info in msgspec.structs.fields(payload_type):
+        kind = _DURATION if info.type is timedelta else info.type
+        if info.default is msgspec.NODEFAULT:
+            fields.append((info.name, kind))
+        else:
+            fields.append((info.name, kind, info.default))
+    return msgspec.defstruct(
+        f"{payload_type.__name__}Document",
+        fields,
+        tag_field="type",
+        tag=payload_type.type.value,
+        forbid_unknown_fields=True,
+        frozen=True,
+        gc=False,
     )
 
 
-def _to_json_slow(event: Event) -> JsonObject:
-    """`to_json` for payloads the compiled writers do not cover (e.g. not a dataclass)."""
-    document: JsonObject = {
-        "schema": EVENT_SCHEMA,
-        "type": event.type.value,
-        "case_id": event.case_id,
-        "case_no": event.case_no,
-        "seq": event.seq,
-        "version": event.version,
-        "at": encode(event.at),
-        "actor": event.actor,
-        "reason": event.reason,
-        "causation_id": event.causation_id,
-        "step_before": encode(event.step_before),
-        "step_after": encode(event.step_after),
-        "status_after": encode(event.status_after),
-        "deadline": encode(event.deadline),
-    }
-    document.update(encode_fields(event.payload))
-    return document
-
-
-@dataclass(frozen=True, slots=True)
-class _EventCodec:
-    """The JSON functions of events with one payload class, compiled once (`_event_codec`).
-
-    `to_text` gives the `to_json` document ready for `write_text`; `from_json` takes a dict
-    whose schema and type are right and gives None unless its keys are exactly the layout.
-    """
-
-    to_json: Callable[[Event, Any], JsonObject]
-    to_text: Callable[[Event, Any], Any]
-    from_json: Callable[[dict[str, JsonValue]], Event | None]
-
-
-_SLOW_EVENT_CODEC = _EventCodec(
-    to_json=lambda event, _: _to_json_slow(event),
-    to_text=lambda event, _: text_document(_to_json_slow(event)),
-    from_json=lambda _: None,
-)
-
-
-def _event_codec(payload_type: type) -> _EventCodec:
-    """The compiled codec of events carrying `payload_type`, made on first use."""
-    codec = _EVENT_CODECS.get(payload_type)
-    if codec is None:
-        with _COMPILING:
-            codec = _EVENT_CODECS.get(payload_type)
-            if codec is None:
-                codec = _EVENT_CODECS[payload_type] = _compile_event_codec(payload_type)
-    return codec
-
-
-def _compile_event_codec(payload_type: type) -> _EventCodec:
-    """Writers and a reader of the flat layout for one payload class (else the slow codec)."""
-    envelope = field_hints(Event)
-    fields = field_hints(payload_type) if dataclasses.is_dataclass(payload_type) else None
-    type_value = getattr(getattr(payload_type, "type", None), "value", None)
-    if envelope is None or fields is None or not isinstance(type_value, str):
-        return _SLOW_EVENT_CODEC
-    envelope = [(name, hint) for name, hint in envelope if name != "payload"]
-    layout_as_expected = [name for name, _ in envelope] == list(ENVELOPE_FIELDS[2:])
-    shadowed = {name for name, _ in fields} & set(ENVELOPE_FIELDS)
-    if (
-        not layout_as_expected
-        or shadowed
-        or not all(f.init for f in dataclasses.fields(payload_type))
-    ):
-        return _SLOW_EVENT_CODEC
-    parts = [("event", name, hint) for name, hint in envelope]
-    parts += [("payload", name, hint) for name, hint in fields]
-
-    def writer(text: bool) -> Callable[[Event, Any], Any]:
-        builder = FunctionBuilder()
-        lines = []
-        names = ["schema", "type"]
-        values = [repr(EVENT_SCHEMA), repr(type_value)]
-        for owner, name, hint in parts:
-            local = builder.fresh("_f")
-            expression = builder.encoding(hint, local, text=text)
-            if expression == local:
-                values.append(f"{owner}.{name}")
-            else:
-                lines.append(f"    {local} = {owner}.{name}")
-                values.append(expression)
-            names.append(name)
-        document = builder.document(names, values, text=text)
-        source = "\n".join(["def write(event, payload):", *lines, f"    return {document}"])
-        return builder.build(source, "write")
-
-    def reader() -> Callable[[dict[str, JsonValue]], Event | None]:
-        builder = FunctionBuilder()
-        lookups, envelope, payload_values = [], [], []
-        for owner, name, hint in parts:
-            local = builder.fresh("_v")
-            lookups.append(f"        {local} = data[{name!r}]")
-            if owner == "event":
-                envelope.append((local, builder.decoding(hint, local)))
-            else:
-                payload_values.append(builder.decoding(hint, local))
-        # The envelope goes into locals first, so it is checked before the payload, as before.
-        checks = [f"{local} = {value}" for local, value in envelope]
-        make_payload = builder.construction(payload_type, payload_values, "_p")
-        make_event = builder.construction(Event, [*(n for n, _ in envelope), "_p"], "_o")
-        source = "\n".join(
-            [
-                "def read(data):",
-                f"    if len(data) != {len(parts) + 2}:",
-                "        return None",
-                "    try:",
-                *lookups,
-                "    except KeyError:",
-                "        return None",
-                *(f"    {line}" for line in [*checks, *make_payload, *make_event]),
-                "    return _o",
-            ]
-        )
-        return builder.build(source, "read")
-
-    return _EventCodec(to_json=writer(False), to_text=writer(True), from_json=reader())
-
-
-_EVENT_CODECS: dict[type, _EventCodec] = {}
-_COMPILING = threading.Lock()
-_PAYLOAD_BY_NAME: Mapping[str, type[Payload]] = {
-    event_type.value: cls for event_type, cls in PAYLOAD_TYPES.items()
+_DOCUMENTS: Mapping[type[Payload], type[msgspec.Struct]] = {
+    cls: _document_type(cls) for cls in PAYLOAD_TYPES.values()
 }
+_DURATION_FIELDS: Mapping[type[Payload], tuple[int, ...]] = {
+    cls: tuple(n for n, info in enumerate(msgspec.structs.fields(cls)) if info.type is timedelta)
+    for cls in PAYLOAD_TYPES.values()
+}
+_PAYLOAD_OF: Mapping[type[msgspec.Struct], type[Payload]] = {
+    document: payload for payload, document in _DOCUMENTS.items()
+}
+_ENVELOPE_SIZE = len(Event.__struct_fields__) - 1
+_ENCODER = msgspec.json.Encoder(order="deterministic")
+_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(Union[tuple(_DOCUMENTS.values())])  # noqa: UP007
 
 
-@dataclass(frozen=True, slots=True)
-class EventRow:
-    """An event as one row of the append-only event log; `data` is `to_json` as text."""
+def _document(event: Event, payload: Payload) -> msgspec.Struct:
+    """The flat document of `event`, carrying `payload` (the event's own, or a masked copy)."""
+    envelope = msgspec.structs.astuple(event)[:_ENVELOPE_SIZE]
+    return _DOCUMENTS[type(payload)](EVENT_SCHEMA, *envelope, *msgspec.structs.astuple(payload))
+
+
+def event_json(event: Event) -> bytes:
+    """The event as flat JSON with full personal data: the event log's form."""
+    return _ENCODER.encode(_document(event, event.payload))
+
+
+def public_payload(payload: Payload) -> Payload:
+    """The payload as shared screens may see it: reporters masked (王**, 139****4567)."""
+    if isinstance(payload, CaseOpened | ReportLinked) and payload.reporter is not None:
+        return msgspec.structs.replace(payload, reporter=payload.reporter.masked())
+    return payload
+
+
+def public_event_json(event: Event) -> bytes:
+    """The event for the events stream and shared screens: `event_json` with reporters masked."""
+    return _ENCODER.encode(_document(event, public_payload(event.payload)))
+
+
+def event_from_json(text: str | bytes) -> Event:
+    """Read an event written by `event_json` (or by the codec before it); else EventDecodeError."""
+    try:
+        document = _DECODER.decode(text)
+    except msgspec.MsgspecError as error:
+        raise EventDecodeError(f"not an {EVENT_SCHEMA} event: {error}") from None
+    payload_type = _PAYLOAD_OF[type(document)]
+    values = msgspec.structs.astuple(document)
+    fields: Sequence[Any] = values[1 + _ENVELOPE_SIZE :]
+    durations = _DURATION_FIELDS[payload_type]
+    if durations:
+        fields = [
+            timedelta(seconds=v) if n in durations and isinstance(v, float) else v
+            for n, v in enumerate(fields)
+        ]
+    # The envelope's fields in order, then the payload: positional is the cheapest call.
+    return Event(*[*values[1 : 1 + _ENVELOPE_SIZE], payload_type(*fields)])
+
+
+def join_objects(objects: Sequence[bytes]) -> bytes:
+    """One JSON object holding the members of each given object, in order.
+
+    Used where a document is an event plus members only known later (its log id, the case
+    view): each part is written by msgspec, and `{"a":1}` + `{"b":2}` is `{"a":1,"b":2}`.
+    """
+    members = [part[1:-1] for part in objects if part != b"{}"]
+    return b"{" + b",".join(members) + b"}"
+
+
+class EventRow(msgspec.Struct, frozen=True, gc=False):
+    """An event as one row of the append-only event log; `data` is `event_json` as text."""
 
     case_id: int
     seq: int
     version: int
     type: str
-    at: datetime
+    at: Moment
     actor: str
     reason: str | None
     causation_id: str | None
@@ -623,8 +454,8 @@ class EventRow:
 def event_to_row(event: Event) -> EventRow:
     """Flatten an event for the log; store every event `apply` returns, in order."""
     step_before = event.step_before
-    # Positional through `constructor`, and `_value_` without the `value` property: faster.
-    return _new_event_row(
+    # Positional, and `_value_` without the `value` property: faster.
+    return EventRow(
         event.case_id,  # case_id
         event.seq,  # seq
         event.version,  # version
@@ -635,33 +466,10 @@ def event_to_row(event: Event) -> EventRow:
         event.causation_id,  # causation_id
         step_before._value_ if step_before else None,  # step_before
         event.step_after._value_,  # step_after
-        _event_text(event),  # data
+        event_json(event).decode(),  # data
     )
 
 
 def event_from_row(row: EventRow) -> Event:
     """Read an event back from its log row."""
-    data = loads(row.data)
-    if not isinstance(data, dict):
-        raise CodecError("event row data is not a JSON object")
-    return from_json(data)
-
-
-_new_event_row = constructor(EventRow)
-
-
-def _event_text(event: Event) -> str:
-    """`to_json(event)` as compact JSON text."""
-    payload = event.payload
-    document = _event_codec(type(payload)).to_text(event, payload)
-    return write_text(document, lambda: to_json(event))
-
-
-def _decoded(tp: type[T], value: JsonValue) -> T:
-    result = decode(tp, value)
-    assert isinstance(result, tp)
-    return result
-
-
-def _optional(tp: type[T], value: JsonValue) -> T | None:
-    return None if value is None else _decoded(tp, value)
+    return event_from_json(row.data)

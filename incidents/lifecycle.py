@@ -17,6 +17,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import NoReturn, assert_never
 
+from msgspec.structs import replace
+
 from incidents.case import (
     CLOSED_STATUSES,
     OWNING_TIERS,
@@ -34,7 +36,6 @@ from incidents.case import (
     tier_above,
     tier_rank,
 )
-from incidents.codec import replace
 from incidents.commands import (
     Accept,
     Acknowledge,

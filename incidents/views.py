@@ -1,82 +1,95 @@
-"""What screens and subscribers see of a case: no personal data, names resolved."""
+"""What screens and subscribers see of a case: one typed view, no personal data, names resolved.
+
+`CaseView` is defined once: the events stream carries it beside each event, the gateway's
+snapshots read it straight from the `cases` table (its field names are column names there),
+and the browser gets its field names from the generated protocol description.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
+
 from incidents.case import Case
+from incidents.vocabulary import Moment
 
 
-@dataclass(frozen=True, slots=True)
-class PlaceNames:
+class PlaceNames(msgspec.Struct, frozen=True, gc=False):
     """Names of the township and village a case lies in (codes are on the case)."""
 
     township_name: str | None
     village_name: str | None
 
 
-def iso(moment: datetime | None) -> str | None:
-    """RFC 3339 in UTC with milliseconds, as every published time is written."""
-    if moment is None:
-        return None
-    text = _ISO_SEEN.get(moment)
-    if text is None:
-        # A batch of intake shares one received time and a few deadlines: remember some.
-        if len(_ISO_SEEN) >= 4096:
-            _ISO_SEEN.clear()
-        text = _ISO_SEEN[moment] = moment.astimezone(UTC).isoformat(timespec="milliseconds")
-    return text
+class CaseView(msgspec.Struct, frozen=True, gc=False):
+    """The public view of a case: what every screen may show (reporters never appear)."""
+
+    id: int
+    case_no: str
+    channel: str
+    category: str
+    severity: int
+    summary: str
+    address: str | None
+    lon: float
+    lat: float
+    inside_county: bool
+    township_code: str | None
+    township_name: str | None
+    village_code: str | None
+    village_name: str | None
+    grid_code: str | None
+    step: str
+    status: str
+    owning_tier: str
+    owner: str | None
+    report_count: int
+    deadline_at: Moment | None
+    version: int
+    reported_at: Moment
+    opened_at: Moment
 
 
-_ISO_SEEN: dict[datetime, str] = {}
-
-
-def case_view(case: Case, names: PlaceNames) -> dict[str, Any]:
-    """The public view of a case; the same keys as `open_cases` rows (tested)."""
-    # `_value_` rather than `.value`: the enum property costs more than the whole lookup.
+def case_view(case: Case, names: PlaceNames) -> CaseView:
+    """The public view of a case (the same as its `cases` row gives; tested)."""
+    # Positional and with `_value_` rather than `.value`: the enum property costs more than
+    # the whole lookup, and this runs for every event of intake.
     place = case.jurisdiction
-    return {
-        "id": case.case_id,
-        "case_no": case.case_no,
-        "channel": case.channel._value_,
-        "category": case.category._value_,
-        "severity": int(case.severity),
-        "summary": case.summary,
-        "address": case.location.address,
-        "lon": case.location.lon,
-        "lat": case.location.lat,
-        "inside_county": place.inside_county,
-        "township_code": place.township_code,
-        "township_name": names.township_name,
-        "village_code": place.village_code,
-        "village_name": names.village_name,
-        "grid_code": place.grid_code,
-        "step": case.step._value_,
-        "status": case.status._value_,
-        "owning_tier": case.owning_tier._value_,
-        "owner": case.owner,
-        "report_count": case.report_count,
-        "deadline_at": iso(case.deadline.due_at if case.deadline else None),
-        "version": case.version,
-        "reported_at": iso(case.reported_at),
-        "opened_at": iso(case.opened_at),
-    }
+    deadline = case.deadline
+    return CaseView(
+        case.case_id,  # id
+        case.case_no,  # case_no
+        case.channel._value_,  # channel
+        case.category._value_,  # category
+        int(case.severity),  # severity
+        case.summary,  # summary
+        case.location.address,  # address
+        case.location.lon,  # lon
+        case.location.lat,  # lat
+        place.inside_county,  # inside_county
+        place.township_code,  # township_code
+        names.township_name,  # township_name
+        place.village_code,  # village_code
+        names.village_name,  # village_name
+        place.grid_code,  # grid_code
+        case.step._value_,  # step
+        case.status._value_,  # status
+        case.owning_tier._value_,  # owning_tier
+        case.owner,  # owner
+        case.report_count,  # report_count
+        deadline.due_at if deadline else None,  # deadline_at
+        case.version,  # version
+        case.reported_at,  # reported_at
+        case.opened_at,  # opened_at
+    )
 
 
-# The same view straight from the cases table, for snapshots of many cases.
-VIEW_SELECT = """
-SELECT id, case_no, channel, category, severity, summary, address, lon, lat, inside_county,
-       township_code, township_name, village_code, village_name, grid_code, step, status,
-       owning_tier, owner, report_count, deadline_at, version, reported_at, opened_at
-FROM cases
-"""
+# Every view field is a column of `cases` under the same name.
+VIEW_COLUMNS: tuple[str, ...] = CaseView.__struct_fields__
+VIEW_SELECT = f"SELECT {', '.join(VIEW_COLUMNS)} FROM cases"
 
 
-def view_from_row(row: Any) -> dict[str, Any]:
+def view_from_row(row: Any) -> CaseView:
     """A `VIEW_SELECT` row as the public view."""
-    view = dict(row)
-    for key in ("deadline_at", "reported_at", "opened_at"):
-        view[key] = iso(view[key])
-    return view
+    return CaseView(*row)

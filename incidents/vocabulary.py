@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import IntEnum, StrEnum
+from typing import Annotated
+
+import msgspec
 
 
 class Channel(StrEnum):
@@ -76,3 +80,8 @@ class Tier(StrEnum):
     TOWNSHIP = "township"
     VILLAGE = "village"
     GRID = "grid"
+
+
+# A point in time as every stored or published struct holds it: aware, never naive (a time
+# without an offset is refused when read back).
+Moment = Annotated[datetime, msgspec.Meta(tz=True)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -56,4 +55,4 @@ def scope_prefix(scope: str) -> str:
 
 def encode(message: dict[str, Any]) -> str:
     """Serialise a server message (compact, UTF-8 kept)."""
-    return json.dumps({"v": PROTOCOL, **message}, ensure_ascii=False, separators=(",", ":"))
+    return msgspec.json.encode({"v": PROTOCOL, **message}).decode()

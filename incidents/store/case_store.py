@@ -18,9 +18,9 @@ import msgspec
 from asyncpg.pool import PoolConnectionProxy
 
 from incidents.case import Case, CaseStatus, Jurisdiction, case_to_row, case_to_snapshot
-from incidents.events import Event, EventRow, event_to_row, to_public_text
+from incidents.events import Event, EventRow, event_to_row, join_objects, public_event_json
 from incidents.reports import CHINA_TZ, case_number
-from incidents.views import PlaceNames, case_view
+from incidents.views import CaseView, PlaceNames, case_view
 
 # Functions take a plain connection or one borrowed from a pool.
 Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
@@ -222,20 +222,32 @@ async def reserve_ids(conn: Conn, sequence: str, count: int) -> list[int]:
     return [row[0] for row in await conn.fetch(_RESERVE_IDS, sequence, count)]
 
 
-_VIEW_ENCODER = msgspec.json.Encoder()
+class _CaseMember(msgspec.Struct, gc=False):
+    """The `case` member of a published event: the case view after the event."""
+
+    case: CaseView
 
 
-def public_event(event: Event, view: Mapping[str, Any]) -> str:
+class _EventIdMember(msgspec.Struct, gc=False):
+    """The `event_id` member of a published event: its position in the log."""
+
+    event_id: int
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def public_event(event: Event, view: CaseView) -> str:
     """The events-stream document: the masked event and the case view after it.
 
     The log id is not known until the insert; `with_event_id` adds it in front.
     """
-    return f'{to_public_text(event)[:-1]},"case":{_VIEW_ENCODER.encode(view).decode()}}}'
+    return join_objects([public_event_json(event), _ENCODER.encode(_CaseMember(view))]).decode()
 
 
 def with_event_id(event_id: int, payload: str) -> bytes:
     """The published bytes: the payload object with `event_id` as its first member."""
-    return f'{{"event_id":{event_id},{payload[1:]}'.encode()
+    return join_objects([_ENCODER.encode(_EventIdMember(event_id)), payload.encode()])
 
 
 def _event_columns(rows: Sequence[EventRow]) -> list[list[Any]]:
@@ -267,7 +279,7 @@ def _pending(
 
 
 async def write_events(
-    conn: Conn, events: Sequence[Event], views: Mapping[int, Mapping[str, Any]]
+    conn: Conn, events: Sequence[Event], views: Mapping[int, CaseView]
 ) -> list[PendingEvent]:
     """Append events to the log and their one outbox row, in order; return them to publish."""
     if not events:
@@ -300,7 +312,7 @@ def _log_values(row: EventRow) -> tuple[Any, ...]:
     )
 
 
-def views_of(cases: Sequence[tuple[Case, PlaceNames]]) -> dict[int, dict[str, Any]]:
+def views_of(cases: Sequence[tuple[Case, PlaceNames]]) -> dict[int, CaseView]:
     """The public view of each case, by id."""
     return {case.case_id: case_view(case, names) for case, names in cases}
 

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from incidents.case import Location, Report, Reporter
 from incidents.events import Event, EventRow, event_from_row
 from incidents.store.case_store import Conn
-from incidents.views import VIEW_SELECT, view_from_row
+from incidents.views import VIEW_SELECT, CaseView, view_from_row
 from incidents.vocabulary import Category, Channel
 
 _LINKED_REPORTS = """
@@ -43,7 +42,7 @@ async def linked_reports(
     ]
 
 
-async def open_cases(conn: Conn, jurisdiction_prefix: str, limit: int) -> list[dict[str, Any]]:
+async def open_cases(conn: Conn, jurisdiction_prefix: str, limit: int) -> list[CaseView]:
     """Open cases inside a jurisdiction (by code prefix), newest first, without personal data."""
     rows = await conn.fetch(
         VIEW_SELECT + " WHERE status = 'open' AND township_code LIKE $1 || '%'"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import msgspec
 import pytest
 import redis.asyncio as aioredis
 
@@ -30,6 +31,7 @@ from incidents.store.deadline_job import escalate_overdue
 from incidents.store.outbox import claim_unpublished, mark_published
 from incidents.store.queries import case_events, open_cases, resolution_level
 from incidents.store.service import CaseService, StaleCase
+from incidents.views import CaseView
 from incidents.vocabulary import Step, Tier
 from realtime.event_sink import RedisEventSink
 from realtime.ingest import accept
@@ -343,7 +345,8 @@ async def test_published_view_matches_the_snapshot_view(pool: asyncpg.Pool) -> N
         events = await form_reports(conn, [accepted(valid_lines()[0])])
         published = json.loads(events[0].payload)["case"]
         (snapshot,) = await open_cases(conn, "320118", 10)
-    assert published == snapshot
+    assert published == msgspec.to_builtins(snapshot)
+    assert msgspec.convert(published, CaseView) == snapshot
 
 
 async def test_a_service_whose_copy_is_behind_rereads_instead_of_overwriting(

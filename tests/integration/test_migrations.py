@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import asyncpg
 import pytest
+from msgspec.structs import replace
 
 from incidents.case import case_from_snapshot
 from incidents.store.migrate import MIGRATIONS_DIR
-from tests.unit.test_codec import GOLDEN_CASE, GOLDEN_CASE_JSON
+from tests.unit.test_stored_format import GOLDEN_CASE, LEGACY_CASE_JSON
 
 pytestmark = pytest.mark.integration
 
@@ -32,8 +31,8 @@ _OLD_LINKED = (
 async def test_0006_rolls_linked_reports_up_into_a_count_and_the_latest_time(
     pool: asyncpg.Pool,
 ) -> None:
-    assert _ROLLUP in GOLDEN_CASE_JSON
-    old = GOLDEN_CASE_JSON.replace(_ROLLUP, _OLD_LINKED)
+    assert _ROLLUP in LEGACY_CASE_JSON
+    old = LEGACY_CASE_JSON.replace(_ROLLUP, _OLD_LINKED)
     sql = (MIGRATIONS_DIR / "0006_report_rollup.sql").read_text("utf-8")
     async with pool.acquire() as conn:
         await conn.execute(

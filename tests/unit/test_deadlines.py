@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -318,7 +319,7 @@ def test_an_overdue_village_case_escalates_to_its_township_once() -> None:
     assert isinstance(escalated, CaseEscalated) and escalated.auto
     assert (case.owning_tier, case.owning_org) == (Tier.TOWNSHIP, "320118001")
     assert case.counters.overdue == 1 and case.counters.auto_escalations == 1
-    assert case.deadline == replace(deadline, overdue_recorded=True)
+    assert case.deadline == msgspec.structs.replace(deadline, overdue_recorded=True)
     assert cases_to_escalate([case], late + timedelta(hours=1)) == ()
     with pytest.raises(IllegalMove, match="already recorded"):
         apply(case, order.command, late + timedelta(hours=1))

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from incidents.case import CaseStatus, LinkKind, Location, Report, Reporter
 from incidents.commands import Accept, LinkReports, Reject
-from incidents.events import EventType, to_json
+from incidents.events import Event, EventType, event_json
 from incidents.lifecycle import IllegalMove, invariant_violations, replay
 from incidents.merging import (
     DEFAULT_MERGE_RULES,
@@ -34,6 +35,12 @@ from incidents.vocabulary import Category, Channel, Step
 from tests.unit.lifecycle_fixtures import GAOCHUN, OLD_STREET, T0, drive_to, new_case, report
 
 SAMPLES = Path(__file__).resolve().parents[1] / "samples" / "intake-valid.jsonl"
+
+
+def to_json(event: Event) -> dict[str, Any]:
+    """The event's log document as plain data."""
+    document: dict[str, Any] = json.loads(event_json(event))
+    return document
 
 
 def moved(location: Location, north_m: float, east_m: float) -> Location:
@@ -145,7 +152,7 @@ def test_the_nearest_case_wins_then_the_latest_then_the_oldest_id() -> None:
     near_new = new_case(case_id=3).case
     near_twin = new_case(case_id=4).case
     later = report("later", location=moved(OLD_STREET, 10, 0), reported_at=T0)
-    far = replace(far, location=moved(OLD_STREET, 150, 0))
+    far = msgspec.structs.replace(far, location=moved(OLD_STREET, 150, 0))
     assert find_merge_target(later, [far, near_old, near_new, near_twin]) is near_new
     assert find_merge_target(later, [far, near_old]) is near_old
 
@@ -318,17 +325,13 @@ def test_only_a_linked_report_can_be_split_off() -> None:
 @settings(max_examples=30, deadline=None, derandomize=True, database=None)
 def test_linking_changes_only_what_the_intake_store_writes(step: Step, links: int) -> None:
     """case_store.update_linked_cases writes only these fields; linking must touch no other."""
-    import dataclasses
-
     case = drive_to(new_case(), step).case
     written = {"report_count", "latest_report_at", "version", "last_seq"}
     for n in range(links):
         call = report(f"call-{n}", reported_at=T0 + n * timedelta(minutes=1))
         after, _ = link_report(case, call, actor="system:ingest", now=T0 + timedelta(hours=1))
         changed = {
-            f.name
-            for f in dataclasses.fields(after)
-            if getattr(after, f.name) != getattr(case, f.name)
+            name for name in after.__struct_fields__ if getattr(after, name) != getattr(case, name)
         }
         assert changed <= written, changed - written
         case = after

@@ -1,21 +1,23 @@
-"""The JSON codec: golden documents written by hand, round trips of every event and case."""
+"""How events and cases are stored: golden documents, old rows, round trips of every shape.
+
+The event log and the case snapshots are written by msgspec (`incidents.events`,
+`incidents.case`). Rows written before, by the hand-written codec, must still read: the
+documents it wrote for the golden event and case are kept here, and any value written its
+way (`tests.unit.legacy_format`) must read back as the same value.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import json
-import typing
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from enum import Enum
 from typing import Any
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from incidents import codec
 from incidents.case import (
     Assignment,
     AssignmentKind,
@@ -35,23 +37,27 @@ from incidents.case import (
     Reporter,
     Satisfaction,
     case_from_row,
+    case_from_snapshot,
     case_to_row,
     case_to_snapshot,
 )
 from incidents.events import (
+    ENVELOPE_FIELDS,
     PAYLOAD_TYPES,
     CaseOpened,
+    CaseOverdue,
     Event,
+    EventDecodeError,
+    event_from_json,
     event_from_row,
+    event_json,
     event_to_row,
-    from_json,
-    to_json,
-    to_public_json,
-    to_public_text,
+    join_objects,
+    public_event_json,
 )
 from incidents.vocabulary import Category, Channel, Severity, Step, Tier
+from tests.unit.legacy_format import legacy_encode, legacy_event, legacy_text
 
-COMPACT = {"ensure_ascii": False, "separators": (",", ":")}
 BEIJING = timezone(timedelta(hours=8))
 
 
@@ -93,9 +99,9 @@ GOLDEN_EVENT = Event(
     ),
 )
 
-# Written by hand from the format: envelope, then the payload's fields, flat; times as
+# As the hand-written codec stored it before msgspec (tests/unit/legacy_format.py): times by
 # isoformat, enums as their values, non-ASCII kept, no spaces.
-GOLDEN_EVENT_JSON = (
+LEGACY_EVENT_JSON = (
     '{"schema":"event/1","type":"case.opened","case_id":7,"case_no":"320118-20261126-0007",'
     '"seq":1,"version":1,"at":"2026-11-26T13:14:05.250000+00:00","actor":"system:ingest",'
     '"reason":null,"causation_id":"110-20261126-000107","step_before":null,'
@@ -182,8 +188,8 @@ GOLDEN_CASE = Case(
     split_from_case_id=40,
 )
 
-# Written by hand: one key per field in field order, handlers sorted, tuples as arrays.
-GOLDEN_CASE_JSON = (
+# As the hand-written codec stored it: one key per field in field order, handlers sorted.
+LEGACY_CASE_JSON = (
     '{"case_id":41,"case_no":"320118-20261126-0041","source_id":"12345-20261126-000041",'
     '"channel":"12345","category":"public_service","severity":4,"summary":"路灯不亮",'
     '"location":{"lon":118.0,"lat":31.5,"address":null},'
@@ -219,26 +225,51 @@ GOLDEN_CASE_JSON = (
 )
 
 
+# Written by hand from the format: `type` (msgspec writes the tag first), `schema`, the
+# envelope, then the payload's fields, flat; times in RFC 3339 with "Z" for UTC and the
+# report's own offset kept; enums as their values; non-ASCII kept; no spaces.
+GOLDEN_EVENT_JSON = (
+    '{"type":"case.opened","schema":"event/1","case_id":7,"case_no":"320118-20261126-0007",'
+    '"seq":1,"version":1,"at":"2026-11-26T13:14:05.250000Z","actor":"system:ingest",'
+    '"reason":null,"causation_id":"110-20261126-000107","step_before":null,'
+    '"step_after":"intake","status_after":"open","deadline":{"kind":"acceptance",'
+    '"started_at":"2026-11-26T13:14:05.250000Z","due_at":"2026-11-26T13:16:05.250000Z",'
+    '"warn_at":"2026-11-26T13:15:41.250000Z","overdue_recorded":false},'
+    '"source_id":"110-20261126-000107","channel":"110","category":"dispute","severity":3,'
+    r'"summary":"邻里纠纷，称\"噪音\"\\扰民\n第二行",'
+    '"location":{"lon":118.8747,"lat":31.3246,"address":"淳溪街道 老街"},'
+    '"reporter":{"name":"王先生","phone":"13951234567"},'
+    '"reported_at":"2026-11-26T21:13:58+08:00",'
+    '"jurisdiction":{"county_code":"320118","township_code":"320118001","village_code":null,'
+    '"grid_code":null,"inside_county":true},"owning_tier":"county","owning_org":"320118",'
+    '"split_from_case_id":null}'
+)
+
+# The same case as msgspec writes it: one key per field in field order, "Z" for UTC, the
+# handlers sorted (the encoder's deterministic order), tuples as arrays.
+GOLDEN_CASE_JSON = LEGACY_CASE_JSON.replace("+00:00", "Z")
+
+
 # --- golden documents --------------------------------------------------------------------
 
 
 def test_an_event_is_written_byte_for_byte_as_the_golden_document() -> None:
-    """event_to_row, json.dumps(to_json) and the public text all match the hand-written JSON."""
+    """The log row and the public text match the hand-written JSON (public: reporter masked)."""
+    assert event_json(GOLDEN_EVENT).decode() == GOLDEN_EVENT_JSON
     assert event_to_row(GOLDEN_EVENT).data == GOLDEN_EVENT_JSON
-    assert json.dumps(to_json(GOLDEN_EVENT), **COMPACT) == GOLDEN_EVENT_JSON  # type: ignore[arg-type]
     public = GOLDEN_EVENT_JSON.replace(
         '{"name":"王先生","phone":"13951234567"}', '{"name":"王**","phone":"139****4567"}'
     )
-    assert to_public_text(GOLDEN_EVENT) == public
-    assert json.dumps(to_public_json(GOLDEN_EVENT), **COMPACT) == public  # type: ignore[arg-type]
+    assert public != GOLDEN_EVENT_JSON
+    assert public_event_json(GOLDEN_EVENT).decode() == public
 
 
 def test_the_golden_event_reads_back_as_the_same_event() -> None:
-    """from_json and event_from_row rebuild the event, including the +08:00 report time."""
-    assert from_json(json.loads(GOLDEN_EVENT_JSON)) == GOLDEN_EVENT
+    """event_from_json and event_from_row rebuild the event, including the +08:00 report time."""
+    assert event_from_json(GOLDEN_EVENT_JSON) == GOLDEN_EVENT
     row = event_to_row(GOLDEN_EVENT)
     assert event_from_row(row) == GOLDEN_EVENT
-    read = from_json(json.loads(GOLDEN_EVENT_JSON))
+    read = event_from_json(GOLDEN_EVENT_JSON)
     assert isinstance(read.payload, CaseOpened)
     assert read.payload.reported_at.utcoffset() == timedelta(hours=8)
     assert (row.type, row.step_before, row.step_after) == ("case.opened", None, "intake")
@@ -246,18 +277,39 @@ def test_the_golden_event_reads_back_as_the_same_event() -> None:
 
 def test_a_case_is_written_byte_for_byte_as_the_golden_document() -> None:
     """The snapshot of a case with every optional part filled is the hand-written JSON."""
+    assert '"handlers":["dept-lights","worker-7"]' in GOLDEN_CASE_JSON
     assert case_to_snapshot(GOLDEN_CASE) == GOLDEN_CASE_JSON
     assert case_to_row(GOLDEN_CASE).snapshot == GOLDEN_CASE_JSON
-    assert codec.dumps(GOLDEN_CASE) == GOLDEN_CASE_JSON
-    assert json.dumps(codec.encode(GOLDEN_CASE), **COMPACT) == GOLDEN_CASE_JSON  # type: ignore[arg-type]
 
 
 def test_the_golden_case_reads_back_and_its_columns_match() -> None:
     """case_from_row rebuilds the case; every column is the case's value by name."""
     row = case_to_row(GOLDEN_CASE)
     assert case_from_row(row) == GOLDEN_CASE
-    assert codec.decode_dataclass(Case, json.loads(GOLDEN_CASE_JSON)) == GOLDEN_CASE
+    assert case_from_snapshot(GOLDEN_CASE_JSON) == GOLDEN_CASE
     assert row == row_by_keyword(GOLDEN_CASE, row.snapshot)
+
+
+def test_rows_written_by_the_old_codec_read_as_the_same_event_and_case() -> None:
+    """The documents the hand-written codec stored for the golden values still read back."""
+    assert legacy_text(legacy_event(GOLDEN_EVENT)) == LEGACY_EVENT_JSON
+    assert legacy_text(legacy_encode(GOLDEN_CASE)) == LEGACY_CASE_JSON
+    assert event_from_json(LEGACY_EVENT_JSON) == GOLDEN_EVENT
+    assert case_from_snapshot(LEGACY_CASE_JSON) == GOLDEN_CASE
+
+
+def test_an_old_overdue_event_with_its_duration_in_seconds_reads_back() -> None:
+    """The old codec wrote `overdue_by` as seconds; msgspec writes ISO 8601; both read."""
+    event = msgspec.structs.replace(
+        GOLDEN_EVENT,
+        payload=CaseOverdue(
+            DeadlineKind.ACCEPTANCE, at(13, 16, 5), timedelta(minutes=3, seconds=2)
+        ),
+    )
+    old = legacy_text(legacy_event(event))
+    assert '"overdue_by":182.0' in old
+    assert '"overdue_by":"PT182S"' in event_json(event).decode()
+    assert event_from_json(old) == event == event_from_json(event_json(event))
 
 
 def row_by_keyword(case: Case, snapshot: str) -> CaseRow:
@@ -306,13 +358,24 @@ def row_by_keyword(case: Case, snapshot: str) -> CaseRow:
 # --- round trips of generated values -----------------------------------------------------
 
 ZONES = st.sampled_from([UTC, BEIJING, timezone(timedelta(hours=-3, minutes=-30))])
+_STRATEGIES: dict[object, st.SearchStrategy[Any]] = {}
 
 
-@functools.cache
 def values(tp: object, *, filled: bool = False) -> st.SearchStrategy[Any]:
     """Any value of annotation `tp`; with `filled`, optional parts are never empty."""
+    key = (tp, filled)
+    if key not in _STRATEGIES:
+        _STRATEGIES[key] = st.deferred(lambda: _values(tp, filled))
+    return _STRATEGIES[key]
+
+
+def _values(tp: object, filled: bool) -> st.SearchStrategy[Any]:
+    import typing
+
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
+    if origin is typing.Annotated:
+        return values(args[0], filled=filled)
     if type(None) in args:
         (inner,) = [arg for arg in args if arg is not type(None)]
         present = values(inner, filled=filled)
@@ -326,7 +389,7 @@ def values(tp: object, *, filled: bool = False) -> st.SearchStrategy[Any]:
         return st.sampled_from(list(tp))
     simple: dict[type, st.SearchStrategy[Any]] = {
         bool: st.booleans(),
-        int: st.integers(),
+        int: st.integers(-(2**63), 2**63 - 1),
         float: st.floats(allow_nan=False, allow_infinity=False),
         str: st.text(max_size=12),
         datetime: st.datetimes(timezones=ZONES),
@@ -334,19 +397,14 @@ def values(tp: object, *, filled: bool = False) -> st.SearchStrategy[Any]:
     }
     if tp in simple:
         return simple[tp]
-    assert dataclasses.is_dataclass(tp), tp
-    hints = typing.get_type_hints(tp)
-    fields = {f.name: values(hints[f.name], filled=filled) for f in dataclasses.fields(tp)}
+    assert issubclass(tp, msgspec.Struct), tp
+    fields = {f.name: values(f.type, filled=filled) for f in msgspec.structs.fields(tp)}
     return st.builds(tp, **fields)
 
 
-@functools.cache
 def events(payload: st.SearchStrategy[Any] | None = None) -> st.SearchStrategy[Event]:
     """Events of every type (or with the given payloads)."""
-    hints = typing.get_type_hints(Event)
-    envelope = {
-        f.name: values(hints[f.name]) for f in dataclasses.fields(Event) if f.name != "payload"
-    }
+    envelope = {f.name: values(f.type) for f in msgspec.structs.fields(Event)[:-1]}
     envelope["payload"] = (
         payload if payload is not None else st.one_of(*(values(t) for t in PAYLOAD_TYPES.values()))
     )
@@ -356,18 +414,20 @@ def events(payload: st.SearchStrategy[Any] | None = None) -> st.SearchStrategy[E
 @pytest.mark.parametrize("payload_type", list(PAYLOAD_TYPES.values()), ids=lambda t: t.__name__)
 @settings(max_examples=40, deadline=None)
 @given(data=st.data())
-def test_every_event_type_round_trips(payload_type: type, data: st.DataObject) -> None:
-    """to_json / from_json and event_to_row / event_from_row give back the same event."""
+def test_every_event_type_round_trips_and_reads_from_old_rows(
+    payload_type: type, data: st.DataObject
+) -> None:
+    """event_json / event_from_json, the log row, and the old codec's text: the same event."""
     event = data.draw(events(values(payload_type)))
-    document = to_json(event)
-    text = json.dumps(document, **COMPACT)  # type: ignore[arg-type]
-    assert event_to_row(event).data == text
-    assert from_json(json.loads(text)) == event
-    assert from_json(document) == event
+    text = event_json(event)
+    assert event_from_json(text) == event
     assert event_from_row(event_to_row(event)) == event
-    public = to_public_json(event)
-    assert to_public_text(event) == json.dumps(public, **COMPACT)  # type: ignore[arg-type]
-    assert public.keys() == document.keys()
+    assert event_from_json(legacy_text(legacy_event(event))) == event
+    assert list(json.loads(text)) == list(legacy_event(event))[1::-1] + list(
+        ENVELOPE_FIELDS[2:]
+    ) + [f for f in payload_type.__struct_fields__]
+    public = json.loads(public_event_json(event))
+    assert public.keys() == json.loads(text).keys()
 
 
 @settings(max_examples=60, deadline=None)
@@ -375,190 +435,60 @@ def test_every_event_type_round_trips(payload_type: type, data: st.DataObject) -
 def test_a_case_with_every_part_filled_round_trips(case: Case) -> None:
     """A case with deadline, closure, reporter and several of each part reads back the same."""
     row = case_to_row(case)
-    assert row.snapshot == json.dumps(codec.encode(case), **COMPACT)  # type: ignore[arg-type]
     assert case_from_row(row) == case
-    assert codec.decode_dataclass(Case, codec.encode(case)) == case
+    assert case_from_snapshot(legacy_text(legacy_encode(case))) == case
 
 
 @settings(max_examples=60, deadline=None)
 @given(case=values(Case))
-def test_any_case_round_trips(case: Case) -> None:
-    """Cases with any mix of empty and filled parts read back the same."""
+def test_any_case_round_trips_and_reads_from_old_rows(case: Case) -> None:
+    """Cases with any mix of empty and filled parts read back the same, old rows too."""
     assert case_from_row(case_to_row(case)) == case
-
-
-@settings(max_examples=300, deadline=None)
-@given(number=st.floats() | st.integers(), address=st.none() | st.text())
-def test_numbers_are_written_as_json_dumps_writes_them(number: Any, address: str | None) -> None:
-    """Floats outside 1e-4..1e16, NaN, infinities and integers keep json.dumps' spelling."""
-    location = Location(number, number, address)
-    expected = json.dumps(codec.encode(location), **COMPACT)  # type: ignore[arg-type]
-    assert codec.dumps(location) == expected
-    if number == number:
-        assert codec.loads(expected) == codec.encode(location)
+    assert case_from_snapshot(legacy_text(legacy_encode(case))) == case
 
 
 @settings(max_examples=200, deadline=None)
 @given(text=st.text())
-def test_any_text_is_escaped_as_json_dumps_escapes_it(text: str) -> None:
-    """Control characters, quotes, backslashes and non-ASCII text come out as json.dumps has it."""
+def test_any_text_round_trips(text: str) -> None:
+    """Control characters, quotes, backslashes and any Unicode are kept exactly."""
     reporter = Reporter(name=text, phone=text)
-    assert codec.dumps(reporter) == json.dumps(codec.encode(reporter), **COMPACT)  # type: ignore[arg-type]
-    assert codec.decode_dataclass(Reporter, codec.loads(codec.dumps(reporter))) == reporter
-
-
-# --- what the fast paths hand to the general code ------------------------------------------
-
-
-def test_a_lone_surrogate_is_written_and_read_as_json_does() -> None:
-    """msgspec refuses lone surrogates; the json module's text and reading are kept."""
-    reporter = Reporter(name="\ud800", phone="x")
-    text = codec.dumps(reporter)
-    assert text == json.dumps({"name": "\ud800", "phone": "x"}, **COMPACT)  # type: ignore[arg-type]
-    assert codec.loads(text) == {"name": "\ud800", "phone": "x"}
-    assert codec.loads('{"a":"\\ud800"}') == json.loads('{"a":"\\ud800"}')
-
-
-def test_nan_and_huge_numbers_are_read_as_json_loads_reads_them() -> None:
-    """NaN, Infinity and numbers beyond a double are what json.loads makes of them."""
-    for text in ("[NaN,Infinity,-Infinity]", "[1e400]", "[123456789012345678901234567890]"):
-        assert repr(codec.loads(text)) == repr(json.loads(text))
-    with pytest.raises(json.JSONDecodeError):
-        codec.loads("[1,]")
-
-
-def test_times_in_other_zones_keep_their_offset_and_naive_times_are_refused() -> None:
-    """+08:00 and second offsets are written by isoformat; a naive time is a TypeError."""
-    odd = timezone(timedelta(seconds=30))
-    for moment in (datetime(2026, 1, 1, tzinfo=BEIJING), datetime(2026, 1, 1, tzinfo=odd)):
-        handover = Handover("a", "b", "c", moment, "r")
-        assert codec.dumps(handover) == json.dumps(codec.encode(handover), **COMPACT)  # type: ignore[arg-type]
-        assert codec.encode(handover)["at"] == moment.isoformat()  # type: ignore[index]
-        assert codec.decode_dataclass(Handover, codec.encode(handover)) == handover
-    naive = Handover("a", "b", "c", datetime(2026, 1, 1), "r")
-    for write in (codec.encode, codec.dumps):
-        with pytest.raises(TypeError, match="naive datetimes are not allowed"):
-            write(naive)
-
-
-def test_a_value_of_an_unexpected_type_is_encoded_as_the_general_encoder_does() -> None:
-    """An int where a float is annotated, or a str where an enum is, is not converted."""
-    location = Location(118, 31)
-    assert codec.dumps(location) == '{"lon":118,"lat":31,"address":null}'
-    deadline = Deadline("acceptance", at(1, 0), at(2, 0), at(3, 0))  # type: ignore[arg-type]
-    assert codec.encode(deadline)["kind"] == "acceptance"  # type: ignore[index]
-    counters = HistoryCounters(reopens=Severity.II)
-    assert codec.dumps(counters).startswith('{"reopens":2,')
-
-
-@dataclass(frozen=True, slots=True)
-class Node:
-    """A dataclass that contains itself."""
-
-    name: str
-    children: tuple[Node, ...] = ()
-    parent: Node | None = None
-
-
-def test_a_dataclass_that_contains_itself_round_trips() -> None:
-    """Self-reference compiles (the inner level uses the general code) and reads back."""
-    tree = Node("root", (Node("a"), Node("b", (Node("c"),))), Node("up"))
-    document = codec.encode(tree)
-    assert document == {
-        "name": "root",
-        "children": [
-            {"name": "a", "children": [], "parent": None},
-            {"name": "b", "children": [{"name": "c", "children": [], "parent": None}],
-             "parent": None},
-        ],
-        "parent": {"name": "up", "children": [], "parent": None},
-    }  # fmt: skip
-    assert codec.decode_dataclass(Node, document) == tree
-    assert codec.decode_dataclass(Node, codec.loads(codec.dumps(tree))) == tree
-
-
-@dataclass(frozen=True)
-class Checked:
-    """A dataclass whose __post_init__ validates: it must be built by calling it."""
-
-    count: int
-
-    def __post_init__(self) -> None:
-        if self.count < 0:
-            raise ValueError("negative count")
-
-
-def test_constructor_fills_slots_only_where_init_would_do_nothing_else() -> None:
-    """constructor(cls)(*fields) equals cls(*fields), and runs __post_init__ when there is one."""
-    fields = (1, "car-1", AssignmentKind.UNIT, "car", AssignmentStatus.ARRIVED, at(1, 0), "d")
-    assert codec.constructor(Assignment)(*fields, None, None, None) == Assignment(*fields)
-    assert codec.constructor(Checked)(3) == Checked(3)
-    with pytest.raises(ValueError, match="negative count"):
-        codec.constructor(Checked)(-1)
-    with pytest.raises(ValueError, match="negative count"):
-        codec.decode_dataclass(Checked, {"count": -1})
-
-
-def test_documents_with_missing_defaults_or_other_mappings_take_the_general_path() -> None:
-    """An older snapshot without a defaulted key, or a read-only mapping, still decode."""
-    document = codec.encode(GOLDEN_CASE)
-    assert isinstance(document, dict)
-    del document["split_from_case_id"], document["counters"]
-    expected = dataclasses.replace(GOLDEN_CASE, split_from_case_id=None, counters=HistoryCounters())
-    assert codec.decode_dataclass(Case, document) == expected
-    from types import MappingProxyType
-
-    assert codec.decode_dataclass(Location, MappingProxyType({"lon": 1, "lat": 2.5})) == Location(
-        1.0, 2.5
+    event = msgspec.structs.replace(
+        GOLDEN_EVENT,
+        actor=text,
+        payload=msgspec.structs.replace(GOLDEN_EVENT.payload, summary=text, reporter=reporter),
     )
+    assert event_from_json(event_json(event)) == event
+    assert json.loads(event_json(event))["summary"] == text
 
 
-@dataclass(frozen=True, slots=True)
-class Empty:
-    """A dataclass without fields, like the payload of case.rejected."""
+def test_the_same_case_is_always_the_same_text() -> None:
+    """Sets are written sorted, so a snapshot does not depend on the process's hash seed."""
+    many = msgspec.structs.replace(GOLDEN_CASE, handlers=frozenset(f"h{n}" for n in range(50)))
+    text = case_to_snapshot(many)
+    assert json.loads(text)["handlers"] == sorted(f"h{n}" for n in range(50))
 
 
-def test_a_dataclass_without_fields_encodes_and_decodes() -> None:
-    """{} both ways; an unknown key is still refused."""
-    assert codec.encode(Empty()) == {} and codec.dumps(Empty()) == "{}"
-    assert codec.decode_dataclass(Empty, {}) == Empty()
-    with pytest.raises(codec.CodecError, match="unknown fields"):
-        codec.decode_dataclass(Empty, {"x": 1})
+def test_join_objects_concatenates_members_in_order() -> None:
+    """{"a":1} + {} + {"b":{"c":2}} is one object; an event keeps its members after the id."""
+    assert join_objects([b'{"a":1}', b"{}", b'{"b":{"c":2}}']) == b'{"a":1,"b":{"c":2}}'
+    assert join_objects([b"{}", b"{}"]) == b"{}"
+    joined = json.loads(join_objects([b'{"event_id":9}', event_json(GOLDEN_EVENT)]))
+    assert list(joined)[:3] == ["event_id", "type", "schema"]
 
 
-JSON_PIECES = st.sampled_from(
-    [*'[]{}",:0123456789.eE+- \\/\n\t', "\\u", '"a"', "true", "null", "1e5", "NaN", "\x00", "é"]
-)
-
-
-@settings(max_examples=500, deadline=None)
-@given(pieces=st.lists(JSON_PIECES, min_size=1, max_size=10))
-def test_loads_accepts_and_refuses_what_json_loads_does(pieces: list[str]) -> None:
-    """Same data for valid text, the same JSONDecodeError for anything json refuses."""
-    text = "".join(pieces)
-    try:
-        expected: Any = ("ok", repr(json.loads(text)))
-    except json.JSONDecodeError as error:
-        expected = ("error", str(error))
-    try:
-        actual: Any = ("ok", repr(codec.loads(text)))
-    except json.JSONDecodeError as error:
-        actual = ("error", str(error))
-    assert actual == expected
-
-
-def test_fast_replace_equals_dataclasses_replace() -> None:
-    """codec.replace builds the same object, refuses unknown fields, and keeps validation."""
-    import dataclasses
-
-    from incidents import codec
-    from incidents.merging import MergeRule
-
-    changes = {"version": 10, "owner": "duty-c", "report_count": 7}
-    assert codec.replace(GOLDEN_CASE, **changes) == dataclasses.replace(GOLDEN_CASE, **changes)
-    assert codec.replace(GOLDEN_CASE) == GOLDEN_CASE
-    with pytest.raises(TypeError, match="no field"):
-        codec.replace(GOLDEN_CASE, nope=1)
-    # A class with __post_init__ goes through its __init__, so its checks still run.
-    with pytest.raises(ValueError, match="must not be negative"):
-        codec.replace(MergeRule(100, timedelta(hours=1)), max_distance_m=-1)
+def test_malformed_event_documents_are_refused() -> None:
+    """Wrong schema, unknown type or field, a missing or mistyped field: EventDecodeError."""
+    good = json.loads(event_json(GOLDEN_EVENT))
+    for broken in (
+        {**good, "schema": "event/0"},
+        {**good, "type": "case.exploded"},
+        {**good, "surprise": 1},
+        {k: v for k, v in good.items() if k != "actor"},
+        {**good, "at": "2026-11-26T13:14:05"},
+        {**good, "severity": "1"},
+        [1, 2],
+    ):
+        with pytest.raises(EventDecodeError):
+            event_from_json(json.dumps(broken))
+    with pytest.raises(EventDecodeError):
+        event_from_json(b"{not json")
