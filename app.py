@@ -237,6 +237,7 @@ def cmd_serve(settings: Settings) -> None:
 
     from dashboard.app import DashboardConfig, MapLayers, create_app
     from realtime.health import stack_health
+    from realtime.live_protocol import browser_description
     from realtime.metrics import CONTENT_TYPE, metrics_text
 
     redis_url, database_url = _require_urls(settings)
@@ -254,6 +255,7 @@ def cmd_serve(settings: Settings) -> None:
         scope=pack.code,
         ws_port=settings.ws_port,
         tile_url=settings.tile_url,
+        protocol=browser_description(),
     )
     dash_app = create_app(layers, config)
     server = dash_app.server

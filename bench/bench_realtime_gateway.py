@@ -78,7 +78,7 @@ async def _run_screens(url: str, count: int, measuring: int, seconds: float, que
                 except TimeoutError:
                     break
                 now = time.time() * 1000
-                if raw.startswith(b'{"v":"live/1","type":"positions"'):
+                if raw.startswith(b'{"type":"positions"'):
                     positions += 1
                     continue
                 if not measure:

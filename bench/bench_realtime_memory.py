@@ -59,7 +59,7 @@ async def _run(url: str, count: int, seconds: float, queue: Any) -> None:
                             end = raw.index(b'"', marker + 7)
                             since = raw[marker + 7 : end].decode()
                             totals["deltas"] += raw.count(b'{"id":"')
-                        elif raw.startswith(b'{"v":"live/1","type":"snapshot"'):
+                        elif raw.startswith(b'{"type":"snapshot"'):
                             since = msgspec.json.decode(raw)["last_id"]
             except Exception:
                 totals["failures"] += 1

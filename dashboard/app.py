@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -35,6 +36,9 @@ class DashboardConfig:
     scope: str
     ws_port: int
     tile_url: str | None = None
+    # The live protocol's message types and field names (`browser_description()` of
+    # realtime.live_protocol, handed in by the composition root): the browser code reads them.
+    protocol: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _label_townships(layer: dict[str, Any]) -> dict[str, Any]:
@@ -84,6 +88,8 @@ def page(lang: str, layers: MapLayers, config: DashboardConfig) -> html.Div:
         "scope": config.scope,
         "lang": lang,
         "words": browser_words(lang),
+        "protocol": dict(config.protocol),
+        "ids": ids.described(),
     }
     return html.Div(
         className="console",

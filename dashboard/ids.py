@@ -1,4 +1,4 @@
-"""Component ids, defined once: the browser code and the tests use the same names."""
+"""Component ids, defined once: the layout, the browser code (`described`) and the tests."""
 
 URL = "url"
 PAGE = "page"
@@ -11,3 +11,8 @@ QUEUE_COUNT = "queue-count"
 LINK_STATUS = "link-status"
 CLOCK = "clock"
 DEGRADED_BANNER = "degraded-banner"
+
+
+def described() -> dict[str, str]:
+    """Every id above by its name, as the page hands them to the browser code."""
+    return {name: value for name, value in globals().items() if name.isupper()}

@@ -93,3 +93,19 @@ VIEW_SELECT = f"SELECT {', '.join(VIEW_COLUMNS)} FROM cases"
 def view_from_row(row: Any) -> CaseView:
     """A `VIEW_SELECT` row as the public view."""
     return CaseView(*row)
+
+
+class TaskView(msgspec.Struct, frozen=True, gc=False):
+    """A case a unit is assigned to and has not finished: what its terminal shows."""
+
+    case_id: int
+    assignment_no: int
+    status: str
+    dispatched_at: Moment
+    case_no: str
+    category: str
+    severity: int
+    summary: str
+    address: str | None
+    lon: float
+    lat: float

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -72,7 +72,33 @@ class CameraSite(msgspec.Struct, frozen=True):
     township_code: str | None = None
 
 
+class CameraView(msgspec.Struct, frozen=True, gc=False):
+    """A camera's latest status as kept in `cameras:latest` and shown on screens."""
+
+    camera_id: str
+    status: CameraState
+    at: datetime
+    at_ms: int
+
+
+class CameraStatusChanged(
+    msgspec.Struct, frozen=True, gc=False, tag_field="type", tag="camera.status_changed"
+):
+    """The events-stream event of a camera whose status changed (`previous`: the one before)."""
+
+    schema: str
+    at: datetime
+    actor: str
+    camera_id: str
+    status: CameraState
+    previous: str | None
+    township_code: str | None = None
+
+
+# The Lua script fills in `previous`, which only Redis knows when the batch is applied.
+_PREVIOUS_PLACEHOLDER = "__PREVIOUS__"
 _status_decoder = msgspec.json.Decoder(CameraStatus)
+_view_decoder = msgspec.json.Decoder(CameraView)
 _site_decoder = msgspec.json.Decoder(CameraSite)
 
 
@@ -92,10 +118,6 @@ def decode_camera(fields: dict[bytes, bytes]) -> CameraStatus:
     if status.alarm is not None and (status.alarm.lon is None) != (status.alarm.lat is None):
         raise CameraRejected("invalid: alarm needs both lon and lat, or neither")
     return status
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def alarm_report(status: CameraStatus, site: CameraSite | None) -> bytes | None:
@@ -266,23 +288,16 @@ class CamerasConsumer:
                 rejected += 1
                 continue
             at_ms = int(status.at.timestamp() * 1000)
-            latest = {
-                "camera_id": status.camera_id,
-                "status": status.status,
-                "at": _iso(status.at),
-                "at_ms": at_ms,
-            }
-            event: dict[str, Any] = {
-                "schema": "event/1",
-                "type": "camera.status_changed",
-                "at": _iso(status.at),
-                "actor": f"camera:{status.camera_id}",
-                "camera_id": status.camera_id,
-                "status": status.status,
-                "previous": "__PREVIOUS__",
-            }
-            if site is not None and site.township_code:
-                event["township_code"] = site.township_code
+            latest = CameraView(status.camera_id, status.status, status.at, at_ms)
+            event = CameraStatusChanged(
+                "event/1",
+                status.at,
+                f"camera:{status.camera_id}",
+                status.camera_id,
+                status.status,
+                _PREVIOUS_PLACEHOLDER,
+                site.township_code if site is not None and site.township_code else None,
+            )
             args += [
                 "s",
                 entry_id,
@@ -312,7 +327,7 @@ class CamerasConsumer:
         self.stats.changes += int(changed)
 
 
-async def latest_cameras(redis: aioredis.Redis, names: StreamNames) -> dict[str, str]:
+async def latest_cameras(redis: aioredis.Redis, names: StreamNames) -> list[CameraView]:
     """Every camera's latest status, for a screen's first paint."""
-    values: Any = await redis.hgetall(names.cameras_latest)
-    return {k.decode(): msgspec.json.decode(v)["status"] for k, v in values.items()}
+    values: Any = await redis.hvals(names.cameras_latest)
+    return [_view_decoder.decode(v) for v in values]

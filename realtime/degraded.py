@@ -32,37 +32,63 @@ class DegradedStatus(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
 _status_decoder = msgspec.json.Decoder(DegradedStatus)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds")
+class DegradedNotice(msgspec.Struct, frozen=True, gc=False):
+    """What screens are told of an outage: which component, since when, and why if known."""
+
+    component: str
+    since: datetime
+    reason: str | None = None
+
+
+class SystemDegraded(
+    msgspec.Struct, frozen=True, gc=False, tag_field="type", tag="system.degraded"
+):
+    """The events-stream event screens show as a banner until `system.recovered`."""
+
+    schema: str
+    at: datetime
+    actor: str
+    component: str
+    since: datetime
+    reason: str
+
+
+class SystemRecovered(
+    msgspec.Struct, frozen=True, gc=False, tag_field="type", tag="system.recovered"
+):
+    """The events-stream event that clears the banner (and records the outage's window)."""
+
+    schema: str
+    at: datetime
+    actor: str
+    component: str
+    since: datetime
+    until: datetime
+
+
+def notice_of(status: DegradedStatus) -> DegradedNotice:
+    """The part of a stored outage that screens are shown."""
+    return DegradedNotice(status.component, status.since, status.reason)
 
 
 def degraded_event(status: DegradedStatus) -> bytes:
     """The system.degraded event screens show as a banner."""
     return msgspec.json.encode(
-        {
-            "schema": EVENT_SCHEMA,
-            "type": "system.degraded",
-            "at": _iso(status.since),
-            "actor": status.reporter,
-            "component": status.component,
-            "since": _iso(status.since),
-            "reason": status.reason,
-        }
+        SystemDegraded(
+            EVENT_SCHEMA,
+            status.since,
+            status.reporter,
+            status.component,
+            status.since,
+            status.reason,
+        )
     )
 
 
 def recovered_event(status: DegradedStatus, until: datetime, actor: str) -> bytes:
     """The system.recovered event that clears the banner."""
     return msgspec.json.encode(
-        {
-            "schema": EVENT_SCHEMA,
-            "type": "system.recovered",
-            "at": _iso(until),
-            "actor": actor,
-            "component": status.component,
-            "since": _iso(status.since),
-            "until": _iso(until),
-        }
+        SystemRecovered(EVENT_SCHEMA, until, actor, status.component, status.since, until)
     )
 
 

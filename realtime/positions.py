@@ -51,6 +51,23 @@ class UnitPosition(msgspec.Struct, frozen=True):
     heading: float | None = None
 
 
+# A unit as a compact row on the wire (live/1 `positions`): 2,000 moving units stay small.
+UNIT_ROW_FIELDS: tuple[str, ...] = ("unit_id", "lon", "lat", "at_ms", "speed", "heading")
+UnitRow = tuple[str, float, float, int, float | None, float | None]
+
+
+def unit_row(unit: UnitPosition) -> UnitRow:
+    """A unit as a compact row; 6 decimals of a degree are about 0.1 m."""
+    return (
+        unit.unit_id,
+        round(unit.lon, 6),
+        round(unit.lat, 6),
+        unit.at_ms,
+        unit.speed,
+        unit.heading,
+    )
+
+
 _fix_decoder = msgspec.json.Decoder(PositionFix)
 _unit_decoder = msgspec.json.Decoder(UnitPosition)
 MAX_POSITION_BYTES = 1024

@@ -1,18 +1,40 @@
 /* Live deltas for the duty console: one websocket, markers added straight to the Leaflet
  * layer (never through a Dash prop), queue rows built with textContent only: every summary,
- * name and address is untrusted text and must never be parsed as HTML. */
+ * name and address is untrusted text and must never be parsed as HTML.
+ *
+ * Every element id, message type and field name is looked up (in IDS, M and C, F and SYS)
+ * in the description the page embeds, generated from the Python definitions
+ * (dashboard/ids.py, realtime/live_protocol.py); tests/unit/test_browser_protocol.py checks
+ * that each one looked up here exists. */
 (function () {
   "use strict";
   var MAX_ROWS = 200;
   var state = { map: null, layer: null, unitLayer: null, ws: null, lastId: null,
                 cases: new Map(), units: new Map(), degraded: new Map(), retry: 500, cfg: null };
+  var IDS = null, M = null, C = null, F = null, SYS = null;
   window.pinganLive = state; // for tests and the browser console
+
+  function configure() {
+    if (state.cfg) { return true; }
+    var node = document.querySelector("[data-config]");
+    if (!node) { return false; }
+    state.cfg = JSON.parse(node.getAttribute("data-config"));
+    IDS = state.cfg.ids;
+    M = state.cfg.protocol.messages;
+    C = state.cfg.protocol.client_messages;
+    F = state.cfg.protocol.fields;
+    SYS = state.cfg.protocol.system_events;
+    return true;
+  }
 
   if (window.L && window.L.Map) {
     // dash-leaflet exposes no handle on its map: capture it when Leaflet creates it.
     window.L.Map.addInitHook(function () {
-      var container = this.getContainer();
-      if (container && container.id === "live-map") { onMap(this); }
+      var map = this;
+      whenConfigured(function () {
+        var container = map.getContainer();
+        if (container && container.id === IDS.LIVE_MAP) { onMap(map); }
+      });
     });
   }
 
@@ -21,19 +43,20 @@
     state.layer = window.L.layerGroup().addTo(map);
     state.unitLayer = window.L.layerGroup().addTo(map);
     state.cases.forEach(function (entry) { entry.marker = null; placeMarker(entry.data); });
-    whenConfigured(connect);
+    connect();
   }
 
   function whenConfigured(then) {
-    var node = document.getElementById("live-config");
-    if (node) { state.cfg = JSON.parse(node.getAttribute("data-config")); then(); return; }
+    if (configure()) { then(); return; }
     window.requestAnimationFrame(function () { whenConfigured(then); });
   }
 
   function words() { return state.cfg.words; }
 
+  function byId(name) { return document.getElementById(IDS[name]); }
+
   function setLink(key, cls) {
-    var node = document.getElementById("link-status");
+    var node = byId("LINK_STATUS");
     if (node) { node.textContent = words().ui[key]; node.className = "link " + cls; }
   }
 
@@ -44,7 +67,11 @@
     var ws = new WebSocket(url);
     state.ws = ws;
     ws.onopen = function () {
-      ws.send(JSON.stringify({ type: "subscribe", scope: state.cfg.scope, since: state.lastId }));
+      var subscribe = {};
+      subscribe[F.subscribe.type] = C.subscribe;
+      subscribe[F.subscribe.scope] = state.cfg.scope;
+      subscribe[F.subscribe.since] = state.lastId;
+      ws.send(JSON.stringify(subscribe));
     };
     ws.onmessage = function (msg) { handle(JSON.parse(msg.data)); };
     ws.onclose = function () {
@@ -55,53 +82,64 @@
   }
 
   function handle(message) {
-    if (message.type === "snapshot") {
+    var type = message[F.snapshot.type];
+    if (type === M.snapshot) {
       clearAll();
-      message.cases.slice().reverse().forEach(upsertCase);
-      (message.units || []).forEach(moveUnit);
+      message[F.snapshot.cases].slice().reverse().forEach(upsertCase);
+      (message[F.snapshot.units] || []).forEach(moveUnit);
       state.degraded.clear();
-      (message.degraded || []).forEach(function (d) { state.degraded.set(d.component, d.since); });
+      (message[F.snapshot.degraded] || []).forEach(markDegraded);
       showDegraded();
-      state.lastId = message.last_id;
+      state.lastId = message[F.snapshot.last_id];
       state.retry = 500;
       setLink("link_live", "live");
-    } else if (message.type === "replay") {
-      message.deltas.forEach(function (d) { applyEvent(d.event); state.lastId = d.id; });
-      state.lastId = message.last_id;
+    } else if (type === M.replay) {
+      message[F.replay.deltas].forEach(applyDelta);
+      state.lastId = message[F.replay.last_id];
       state.retry = 500;
       setLink("link_live", "live");
-    } else if (message.type === "delta") {
-      applyEvent(message.event);
-      state.lastId = message.id;
-    } else if (message.type === "deltas") {
-      message.deltas.forEach(function (d) { applyEvent(d.event); state.lastId = d.id; });
-    } else if (message.type === "positions") {
-      var fields = message.fields;
-      message.units.forEach(function (row) {
+    } else if (type === M.delta) {
+      applyEvent(message[F.delta.event]);
+      state.lastId = message[F.delta.id];
+    } else if (type === M.deltas) {
+      message[F.deltas.deltas].forEach(applyDelta);
+    } else if (type === M.positions) {
+      var fields = message[F.positions.fields];
+      message[F.positions.units].forEach(function (row) {
         var unit = {};
         fields.forEach(function (name, i) { unit[name] = row[i]; });
         moveUnit(unit);
       });
-    } else if (message.type === "status") {
-      (message.degraded || []).forEach(function (d) { state.degraded.set(d.component, d.since); });
+    } else if (type === M.status) {
+      (message[F.status.degraded] || []).forEach(markDegraded);
       showDegraded();
     }
   }
 
+  function applyDelta(item) {
+    applyEvent(item[F.delta_item.event]);
+    state.lastId = item[F.delta_item.id];
+  }
+
+  function markDegraded(notice) {
+    state.degraded.set(notice[F.degraded.component], notice[F.degraded.since]);
+  }
+
   function applyEvent(event) {
-    if (event.type === "system.degraded") {
-      state.degraded.set(event.component, event.since);
+    var type = event[F.event.type];
+    if (type === SYS.degraded) {
+      state.degraded.set(event[F.system.component], event[F.system.since]);
       showDegraded();
-    } else if (event.type === "system.recovered") {
-      state.degraded.delete(event.component);
+    } else if (type === SYS.recovered) {
+      state.degraded.delete(event[F.system.component]);
       showDegraded();
-    } else if (event.case) {
-      upsertCase(event.case);
+    } else if (event[F.event.case]) {
+      upsertCase(event[F.event.case]);
     }
   }
 
   function showDegraded() {
-    var node = document.getElementById("degraded-banner");
+    var node = byId("DEGRADED_BANNER");
     if (!node) { return; }
     var w = words().ui;
     var parts = [];
@@ -114,17 +152,16 @@
   }
 
   function moveUnit(unit) {
-    if (!state.unitLayer || typeof unit.lat !== "number" || typeof unit.lon !== "number") { return; }
-    var marker = state.units.get(unit.unit_id);
-    if (marker) { marker.setLatLng([unit.lat, unit.lon]); return; }
-    marker = window.L.circleMarker([unit.lat, unit.lon], {
-      radius: 5, className: "unit-marker", weight: 1,
-    });
-    marker.bindTooltip(el("div", "unit-tip", unit.unit_id));
+    var id = unit[F.unit.unit_id], lat = unit[F.unit.lat], lon = unit[F.unit.lon];
+    if (!state.unitLayer || typeof lat !== "number" || typeof lon !== "number") { return; }
+    var marker = state.units.get(id);
+    if (marker) { marker.setLatLng([lat, lon]); return; }
+    marker = window.L.circleMarker([lat, lon], { radius: 5, className: "unit-marker", weight: 1 });
+    marker.bindTooltip(el("div", "unit-tip", id));
     marker.addTo(state.unitLayer);
     var path = marker.getElement();
-    if (path) { path.setAttribute("data-unit-id", String(unit.unit_id)); }
-    state.units.set(unit.unit_id, marker);
+    if (path) { path.setAttribute("data-unit-id", String(id)); }
+    state.units.set(id, marker);
   }
 
   function clearAll() {
@@ -140,13 +177,14 @@
   }
 
   function upsertCase(data) {
-    var entry = state.cases.get(data.id);
+    var id = data[F.case.id];
+    var entry = state.cases.get(id);
     if (entry) { removeCase(entry); }
     entry = { data: data, row: null, marker: null };
-    state.cases.set(data.id, entry);
-    if (data.status !== "open") { state.cases.delete(data.id); updateCount(); return; }
+    state.cases.set(id, entry);
+    if (data[F.case.status] !== "open") { state.cases.delete(id); updateCount(); return; }
     entry.row = queueRow(data);
-    var queue = document.getElementById("case-queue");
+    var queue = byId("QUEUE");
     if (queue) { queue.insertBefore(entry.row, queue.firstChild); trimQueue(queue); }
     placeMarker(data);
     updateCount();
@@ -162,7 +200,7 @@
   }
 
   function updateCount() {
-    var node = document.getElementById("queue-count");
+    var node = byId("QUEUE_COUNT");
     if (node) { node.textContent = String(state.cases.size); }
   }
 
@@ -183,52 +221,57 @@
 
   function queueRow(c) {
     var w = words();
-    var row = el("li", "case-row sev-" + c.severity);
-    row.setAttribute("data-case-id", String(c.id));
-    row.setAttribute("data-case-no", c.case_no);
+    var severity = c[F.case.severity], caseNo = c[F.case.case_no];
+    var row = el("li", "case-row sev-" + severity);
+    row.setAttribute("data-case-id", String(c[F.case.id]));
+    row.setAttribute("data-case-no", caseNo);
     var head = el("div", "case-head");
-    head.appendChild(el("span", "sev", w.severity[String(c.severity)] || c.severity));
-    head.appendChild(el("span", "cat", w.category[c.category] || c.category));
-    head.appendChild(el("span", "chan", w.channel[c.channel] || c.channel));
-    head.appendChild(el("span", "time", localTime(c.opened_at)));
+    head.appendChild(el("span", "sev", w.severity[String(severity)] || severity));
+    head.appendChild(el("span", "cat", w.category[c[F.case.category]] || c[F.case.category]));
+    head.appendChild(el("span", "chan", w.channel[c[F.case.channel]] || c[F.case.channel]));
+    head.appendChild(el("span", "time", localTime(c[F.case.opened_at])));
     row.appendChild(head);
-    row.appendChild(el("div", "summary", c.summary));
+    row.appendChild(el("div", "summary", c[F.case.summary]));
     var where = el("div", "where");
-    where.appendChild(el("span", "case-no", c.case_no));
-    where.appendChild(el("span", "township", c.township_name || ""));
-    if (c.village_name) { where.appendChild(el("span", "village", c.village_name)); }
-    if (!c.inside_county) { where.appendChild(el("span", "outside", w.ui.outside)); }
-    if (c.report_count > 1) {
-      where.appendChild(el("span", "reports", w.ui.reports.replace("{n}", c.report_count)));
+    where.appendChild(el("span", "case-no", caseNo));
+    where.appendChild(el("span", "township", c[F.case.township_name] || ""));
+    if (c[F.case.village_name]) { where.appendChild(el("span", "village", c[F.case.village_name])); }
+    if (!c[F.case.inside_county]) { where.appendChild(el("span", "outside", w.ui.outside)); }
+    var reports = c[F.case.report_count];
+    if (reports > 1) {
+      where.appendChild(el("span", "reports", w.ui.reports.replace("{n}", reports)));
     }
     row.appendChild(where);
     row.addEventListener("click", function () {
-      if (state.map) { state.map.setView([c.lat, c.lon], Math.max(state.map.getZoom(), 14)); }
+      if (state.map) {
+        state.map.setView([c[F.case.lat], c[F.case.lon]], Math.max(state.map.getZoom(), 14));
+      }
     });
     return row;
   }
 
   function placeMarker(c) {
     if (!state.layer) { return; }
-    var entry = state.cases.get(c.id);
+    var entry = state.cases.get(c[F.case.id]);
     if (!entry || entry.marker) { return; }
-    var marker = window.L.circleMarker([c.lat, c.lon], {
-      radius: c.severity <= 2 ? 9 : 7,
-      className: "case-marker sev-" + c.severity,
+    var severity = c[F.case.severity];
+    var marker = window.L.circleMarker([c[F.case.lat], c[F.case.lon]], {
+      radius: severity <= 2 ? 9 : 7,
+      className: "case-marker sev-" + severity,
       weight: 2,
     });
     var tip = el("div", "case-tip");
-    tip.appendChild(el("strong", null, c.case_no));
-    tip.appendChild(el("div", null, c.summary));
+    tip.appendChild(el("strong", null, c[F.case.case_no]));
+    tip.appendChild(el("div", null, c[F.case.summary]));
     marker.bindTooltip(tip); // a DOM node: Leaflet inserts it as is, never as HTML text
     marker.addTo(state.layer);
     var path = marker.getElement();
-    if (path) { path.setAttribute("data-case-no", c.case_no); }
+    if (path) { path.setAttribute("data-case-no", c[F.case.case_no]); }
     entry.marker = marker;
   }
 
   function tick() {
-    var node = document.getElementById("clock");
+    var node = IDS ? byId("CLOCK") : null;
     if (node) { node.textContent = localTime(new Date().toISOString()); }
   }
   window.setInterval(tick, 1000);

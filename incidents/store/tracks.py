@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from incidents.store.case_store import Conn
+from incidents.views import TaskView
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,24 +55,7 @@ async def track_of(conn: Conn, unit_id: str, since: datetime, until: datetime) -
     ]
 
 
-@dataclass(frozen=True, slots=True)
-class UnitTask:
-    """A case a unit is assigned to and has not finished (what its terminal shows)."""
-
-    case_id: int
-    assignment_no: int
-    status: str
-    dispatched_at: datetime
-    case_no: str
-    category: str
-    severity: int
-    summary: str
-    address: str | None
-    lon: float
-    lat: float
-
-
-async def active_tasks(conn: Conn, unit_id: str) -> list[UnitTask]:
+async def active_tasks(conn: Conn, unit_id: str) -> list[TaskView]:
     """The unit's open assignments, oldest first."""
     rows = await conn.fetch(
         "SELECT a.case_id, a.assignment_no, a.status, a.dispatched_at, c.case_no, c.category,"
@@ -81,4 +65,4 @@ async def active_tasks(conn: Conn, unit_id: str) -> list[UnitTask]:
         " ORDER BY a.dispatched_at, a.case_id",
         unit_id,
     )
-    return [UnitTask(**dict(row)) for row in rows]
+    return [TaskView(*row) for row in rows]

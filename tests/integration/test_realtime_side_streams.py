@@ -73,7 +73,9 @@ async def test_camera_changes_are_events_and_an_alarm_opens_a_case_via_intake(
         ("alarm", "offline"),
     ]
     assert all(e["township_code"] == CHUNXI for e in changes)
-    assert await latest_cameras(redis, names) == {"cam-1": "alarm"}
+    assert [(c.camera_id, c.status) for c in await latest_cameras(redis, names)] == [
+        ("cam-1", "alarm")
+    ]
     dead: Any = await redis.xrange(names.cameras_dead)
     reasons = sorted(f[b"reason"].decode() for _, f in dead)
     assert len(reasons) == 2
