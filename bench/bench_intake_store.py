@@ -22,9 +22,9 @@ from geo.pack import load_demo_pack
 from incidents.store.intake_store import form_pending
 from incidents.store.pending_reports import receive_reports
 from incidents.store.pool import create_pool
-from realtime.ingest import accept
 from realtime.intake_contract import decode_intake
 from realtime.placement import locate_in
+from tests.integration.forming import accept
 
 WARM_UP_BATCHES = 10
 

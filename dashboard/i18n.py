@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
+from incidents.lifecycle import STEP_NAMES_ZH, Move
+from incidents.vocabulary import Step
+
 DEFAULT_LANG: Final = "zh-CN"
 LANGS: Final = ("zh-CN", "en")
 
@@ -102,6 +105,75 @@ _SEVERITIES: Final[dict[str, dict[str, str]]] = {
     "zh-CN": {"1": "Ⅰ级", "2": "Ⅱ级", "3": "Ⅲ级", "4": "Ⅳ级"},
     "en": {"1": "Level I", "2": "Level II", "3": "Level III", "4": "Level IV"},
 }
+
+
+_STEPS: Final[dict[str, dict[Step, str]]] = {
+    "zh-CN": dict(STEP_NAMES_ZH),
+    "en": {
+        Step.INTAKE: "Intake",
+        Step.REPORT: "Report",
+        Step.DISPATCH: "Dispatch",
+        Step.FEEDBACK: "Handling & feedback",
+        Step.VERIFY: "Verification",
+        Step.ARCHIVE: "Evaluation & archive",
+    },
+}
+
+# What each lifecycle move is called on a button or in the timeline.
+_MOVES: Final[dict[str, dict[Move, str]]] = {
+    "zh-CN": {
+        Move.ACCEPT: "受理",
+        Move.REJECT: "不予受理",
+        Move.ESCALATE: "上报上级",
+        Move.HAND_DOWN: "交办下级",
+        Move.HAND_OVER: "移交首问责任",
+        Move.DISPATCH: "指挥派遣",
+        Move.ACKNOWLEDGE: "签收",
+        Move.ARRIVE: "到场",
+        Move.REPORT_FEEDBACK: "处置反馈",
+        Move.REQUEST_FORCES: "请求增援",
+        Move.STAND_DOWN: "撤回力量",
+        Move.VERIFY_PASS: "核查通过",
+        Move.VERIFY_FAIL: "核查不通过，退回重办",
+        Move.EVALUATE_AND_ARCHIVE: "评价归档",
+        Move.CANCEL: "撤销(虚假报警)",
+        Move.MERGE_INTO: "合并到已有事件",
+        Move.LINK_REPORTS: "关联重复报告",
+        Move.UNLINK_REPORT: "拆分报告",
+        Move.RECORD_OVERDUE: "超期记录并自动上报",
+    },
+    "en": {
+        Move.ACCEPT: "Accept",
+        Move.REJECT: "Reject",
+        Move.ESCALATE: "Escalate",
+        Move.HAND_DOWN: "Hand down",
+        Move.HAND_OVER: "Hand over ownership",
+        Move.DISPATCH: "Dispatch",
+        Move.ACKNOWLEDGE: "Acknowledge",
+        Move.ARRIVE: "Arrive",
+        Move.REPORT_FEEDBACK: "Report feedback",
+        Move.REQUEST_FORCES: "Request forces",
+        Move.STAND_DOWN: "Stand down",
+        Move.VERIFY_PASS: "Verification passed",
+        Move.VERIFY_FAIL: "Verification failed, back to handling",
+        Move.EVALUATE_AND_ARCHIVE: "Evaluate and archive",
+        Move.CANCEL: "Cancel (false report)",
+        Move.MERGE_INTO: "Merge into another case",
+        Move.LINK_REPORTS: "Link duplicate reports",
+        Move.UNLINK_REPORT: "Split off a report",
+        Move.RECORD_OVERDUE: "Record overdue and escalate",
+    },
+}
+
+
+def step_name(lang: str, step: Step) -> str:
+    """What a step of the six-step loop is called."""
+    return _STEPS[pick_lang(lang)][step]
+
+
+def move_name(lang: str, move: Move) -> str:
+    """What a lifecycle move is called."""
+    return _MOVES[pick_lang(lang)][move]
 
 
 def pick_lang(requested: str | None) -> str:

@@ -111,28 +111,7 @@ class Move(StrEnum):
     RECORD_OVERDUE = "record_overdue"
 
 
-MOVE_NAMES_ZH: dict[Move, str] = {
-    Move.ACCEPT: "受理",
-    Move.REJECT: "不予受理",
-    Move.ESCALATE: "上报上级",
-    Move.HAND_DOWN: "交办下级",
-    Move.HAND_OVER: "移交首问责任",
-    Move.DISPATCH: "指挥派遣",
-    Move.ACKNOWLEDGE: "签收",
-    Move.ARRIVE: "到场",
-    Move.REPORT_FEEDBACK: "处置反馈",
-    Move.REQUEST_FORCES: "请求增援",
-    Move.STAND_DOWN: "撤回力量",
-    Move.VERIFY_PASS: "核查通过",
-    Move.VERIFY_FAIL: "核查不通过，退回重办",
-    Move.EVALUATE_AND_ARCHIVE: "评价归档",
-    Move.CANCEL: "撤销(虚假报警)",
-    Move.MERGE_INTO: "合并到已有事件",
-    Move.LINK_REPORTS: "关联重复报告",
-    Move.UNLINK_REPORT: "拆分报告",
-    Move.RECORD_OVERDUE: "超期记录并自动上报",
-}
-
+# The official names of the six steps (六步闭环), as the seed and every form call them.
 STEP_NAMES_ZH: dict[Step, str] = {
     Step.INTAKE: "统一受理",
     Step.REPORT: "发现上报",

@@ -408,16 +408,6 @@ class IngestWorker:
         dead = {entry_id for entry_id, _, _ in rejects}
         return [(i, f) for i, f in entries if i not in dead], rejects
 
-    async def handle_batch(
-        self,
-        entries: Sequence[Entry],
-        *,
-        extra_rejects: Sequence[tuple[EntryId, Fields, str]] = (),
-        extra_acks: Sequence[EntryId] = (),
-    ) -> None:
-        """Validate, store durably, then dead-letter + acknowledge in one Redis MULTI."""
-        await self._commit(self._check(entries, extra_rejects=extra_rejects, extra_acks=extra_acks))
-
     def _check(
         self,
         entries: Sequence[Entry],
@@ -651,11 +641,6 @@ class IngestWorker:
                 f"system:ingest:{self._consumer}",
                 self._settings.events_maxlen,
             )
-
-
-def accept(report: IntakeReport, locate: Locate, received_at: datetime) -> AcceptedReport:
-    """A valid intake report, located in the jurisdiction tree, as the incident store takes it."""
-    return accept_at(report, locate(report.location.lon, report.location.lat), received_at)
 
 
 def accept_at(report: IntakeReport, place: Located, received_at: datetime) -> AcceptedReport:

@@ -195,20 +195,8 @@ def _outbox_insert(case_ids: str, seqs: str, payloads: str) -> str:
     ) AS batch WHERE ids IS NOT NULL"""
 
 
-_EVENT_COLUMNS = [
-    "id",
-    "case_id",
-    "seq",
-    "version",
-    "type",
-    "at",
-    "actor",
-    "reason",
-    "causation_id",
-    "step_before",
-    "step_after",
-    "data",
-]
+# The log's columns are the event row's fields (incidents.events.EventRow), after the id.
+_EVENT_COLUMNS = ["id", *EventRow.__struct_fields__]
 _INSERT_OUTBOX = (
     "INSERT INTO event_outbox (first_event_id, event_ids, payloads) VALUES ($1, $2, $3)"
 )
@@ -252,19 +240,9 @@ def with_event_id(event_id: int, payload: str) -> bytes:
 
 def _event_columns(rows: Sequence[EventRow]) -> list[list[Any]]:
     """The log columns of `_EVENT_TYPES`, one array each."""
-    return [
-        [r.case_id for r in rows],
-        [r.seq for r in rows],
-        [r.version for r in rows],
-        [r.type for r in rows],
-        [r.at for r in rows],
-        [r.actor for r in rows],
-        [r.reason for r in rows],
-        [r.causation_id for r in rows],
-        [r.step_before for r in rows],
-        [r.step_after for r in rows],
-        [r.data for r in rows],
-    ]
+    if not rows:
+        return [[] for _ in EventRow.__struct_fields__]
+    return _columns([msgspec.structs.astuple(row) for row in rows])
 
 
 def _pending(
@@ -297,19 +275,7 @@ async def write_events(
 
 def _log_values(row: EventRow) -> tuple[Any, ...]:
     """A log row's columns in `_EVENT_COLUMNS` order, after the id."""
-    return (
-        row.case_id,
-        row.seq,
-        row.version,
-        row.type,
-        row.at,
-        row.actor,
-        row.reason,
-        row.causation_id,
-        row.step_before,
-        row.step_after,
-        row.data,
-    )
+    return msgspec.structs.astuple(row)
 
 
 def views_of(cases: Sequence[tuple[Case, PlaceNames]]) -> dict[int, CaseView]:

@@ -210,6 +210,7 @@ _REPORTS_OF_ONE = (
     f"SELECT {_columns(LinkedReportView)} FROM case_reports"
     " WHERE case_id = $1 AND link_kind <> 'opened' ORDER BY linked_at, source_id"
 )
+_EVENTS_OF_ONE = f"SELECT {_columns(EventRow)} FROM case_events WHERE case_id = $1 ORDER BY seq"
 _ASSIGNMENTS_OF_ONE = (
     f"SELECT {_columns(AssignmentView)} FROM case_assignments"
     " WHERE case_id = $1 ORDER BY assignment_no"
@@ -265,11 +266,7 @@ async def reporter_of(conn: Conn, case_id: int, within: str) -> Reporter | None:
 
 async def case_events(conn: Conn, case_id: int) -> list[Event]:
     """A case's whole event log, oldest first (for replay and the audit trail)."""
-    rows = await conn.fetch(
-        "SELECT case_id, seq, version, type, at, actor, reason, causation_id, step_before,"
-        " step_after, data FROM case_events WHERE case_id = $1 ORDER BY seq",
-        case_id,
-    )
+    rows = await conn.fetch(_EVENTS_OF_ONE, case_id)
     return [event_from_row(EventRow(*row)) for row in rows]
 
 

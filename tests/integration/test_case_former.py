@@ -12,11 +12,11 @@ import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
 from realtime.forming import CaseFormer
-from realtime.ingest import IngestSettings, IngestWorker, accept
+from realtime.ingest import IngestSettings, IngestWorker
 from realtime.intake_contract import decode_document
 from realtime.streams import StreamNames
 from realtime.worker import run_former
-from tests.integration.forming import form_reports
+from tests.integration.forming import accept, form_reports
 from tests.integration.test_ingest import (
     FIXED_NOW,
     demo_locate,

@@ -34,10 +34,9 @@ from incidents.store.service import CaseService, StaleCase
 from incidents.views import CaseView
 from incidents.vocabulary import Step, Tier
 from realtime.event_sink import RedisEventSink
-from realtime.ingest import accept
 from realtime.intake_contract import decode_document
 from realtime.streams import StreamNames
-from tests.integration.forming import form_reports
+from tests.integration.forming import accept, form_reports
 from tests.integration.test_ingest import FIXED_NOW, demo_locate, valid_lines
 
 pytestmark = pytest.mark.integration

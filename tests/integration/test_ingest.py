@@ -16,9 +16,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from realtime.forming import CaseFormer
-from realtime.ingest import IngestSettings, IngestWorker, Locate, accept
+from realtime.ingest import IngestSettings, IngestWorker, Locate
 from realtime.intake_contract import decode_document
 from realtime.streams import INGEST_GROUP, StreamNames
+from tests.integration.forming import accept
 
 pytestmark = pytest.mark.integration
 

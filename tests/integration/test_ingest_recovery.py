@@ -13,12 +13,11 @@ import asyncpg
 import pytest
 import redis.asyncio as aioredis
 
-from realtime.ingest import accept
 from realtime.intake_contract import decode_document
 from realtime.metrics import metrics_text
 from realtime.streams import INGEST_GROUP, StreamNames
 from tests.fault.tcp_proxy import proxy_to, via
-from tests.integration.forming import form_reports
+from tests.integration.forming import accept, form_reports
 from tests.integration.test_ingest import (
     FIXED_NOW,
     demo_locate,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dashboard.i18n import DEFAULT_LANG, LANGS, browser_words, pick_lang, text
-from incidents.vocabulary import Category, Channel
+from dashboard.i18n import DEFAULT_LANG, LANGS, browser_words, move_name, pick_lang, step_name, text
+from incidents.lifecycle import Move
+from incidents.vocabulary import Category, Channel, Step
 
 
 def test_chinese_is_the_default_and_unknown_languages_fall_back_to_it() -> None:
@@ -24,3 +25,15 @@ def test_both_languages_name_every_category_channel_and_string() -> None:
         assert set(words["channel"]) == {c.value for c in Channel}
         assert set(words["severity"]) == {"1", "2", "3", "4"}
         assert "{component}" in words["ui"]["degraded"] and "{since}" in words["ui"]["degraded"]
+
+
+def test_every_step_and_move_has_a_name_in_both_languages() -> None:
+    """Buttons and the timeline name every move and step of the loop, in each language."""
+    for lang in LANGS:
+        for step in Step:
+            assert step_name(lang, step)
+        for move in Move:
+            assert move_name(lang, move)
+    assert step_name("zh-CN", Step.INTAKE) == "统一受理"
+    assert move_name("zh-CN", Move.VERIFY_FAIL) == "核查不通过，退回重办"
+    assert move_name("en", Move.HAND_DOWN) == "Hand down"
