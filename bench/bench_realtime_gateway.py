@@ -7,6 +7,12 @@ and client processes holding the websocket screens (county scope, batch mode). T
 delta: from the report's XADD on `intake` (end to end), and from the event's XADD on
 `events` (the gateway's own share).
 Gaps: every screen must receive every report published after it subscribed, in stream order.
+
+Where the time goes: every process on the two cores is the product's (ingest worker, case
+former, gateway, PostgreSQL, Redis) or the bench's own (the client processes holding the
+screens, and this process offering the load). The bench prints each one's CPU over the
+offered window and the machine's idle share, and how late the client processes' event loops
+ran: a delay measured in a client that was itself busy includes that lateness.
 """
 
 from __future__ import annotations
@@ -100,11 +106,23 @@ async def _run_screens(url: str, count: int, measuring: int, seconds: float, que
         distinct = len(seen) if measure else received
         results.append((received, distinct, positions, ordered))
 
+    lags = array("f")
+
+    async def loop_lag() -> None:
+        """How late this process's event loop wakes a 10 ms sleeper (its own CPU pressure)."""
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            started = time.perf_counter()
+            await asyncio.sleep(0.01)
+            lags.append((time.perf_counter() - started - 0.01) * 1000)
+
+    lagging = asyncio.ensure_future(loop_lag())
     outcomes = await asyncio.gather(
         *(screen(n < measuring) for n in range(count)), return_exceptions=True
     )
+    lagging.cancel()
     failures = [repr(o) for o in outcomes if isinstance(o, BaseException)]
-    queue.put((results, end_to_end.tobytes(), gateway_only.tobytes(), failures))
+    queue.put((results, end_to_end.tobytes(), gateway_only.tobytes(), failures, lags.tobytes()))
 
 
 def _report(serial: int, sent_ms: int, rng: random.Random) -> bytes:
@@ -222,9 +240,24 @@ async def run(
         for worker in workers:
             worker.start()
         await asyncio.sleep(WARM_UP_SECONDS + 1)
-        gateway.cpu_percent()
+        groups = {
+            "ingest worker": [psutil.Process(started[0].pid)],
+            "case former": [psutil.Process(started[1].pid)],
+            "gateway": [gateway],
+            "PostgreSQL": _named("postgres"),
+            "Redis": _named("redis-server"),
+            "bench: screen clients": [psutil.Process(w.pid) for w in workers if w.pid],
+            "bench: load offerer": [psutil.Process()],
+        }
+        before = {name: _cpu(procs) for name, procs in groups.items()}
+        machine_before = psutil.cpu_times()
+        offered_at = time.monotonic()
         sent = await _offer(redis, names, rate, positions, seconds, direct)
-        gateway_cpu = gateway.cpu_percent()
+        window = time.monotonic() - offered_at
+        cpu = {name: _cpu(procs) - before[name] for name, procs in groups.items()}
+        machine_after = psutil.cpu_times()
+        idle = (machine_after.idle - machine_before.idle) / (window * psutil.cpu_count())
+        gateway_cpu = cpu["gateway"] / window * 100
         rss = gateway.memory_info().rss
         outcomes = [queue.get(timeout=listen + 60) for _ in workers]
         for worker in workers:
@@ -238,7 +271,9 @@ async def run(
     end_to_end: list[float] = []
     gateway_only: list[float] = []
     failures: list[str] = []
-    for results, e2e, gw, failed in outcomes:
+    lags: list[float] = []
+    for results, e2e, gw, failed, lag in outcomes:
+        lags.extend(array("f", lag))
         failures.extend(failed)
         screens.extend(results)
         end_to_end.extend(array("f", e2e))
@@ -268,6 +303,34 @@ async def run(
             f" ms  max {max(values, default=float('nan')):.0f} ms"
         )
     print(f"gateway CPU                 {gateway_cpu:.0f} % of one core; RSS {rss / 2**20:.0f} MiB")
+    print(f"CPU over the {window:.0f} s offered, by process (2 cores = 200 %):")
+    product = sum(v for name, v in cpu.items() if not name.startswith("bench"))
+    for name, seconds_used in cpu.items():
+        print(f"  {name:<26}{seconds_used / window * 100:5.0f} %")
+    print(f"  {'product in all':<26}{product / window * 100:5.0f} %")
+    print(f"  {'bench in all':<26}{(sum(cpu.values()) - product) / window * 100:5.0f} %")
+    print(f"  {'machine idle':<26}{idle * 200:5.0f} %")
+    print(
+        f"client event-loop lag       p50 {percentile(lags, 0.5):.1f} ms  p99"
+        f" {percentile(lags, 0.99):.1f} ms (a busy client reads its deltas late)"
+    )
+
+
+def _named(name: str) -> list[psutil.Process]:
+    """Every process on the machine with this name (the servers the stack uses)."""
+    return [p for p in psutil.process_iter(["name"]) if p.info["name"] == name]
+
+
+def _cpu(processes: list[psutil.Process]) -> float:
+    """CPU seconds used so far by these processes (each PostgreSQL backend is one of its own)."""
+    total = 0.0
+    for process in processes:
+        try:
+            times = process.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += times.user + times.system
+    return total
 
 
 def main() -> None:
