@@ -236,6 +236,7 @@ def cmd_serve(settings: Settings) -> None:
     from fastapi.responses import JSONResponse, PlainTextResponse
 
     from dashboard.app import DashboardConfig, MapLayers, create_app
+    from dashboard.http_guard import GuardSettings, HttpGuard
     from realtime.health import stack_health
     from realtime.live_protocol import browser_description
     from realtime.metrics import CONTENT_TYPE, metrics_text
@@ -279,8 +280,14 @@ def cmd_serve(settings: Settings) -> None:
         text = await metrics_text(redis, _names(settings), datetime.now(UTC))
         return PlainTextResponse(text, media_type=CONTENT_TYPE)
 
+    guard = GuardSettings(
+        allowed_hosts=settings.allowed_hosts,
+        ws_port=settings.ws_port,
+        script_hashes=tuple(dash_app.csp_hashes()),
+    )
+    guarded = HttpGuard(server, guard)
     uvicorn.Server(
-        uvicorn.Config(server, host=settings.host, port=settings.port, log_level="warning")
+        uvicorn.Config(guarded, host=settings.host, port=settings.port, log_level="warning")
     ).run()
 
 

@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 
 import dash_leaflet as dl
 from dash import Dash, Input, Output, dcc, html
+from fastapi import FastAPI
 
 from dashboard import ids
 from dashboard.i18n import browser_words, pick_lang, text
@@ -136,9 +137,11 @@ def page(lang: str, layers: MapLayers, config: DashboardConfig) -> html.Div:
 
 def create_app(layers: MapLayers, config: DashboardConfig) -> Dash:
     """Build the Dash app (FastAPI backend); the caller serves `app.server`."""
+    # The framework's interactive API docs are not served: the centre publishes no API there.
+    server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app = Dash(
         __name__,
-        backend="fastapi",
+        server=server,
         assets_folder=str(WEB_ASSETS),
         serve_locally=True,
         title="平安指挥",

@@ -11,15 +11,16 @@ batch pending; after it, nothing is left to do.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 import redis.asyncio as aioredis
 
 from realtime.group_reader import GroupReader
+from realtime.positions import implausible_time
 from realtime.streams import CAMERAS_GROUP, DATA_FIELD, StreamNames
 
 log = logging.getLogger(__name__)
@@ -102,8 +103,8 @@ _view_decoder = msgspec.json.Decoder(CameraView)
 _site_decoder = msgspec.json.Decoder(CameraSite)
 
 
-def decode_camera(fields: dict[bytes, bytes]) -> CameraStatus:
-    """Validate a raw cameras entry; raise CameraRejected with the reason."""
+def decode_camera(fields: dict[bytes, bytes], now: datetime) -> CameraStatus:
+    """Validate a raw cameras entry received at `now`; raise CameraRejected with the reason."""
     if set(fields) != {DATA_FIELD}:
         raise CameraRejected("entry must have exactly one field 'data'")
     raw = fields[DATA_FIELD]
@@ -117,6 +118,9 @@ def decode_camera(fields: dict[bytes, bytes]) -> CameraStatus:
         raise CameraRejected(f"not JSON: {exc}") from None
     if status.alarm is not None and (status.alarm.lon is None) != (status.alarm.lat is None):
         raise CameraRejected("invalid: alarm needs both lon and lat, or neither")
+    why = implausible_time(status.at, now)
+    if why is not None:
+        raise CameraRejected(f"implausible: {why}")  # it would freeze the camera's status
     return status
 
 
@@ -227,7 +231,9 @@ class CamerasConsumer:
         names: StreamNames,
         consumer: str,
         settings: CameraSettings | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._clock = clock
         self._redis = redis
         self._names = names
         self._settings = settings or CameraSettings()
@@ -266,9 +272,10 @@ class CamerasConsumer:
     async def handle_batch(self, entries: Sequence[tuple[bytes, dict[bytes, bytes]]]) -> None:
         """Apply a batch atomically (see the module docstring)."""
         decoded: list[tuple[bytes, CameraStatus | str, dict[bytes, bytes]]] = []
+        now = self._clock()
         for entry_id, fields in entries:
             try:
-                decoded.append((entry_id, decode_camera(fields), fields))
+                decoded.append((entry_id, decode_camera(fields, now), fields))
             except CameraRejected as exc:
                 decoded.append((entry_id, str(exc), fields))
         cameras = sorted({s.camera_id for _, s, _ in decoded if isinstance(s, CameraStatus)})

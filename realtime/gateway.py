@@ -246,7 +246,8 @@ class Gateway:
                 if stream == events:
                     self._fan_out(entries)
                 else:
-                    self.stats.positions += self._positions.absorb(f for _, f in entries)
+                    fixes = (f for _, f in entries)
+                    self.stats.positions += self._positions.absorb(fixes, datetime.now(UTC))
 
     def _writable(self, client: Client) -> bool:
         """Does the client's socket keep pace (below the direct-write limit)?"""

@@ -8,6 +8,7 @@ ignored, so a late or replayed fix never moves a unit back.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 
 from realtime.fanout import COUNTY_PREFIX_LENGTH
 from realtime.live_protocol import Positions, encode
@@ -30,12 +31,12 @@ class PositionCoalescer:
         self._latest: dict[str, UnitPosition] = {}
         self._moved: set[str] = set()
 
-    def absorb(self, entries: Iterable[dict[bytes, bytes]]) -> int:
-        """Take in positions-stream entries; return how many were valid fixes."""
+    def absorb(self, entries: Iterable[dict[bytes, bytes]], now: datetime) -> int:
+        """Take in positions-stream entries read at `now`; return how many were valid fixes."""
         valid = 0
         for fields in entries:
             try:
-                unit = to_unit_position(decode_fix(fields))
+                unit = to_unit_position(decode_fix(fields, now))
             except PositionRejected:
                 continue  # the positions consumer dead-letters it; screens just skip it
             known = self._latest.get(unit.unit_id)

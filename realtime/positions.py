@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 import asyncpg
@@ -73,19 +73,38 @@ _unit_decoder = msgspec.json.Decoder(UnitPosition)
 MAX_POSITION_BYTES = 1024
 
 
-def decode_fix(fields: dict[bytes, bytes]) -> PositionFix:
-    """Validate a raw positions entry; raise PositionRejected with the reason."""
+# A fix is only believed near the receiver's clock: one stamped far ahead would win
+# latest-wins for good and freeze its unit on every map; one from long ago is stale.
+MAX_AHEAD = timedelta(minutes=2)
+MAX_BEHIND = timedelta(hours=24)
+
+
+def implausible_time(at: datetime, now: datetime) -> str | None:
+    """Why a stamped time cannot be believed at `now` (None: it can)."""
+    if at - now > MAX_AHEAD:
+        return f"time {at.isoformat()} is more than {MAX_AHEAD} ahead of the server's clock"
+    if now - at > MAX_BEHIND:
+        return f"time {at.isoformat()} is more than {MAX_BEHIND} old"
+    return None
+
+
+def decode_fix(fields: dict[bytes, bytes], now: datetime) -> PositionFix:
+    """Validate a raw positions entry received at `now`; raise PositionRejected with the reason."""
     if set(fields) != {DATA_FIELD}:
         raise PositionRejected("entry must have exactly one field 'data'")
     raw = fields[DATA_FIELD]
     if len(raw) > MAX_POSITION_BYTES:
         raise PositionRejected(f"document is {len(raw)} bytes, larger than {MAX_POSITION_BYTES}")
     try:
-        return _fix_decoder.decode(raw)
+        fix = _fix_decoder.decode(raw)
     except msgspec.ValidationError as exc:
         raise PositionRejected(f"invalid: {exc}") from None
     except msgspec.DecodeError as exc:
         raise PositionRejected(f"not JSON: {exc}") from None
+    why = implausible_time(fix.at, now)
+    if why is not None:
+        raise PositionRejected(f"implausible: {why}")
+    return fix
 
 
 def to_unit_position(fix: PositionFix) -> UnitPosition:
@@ -187,7 +206,9 @@ class PositionsConsumer:
         names: StreamNames,
         consumer: str,
         settings: PositionSettings | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self._clock = clock
         self._redis = redis
         self._store_tracks = store_tracks
         self._names = names
@@ -215,11 +236,12 @@ class PositionsConsumer:
         """Latest per unit in Redis, due fixes into PostgreSQL, then dead letters and acks."""
         units: list[UnitPosition] = []
         rejected: list[tuple[bytes, dict[bytes, bytes], str]] = []
+        now = self._clock()
         for entry_id, fields in entries:
             if not fields:
                 continue
             try:
-                units.append(to_unit_position(decode_fix(fields)))
+                units.append(to_unit_position(decode_fix(fields, now)))
             except PositionRejected as exc:
                 rejected.append((entry_id, fields, str(exc)))
         if units:

@@ -29,6 +29,8 @@ class Settings:
     metrics_port: int | None
     screen_tokens: bool
     workers: int = 1
+    # Host names the command centre answers to (any other Host header is refused).
+    allowed_hosts: frozenset[str] = frozenset({"127.0.0.1", "localhost"})
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -49,6 +51,10 @@ class Settings:
             else None,
             screen_tokens=env.get("PINGAN_SCREEN_TOKENS") == "1",
             workers=max(1, int(env.get("PINGAN_WORKERS", "1"))),
+            allowed_hosts=frozenset(
+                {"127.0.0.1", "localhost", env.get("HOST", "127.0.0.1")}
+                | {h.strip() for h in env.get("PINGAN_ALLOWED_HOSTS", "").split(",") if h.strip()}
+            ),
         )
 
 

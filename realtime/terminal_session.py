@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import asyncpg
 import redis.asyncio as aioredis
@@ -71,7 +72,7 @@ class TerminalSessions:
         with contextlib.suppress(ConnectionClosed):
             async for raw in connection:
                 try:
-                    message = parse_message(raw)
+                    message = parse_message(raw, datetime.now(UTC))
                 except TerminalError as exc:
                     client.offer(Frame(encode(Rejected(reason=str(exc)))))
                     continue

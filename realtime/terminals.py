@@ -29,6 +29,7 @@ from incidents.lifecycle import IllegalMove
 from incidents.store import queries
 from incidents.store.service import CaseNotFound, StaleCase
 from realtime.group_reader import GroupReader
+from realtime.positions import implausible_time
 from realtime.streams import DATA_FIELD, StreamNames
 
 log = logging.getLogger(__name__)
@@ -126,8 +127,8 @@ def is_hello(raw: str | bytes) -> bool:
     return b'"hello"' in head
 
 
-def parse_message(raw: str | bytes) -> TerminalMessage:
-    """Validate a terminal message; raise TerminalError saying why not."""
+def parse_message(raw: str | bytes, now: datetime) -> TerminalMessage:
+    """Validate a terminal message received at `now`; raise TerminalError saying why not."""
     if len(raw) > MAX_MESSAGE_BYTES:
         raise TerminalError(f"message larger than {MAX_MESSAGE_BYTES} bytes")
     try:
@@ -136,6 +137,10 @@ def parse_message(raw: str | bytes) -> TerminalMessage:
         raise TerminalError(f"invalid: {exc}") from None
     if isinstance(message, Feedback) and not message.text.strip():
         raise TerminalError("invalid: feedback text is blank")
+    if isinstance(message, PositionReport):
+        why = implausible_time(message.at, now)
+        if why is not None:
+            raise TerminalError(f"implausible: {why}")
     return message
 
 

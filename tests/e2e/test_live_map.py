@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 import redis
@@ -88,7 +89,8 @@ def test_unit_positions_and_degraded_banner_arrive_live(stack: RunningStack) -> 
         page.goto(stack.base_url + "/")
         page.wait_for_selector("#link-status.live", timeout=15_000)
 
-        fix = {"unit_id": "patrol-e2e-1", "lon": 118.87, "lat": 31.33, "at": "2026-11-26T13:30:00Z"}
+        at = datetime.now(UTC).isoformat()  # a fix is only believed near the server's clock
+        fix = {"unit_id": "patrol-e2e-1", "lon": 118.87, "lat": 31.33, "at": at}
         client.xadd(prefix + "positions", {"data": json.dumps(fix)})
         unit = page.locator('path.unit-marker[data-unit-id="patrol-e2e-1"]')
         unit.wait_for(state="attached", timeout=LIVENESS_BOUND_S * 1000)

@@ -157,7 +157,7 @@ async def test_ingest_positions_cameras_and_gateway_on_a_cluster(pool: asyncpg.P
             cameras = CamerasConsumer(redis, names=names, consumer="c1")
             await tracks.ensure_group()
             await cameras.ensure_group()
-            at = datetime(2026, 11, 26, 2, 0, tzinfo=UTC).isoformat()
+            at = datetime.now(UTC).isoformat()  # near the consumers' clock
             fix = {"unit_id": "patrol-1", "lon": 118.88, "lat": 31.33, "at": at}
             await redis.xadd(names.positions, {"data": json.dumps(fix)})
             status = {"camera_id": "cam-1", "status": "offline", "at": at}

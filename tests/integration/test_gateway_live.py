@@ -278,7 +278,9 @@ async def test_positions_are_coalesced_per_unit_and_filtered_by_scope(
         for ws in (county, town):
             assert json.loads(await ws.recv())["type"] == "snapshot"
 
-        start = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(
+            minutes=30
+        )  # positions must be near the server's clock
         latest: dict[str, tuple[float, float]] = {}
         started = time.monotonic()
         for step in range(100):
@@ -338,7 +340,9 @@ async def test_positions_consumer_keeps_latest_and_samples_tracks(
         settings=PositionSettings(sample_interval_seconds=10, block_ms=50),
     )
     await consumer.ensure_group()
-    start = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)
+    start = datetime.now(UTC).replace(microsecond=0) - timedelta(
+        minutes=30
+    )  # positions must be near the server's clock
     order = list(range(60))
     random.Random(5).shuffle(order[30:])  # the second half arrives out of order
     for second in order:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
@@ -95,7 +96,7 @@ async def test_terminal_gets_its_task_and_its_messages_apply_once_in_order(
                 "seq": 4,
                 "lon": 118.88,
                 "lat": 31.33,
-                "at": "2026-11-26T10:00:00+08:00",
+                "at": datetime.now(UTC).isoformat(),
             },
         ]
         await ws.send(json.dumps(queued[0]))

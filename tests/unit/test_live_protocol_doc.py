@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +57,8 @@ def test_client_examples_are_valid_client_messages() -> None:
         elif example["type"] == "hello":
             parse_hello(json.dumps({**example, "token": "x" * 16}))
         else:
-            parse_message(raw)
+            # The documented position is stamped 2026-11-26T10:00:00+08:00: read it then.
+            parse_message(raw, datetime(2026, 11, 26, 2, 0, 30, tzinfo=UTC))
 
 
 def test_the_subscribe_table_lists_exactly_its_fields() -> None:
