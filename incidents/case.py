@@ -7,6 +7,7 @@ they stay out of the cyclic garbage collector (`gc=False`).
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from enum import StrEnum
 
@@ -110,7 +111,7 @@ class Reporter(msgspec.Struct, frozen=True, gc=False):
 
     def masked(self) -> Reporter:
         """The same reporter as a shared screen may show it (王**, 139****4567)."""
-        return Reporter(name=_mask_name(self.name), phone=_mask_phone(self.phone))
+        return Reporter(name=mask_name(self.name), phone=mask_phone(self.phone))
 
 
 class Jurisdiction(msgspec.Struct, frozen=True, gc=False):
@@ -458,16 +459,121 @@ def case_from_snapshot(text: str | bytes) -> Case:
     return _SNAPSHOT_DECODER.decode(text)
 
 
-def _mask_name(name: str | None) -> str | None:
+# Masking of personal data (脱敏) for shared screens, lists and exports. Each function keeps
+# the shape people expect to see and never more than the rules below allow, whatever the text.
+
+MASK = "*"
+PHONE_SEPARATORS = frozenset("+- ()")
+MAX_PHONE_DIGITS_SHOWN = 7
+ADDRESS_KEPT_CHARS = 6
+# Where the exact address points at a person (a petitioner, someone under care, a quarrel
+# between neighbours), so shared screens show only the area.
+SENSITIVE_ADDRESS_CATEGORIES = frozenset(
+    {Category.PETITION, Category.SPECIAL_POPULATION, Category.DISPUTE}
+)
+_ASCII_DIGITS = frozenset("0123456789")
+_MOBILE_LENGTH = 11
+_MOBILE_SECOND_DIGITS = frozenset("3456789")
+
+
+def mask_name(name: str | None) -> str | None:
+    """The name with its first letter (the family name) kept and every other character a *."""
+    # Compound surnames (欧阳, 司马) are not special-cased: 欧阳娜娜 shows as 欧***, which
+    # reveals less. Latin names keep their first letter only ("John Smith" -> "J*********").
+    # Surrounding spaces are dropped first; a one-character name is all mask ("王" -> "*"),
+    # since keeping it would show the whole name. The kept character must be a letter, so
+    # a combining mark, control, format (RTL) or surrogate character never survives.
     if not name:
         return name
-    # Keeping the family name is what shared screens in China customarily show.
-    return name[0] + "*" * max(1, len(name) - 1)
+    trimmed = name.strip()
+    if len(trimmed) <= 1:
+        return MASK
+    first = trimmed[0]
+    kept = first if unicodedata.category(first).startswith("L") else MASK
+    return kept + MASK * (len(trimmed) - 1)
 
 
-def _mask_phone(phone: str | None) -> str | None:
+def mask_phone(phone: str | None) -> str | None:
+    """The phone number in its own shape with all but a few digits masked (139****4567)."""
+    # Rules, on the ASCII digits of the text (separators + - space ( ) stay, any other
+    # character becomes a *, the length never changes):
+    # - fewer than 7 digits: every digit masked;
+    # - a mainland mobile (11 digits 1[3-9]..., optionally after +86, 86 or 0086): its first
+    #   3 and last 4 digits, the customary 139****4567; a country code is masked, so that
+    #   never more than 7 digits show;
+    # - a landline (a leading 0 trunk, or any number after +86/0086): the area code and the
+    #   last 2 digits (025-******78);
+    # - anything else: the last 4 digits and the first 3.
+    # Except for the mobile shape, no more than half of the digits are shown (the last
+    # digits of a landline go first, the first digits of anything else); never more than 7.
     if not phone:
         return phone
-    if len(phone) < 7:
-        return "*" * len(phone)
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+    positions = [i for i, char in enumerate(phone) if char in _ASCII_DIGITS]
+    digits = "".join(phone[i] for i in positions)
+    plus = phone.lstrip(" (").startswith("+")  # (+86) as much as +86
+    shown = {positions[k] for k in _shown_digits(digits, plus)}
+    return "".join(
+        char if i in shown or char in PHONE_SEPARATORS else MASK for i, char in enumerate(phone)
+    )
+
+
+def _shown_digits(digits: str, plus: bool) -> tuple[int, ...]:
+    """Which digits (indices into `digits`) `mask_phone` leaves visible."""
+    count = len(digits)
+    if count < MAX_PHONE_DIGITS_SHOWN:
+        return ()
+    code = _country_code_length(digits, plus)
+    national = digits[code:]
+    foreign = plus and code == 0
+    if (
+        not foreign
+        and len(national) == _MOBILE_LENGTH
+        and national[0] == "1"
+        and national[1] in _MOBILE_SECOND_DIGITS
+    ):
+        return (*range(code, code + 3), *range(count - 4, count))
+    limit = min(MAX_PHONE_DIGITS_SHOWN, count // 2)
+    if not foreign and (code or national.startswith("0")):
+        head, tail = _area_code_length(national), 2
+        while head + tail > limit:
+            if tail:
+                tail -= 1
+            else:
+                head -= 1
+        return (*range(code, code + head), *range(count - tail, count))
+    head, tail = 3, 4
+    while head + tail > limit:
+        if head:
+            head -= 1
+        else:
+            tail -= 1
+    return (*range(head), *range(count - tail, count))
+
+
+def _country_code_length(digits: str, plus: bool) -> int:
+    """How many leading digits are China's country code (+86, 0086, or 86 before a mobile)."""
+    if digits.startswith("0086"):
+        return 4
+    if digits.startswith("86") and (plus or (len(digits) == 13 and digits[2] == "1")):
+        return 2
+    return 0
+
+
+def _area_code_length(national: str) -> int:
+    """Digits of the area code at the start of a national number, its trunk 0 included."""
+    # 010 and 02x are the three-digit codes (two without the trunk 0), all others one longer.
+    trunk = 1 if national.startswith("0") else 0
+    if len(national) <= trunk:
+        return trunk
+    return trunk + (2 if national[trunk] in "12" else 3)
+
+
+def mask_address(address: str | None, category: str) -> str | None:
+    """The address as shared screens show it: only the area for sensitive categories."""
+    # The first 6 characters (the district and street, 南京市高淳区) followed by ***, but
+    # never more than half of a short address; other categories show the address as given.
+    if address is None or category not in SENSITIVE_ADDRESS_CATEGORIES:
+        return address
+    if not address:
+        return address  # nothing to hide
+    return address[: min(ADDRESS_KEPT_CHARS, len(address) // 2)] + MASK * 3
