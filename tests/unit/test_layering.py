@@ -19,7 +19,7 @@ RULES: dict[str, set[str]] = {
     "geo": {"geo", "shapely", "numpy"},
     # The pure incident core: no I/O libraries, time passed in. msgspec only encodes JSON.
     "incidents": {"incidents", "geo", "msgspec"},
-    "incidents/store": {"incidents", "geo", "asyncpg", "msgspec"},
+    "incidents/store": {"incidents", "geo", "asyncpg", "msgspec", "argon2"},
     "realtime": {
         "realtime",
         "incidents",
