@@ -91,6 +91,65 @@ async def migrate_and_load(database_url: str) -> None:
     log.info("migrations applied: %s; jurisdictions loaded: %d", applied or "none", count)
 
 
+async def _with_conn(database_url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await work(conn)
+    finally:
+        await conn.close()
+
+
+def _print_issued(issued: list[Any]) -> None:
+    """Show one-time passwords and display tokens once (they are stored only as hashes)."""
+    if not issued:
+        return
+    print("\nAccounts created now, each with a one-time password (shown only this once):")
+    for item in issued:
+        print(f"  {item.who:<24} {item.role:<22} {item.jurisdiction:<18} {item.secret}")
+    print("Each password must be changed at first sign-in.\n", flush=True)
+
+
+def cmd_users(settings: Settings, args: argparse.Namespace) -> None:
+    """Administer accounts: create, reset a password, disable, revoke sessions, list, demo."""
+    from incidents.access import Role
+    from incidents.store import accounts, user_admin
+
+    _, database_url = _require_urls(settings)
+    now = datetime.now(UTC)
+    actor = f"cli:{os.environ.get('USER', 'admin')}"
+
+    async def work(conn: Any) -> None:
+        if args.action == "create":
+            user, password = await user_admin.add_user(
+                conn, args.username, args.name, Role(args.role), args.jurisdiction, now, actor
+            )
+            _print_issued(
+                [user_admin.Issued(user.username, user.role, user.jurisdiction, password)]
+            )
+        elif args.action == "reset-password":
+            password = await user_admin.reset_to_one_time_password(conn, args.username, now, actor)
+            if password is None:
+                sys.exit(f"no user {args.username!r}")
+            print(f"one-time password for {args.username}: {password} (all sessions ended)")
+        elif args.action == "disable":
+            if not await accounts.disable_user(conn, args.username, now):
+                sys.exit(f"no user {args.username!r}")
+            print(f"{args.username} disabled; its sessions ended")
+        elif args.action == "revoke-sessions":
+            ended = await user_admin.revoke_sessions_of(conn, args.username, now, actor)
+            if ended is None:
+                sys.exit(f"no user {args.username!r}")
+            print(f"{ended} session(s) of {args.username} ended")
+        elif args.action == "list":
+            for user in await user_admin.list_users(conn):
+                state = "disabled" if user.disabled else "active"
+                print(f"{user.username:<16} {user.role:<22} {user.jurisdiction:<18} {state}")
+        elif args.action == "demo":
+            _print_issued(await user_admin.create_demo_users(conn, now, actor))
+
+    asyncio.run(_with_conn(database_url, work))
+
+
 def cmd_migrate(settings: Settings) -> None:
     """Apply migrations and load the county pack."""
     _, database_url = _require_urls(settings)
@@ -306,6 +365,11 @@ def cmd_run(settings: Settings) -> None:
             env["DATABASE_URL"] = embedded.start_postgres()
             log.info("embedded PostgreSQL at %s", env["DATABASE_URL"])
         asyncio.run(migrate_and_load(env["DATABASE_URL"]))
+        from incidents.store.user_admin import create_demo_users
+
+        demo = asyncio.run(
+            _with_conn(env["DATABASE_URL"], lambda c: create_demo_users(c, datetime.now(UTC)))
+        )
         me = [sys.executable, str(Path(__file__).resolve())]
         supervisor = Supervisor(env)
         try:
@@ -332,6 +396,7 @@ def cmd_run(settings: Settings) -> None:
                 f"Press Ctrl-C to stop everything.\n",
                 flush=True,
             )
+            _print_issued(demo)
             supervisor.watch()
         finally:
             supervisor.stop()
@@ -362,6 +427,17 @@ def main(argv: list[str] | None = None) -> None:
     sim.add_argument("--rate", type=float, default=None, help="reports per second")
     sim.add_argument("--seed", type=int, default=None)
     sub.add_parser("migrate", help="apply migrations and load the county pack")
+    users = sub.add_parser("users", help="administer accounts (one-time passwords, shown once)")
+    users_sub = users.add_subparsers(dest="action", required=True)
+    create = users_sub.add_parser("create", help="a new account with a one-time password")
+    create.add_argument("username")
+    create.add_argument("--name", required=True, help="display name")
+    create.add_argument("--role", required=True, help="e.g. township_coordinator")
+    create.add_argument("--jurisdiction", required=True, help="e.g. 320118101000")
+    for action in ("reset-password", "disable", "revoke-sessions"):
+        users_sub.add_parser(action).add_argument("username")
+    users_sub.add_parser("list", help="every account")
+    users_sub.add_parser("demo", help="create the demo county's accounts that are missing")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = Settings.from_env()
@@ -375,6 +451,7 @@ def main(argv: list[str] | None = None) -> None:
         "gateway": lambda: cmd_gateway(settings),
         "simulate": lambda: cmd_simulate(settings, args.rate, args.seed),
         "migrate": lambda: cmd_migrate(settings),
+        "users": lambda: cmd_users(settings, args),
     }
     commands[args.command]()
 

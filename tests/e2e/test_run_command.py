@@ -100,6 +100,9 @@ def test_demo_stack_starts_embedded_and_ctrl_c_leaves_nothing_running() -> None:
         process.send_signal(signal.SIGINT)
         output = process.communicate(timeout=60)[0].decode("utf-8", "replace")
         assert "http://127.0.0.1:" in output, "the run command says where the centre is"
+        assert "one-time password" in output, "the demo accounts are shown once"
+        for name in ("director", "duty", "yangjiang", "auditor", "admin"):
+            assert f"  {name} " in output, f"no demo account {name} in {output[-2000:]}"
         _, alive = psutil.wait_procs(family, timeout=15)
         assert alive == [], f"left running after Ctrl-C: {[p.pid for p in alive]}"
 
