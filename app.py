@@ -296,6 +296,7 @@ def cmd_serve(settings: Settings) -> None:
 
     from dashboard.app import DashboardConfig, MapLayers, create_app
     from dashboard.http_guard import GuardSettings, HttpGuard
+    from dashboard.sign_in import SessionGate, add_sign_in_routes
     from realtime.health import stack_health
     from realtime.live_protocol import browser_description
     from realtime.metrics import CONTENT_TYPE, metrics_text
@@ -339,12 +340,17 @@ def cmd_serve(settings: Settings) -> None:
         text = await metrics_text(redis, _names(settings), datetime.now(UTC))
         return PlainTextResponse(text, media_type=CONTENT_TYPE)
 
+    async def pool_of() -> Any:
+        _, pool = await connected()
+        return pool
+
+    add_sign_in_routes(server, pool_of)
     guard = GuardSettings(
         allowed_hosts=settings.allowed_hosts,
         ws_port=settings.ws_port,
         script_hashes=tuple(dash_app.csp_hashes()),
     )
-    guarded = HttpGuard(server, guard)
+    guarded = HttpGuard(SessionGate(server, pool_of), guard)
     uvicorn.Server(
         uvicorn.Config(guarded, host=settings.host, port=settings.port, log_level="warning")
     ).run()

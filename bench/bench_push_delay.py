@@ -18,6 +18,7 @@ import redis
 import _support  # noqa: F401  (puts the project on sys.path)
 from _support import bench_database
 from tests.browser import browser, fence
+from tests.e2e.sessions import sign_in
 from tests.services import unique
 from tests.stack import running_stack
 
@@ -49,6 +50,7 @@ def measure(reports: int) -> list[float]:
             client = redis.Redis.from_url(redis_url)
             with browser() as chromium:
                 page = chromium.new_page()
+                sign_in(page, stack)  # the console serves nobody signed out
                 outside = fence(page)
                 page.goto(stack.base_url + "/")
                 page.wait_for_selector("#link-status.live", timeout=20_000)

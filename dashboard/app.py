@@ -14,7 +14,9 @@ from dash import Dash, Input, Output, dcc, html
 from fastapi import FastAPI
 
 from dashboard import ids
+from dashboard.http_guard import CSRF_COOKIE
 from dashboard.i18n import browser_words, pick_lang, text
+from dashboard.sign_in import SCOPE_KEY
 
 WEB_ASSETS = Path(__file__).resolve().parent.parent / "assets" / "web"
 
@@ -81,12 +83,38 @@ def _map(layers: MapLayers, config: DashboardConfig) -> dl.Map:
     )
 
 
-def page(lang: str, layers: MapLayers, config: DashboardConfig) -> html.Div:
-    """The duty console in one language."""
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    """Who is looking, as the page shows them: name, role, jurisdiction, the form token."""
+
+    username: str
+    role: str
+    jurisdiction: str
+    csrf: str
+
+
+def _sign_out(lang: str, who: SignedIn) -> html.Form:
+    """The user's name and a sign-out button (a form: it ends the session on the server)."""
+    return html.Form(
+        action=f"/logout?lang={lang}",
+        method="post",
+        children=[
+            html.Span(f"{who.username} · {who.role}", className="user"),
+            dcc.Input(type="hidden", name="csrf", value=who.csrf),
+            html.Button(text(lang, "logout"), type="submit", className="signout"),
+        ],
+    )
+
+
+def page(
+    lang: str, layers: MapLayers, config: DashboardConfig, who: SignedIn | None = None
+) -> html.Div:
+    """The duty console in one language, scoped to who is looking."""
     other = "en" if lang == "zh-CN" else "zh-CN"
     live_config = {
         "ws_port": config.ws_port,
-        "scope": config.scope,
+        # The live feed a user may ask for is their own jurisdiction (the gateway checks).
+        "scope": who.jurisdiction if who is not None else config.scope,
         "lang": lang,
         "words": browser_words(lang),
         "protocol": dict(config.protocol),
@@ -109,6 +137,7 @@ def page(lang: str, layers: MapLayers, config: DashboardConfig) -> html.Div:
                     html.Span(text(lang, "link_connecting"), id=ids.LINK_STATUS, className="link"),
                     html.Span(id=ids.CLOCK, className="clock"),
                     html.A(text(lang, "switch_lang"), href=f"?lang={other}", className="lang"),
+                    *([_sign_out(lang, who)] if who is not None else []),
                 ],
             ),
             html.Div(id=ids.DEGRADED_BANNER, className="degraded", hidden=True, role="alert"),
@@ -135,6 +164,22 @@ def page(lang: str, layers: MapLayers, config: DashboardConfig) -> html.Div:
     )
 
 
+def signed_in(app: Dash) -> SignedIn | None:
+    """Who sent the request being handled, as the session gate found them."""
+    request = app.backend.request_adapter()
+    # The adapter wraps the Starlette request; the gate left the session in its scope.
+    raw = getattr(request, "_request", None)
+    session = raw.scope.get(SCOPE_KEY) if raw is not None else None
+    if session is None:
+        return None
+    return SignedIn(
+        session.username,
+        session.role,
+        session.jurisdiction,
+        request.cookies.get(CSRF_COOKIE, ""),
+    )
+
+
 def create_app(layers: MapLayers, config: DashboardConfig) -> Dash:
     """Build the Dash app (FastAPI backend); the caller serves `app.server`."""
     # The framework's interactive API docs are not served: the centre publishes no API there.
@@ -153,6 +198,6 @@ def create_app(layers: MapLayers, config: DashboardConfig) -> Dash:
     @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "search"))
     def render(search: str | None) -> html.Div:
         query = parse_qs((search or "").lstrip("?"))
-        return page(pick_lang((query.get("lang") or [None])[0]), layers, config)
+        return page(pick_lang((query.get("lang") or [None])[0]), layers, config, signed_in(app))
 
     return app

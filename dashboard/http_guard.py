@@ -39,6 +39,9 @@ class GuardSettings:
     ws_port: int | None = None  # the live gateway, which the page connects to
     # CSP sources of the inline scripts, quoted as Dash's `csp_hashes()` gives them: "'sha256-…'".
     script_hashes: tuple[str, ...] = ()
+    # Server-rendered forms: they repeat the CSRF cookie in a field (a form cannot send the
+    # header), which their routes check; the guard still checks their origin.
+    form_paths: frozenset[str] = frozenset({"/login", "/logout", "/password"})
 
 
 def content_security_policy(settings: GuardSettings, host: str) -> str:
@@ -116,6 +119,11 @@ def check_request(settings: GuardSettings, scope: Scope) -> str | None:
         origin = _header(scope, b"origin")
         if origin is not None and _host_name(origin.split("://", 1)[-1]) != host:
             return "origin"
+        kind = _header(scope, b"content-type") or ""
+        if scope.get("path") in settings.form_paths and kind.startswith(
+            "application/x-www-form-urlencoded"
+        ):
+            return None
         sent = _header(scope, CSRF_HEADER)
         kept = _cookie(scope, CSRF_COOKIE)
         if not sent or not kept or not hmac.compare_digest(sent, kept):
@@ -160,7 +168,11 @@ class HttpGuard:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *headers]
+                own = list(message.get("headers", []))
+                extra = headers
+                if any(k == b"set-cookie" and v.startswith(CSRF_COOKIE.encode()) for k, v in own):
+                    extra = [h for h in headers if h[0] != b"set-cookie"]  # the page set its own
+                message["headers"] = [*own, *extra]
             await send(message)
 
         try:
@@ -177,7 +189,8 @@ def _protective_headers(policy: str) -> Iterable[tuple[bytes, bytes]]:
     yield b"content-security-policy", policy.encode()
     yield b"x-content-type-options", b"nosniff"
     yield b"x-frame-options", b"DENY"
-    yield b"referrer-policy", b"no-referrer"
+    # same-origin, not no-referrer: with no-referrer a form post carries `Origin: null`.
+    yield b"referrer-policy", b"same-origin"
     yield b"cross-origin-opener-policy", b"same-origin"
     yield b"permissions-policy", b"camera=(), microphone=(), geolocation=()"
 

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.browser import browser, fence
+from tests.e2e.sessions import sign_in
 from tests.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -64,6 +65,7 @@ def test_the_live_page_runs_under_its_policy_with_no_violation(stack: RunningSta
     with browser() as chromium:
         page = chromium.new_page()
         outside = fence(page)
+        sign_in(page, stack)
         problems: list[str] = []
         page.on(
             "console",

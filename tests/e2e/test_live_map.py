@@ -11,6 +11,7 @@ import pytest
 import redis
 
 from tests.browser import browser, fence
+from tests.e2e.sessions import sign_in
 from tests.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
@@ -42,6 +43,7 @@ def test_report_appears_in_queue_and_on_map_without_reload(stack: RunningStack) 
     with browser() as chromium:
         page = chromium.new_page()
         outside = fence(page)
+        sign_in(page, stack)
         page.goto(stack.base_url + "/")
         page.wait_for_selector("#link-status.live", timeout=15_000)
         assert "平安指挥" in page.content()
@@ -73,6 +75,7 @@ def test_english_switch_keeps_the_live_page(stack: RunningStack) -> None:
     with browser() as chromium:
         page = chromium.new_page()
         outside = fence(page)
+        sign_in(page, stack)
         page.goto(stack.base_url + "/?lang=en")
         page.wait_for_selector("#link-status.live", timeout=15_000)
         assert "Live intake" in page.inner_text("body")
@@ -86,6 +89,7 @@ def test_unit_positions_and_degraded_banner_arrive_live(stack: RunningStack) -> 
     with browser() as chromium:
         page = chromium.new_page()
         outside = fence(page)
+        sign_in(page, stack)
         page.goto(stack.base_url + "/")
         page.wait_for_selector("#link-status.live", timeout=15_000)
 

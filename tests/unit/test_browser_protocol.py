@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from dashboard import ids
-from dashboard.app import DashboardConfig, MapLayers, page
+from dashboard.app import DashboardConfig, MapLayers, SignedIn, page
 from realtime.live_protocol import SERVER_MESSAGES, browser_description
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,12 +78,14 @@ def test_the_page_embeds_the_description_and_the_ids() -> None:
     """What the browser reads is exactly what the Python definitions give."""
     layers = MapLayers(EMPTY, EMPTY, (31.3, 118.9), ((31.2, 118.7), (31.5, 119.2)))
     config = DashboardConfig("高淳区", "320118", 8765, protocol=browser_description())
-    layout = page("zh-CN", layers, config)
+    who = SignedIn("yangjiang", "township_coordinator", "320118101000", "form-token")
+    layout = page("zh-CN", layers, config, who)
     found = [node for node in _walk(layout) if getattr(node, "id", None) == ids.LIVE_CONFIG]
     (node,) = found
     embedded = json.loads(node.to_plotly_json()["props"]["data-config"])
     assert embedded["protocol"] == json.loads(json.dumps(browser_description()))
     assert embedded["ids"] == ids.described()
+    assert embedded["scope"] == "320118101000", "the live feed asked for is the user's own"
 
 
 def _walk(node: object) -> list[object]:

@@ -68,7 +68,7 @@ def test_pages_carry_the_protective_headers_and_a_csrf_cookie() -> None:
     assert "http:" not in policy.replace("ws://", "") and "*" not in policy
     assert headers["x-content-type-options"] == ["nosniff"]
     assert headers["x-frame-options"] == ["DENY"]
-    assert headers["referrer-policy"] == ["no-referrer"]
+    assert headers["referrer-policy"] == ["same-origin"]
     (cookie,) = headers["set-cookie"]
     assert cookie.startswith(f"{CSRF_COOKIE}=") and "SameSite=Strict" in cookie
     assert "HttpOnly" not in cookie  # the page's script must read it to send it back
