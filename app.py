@@ -250,6 +250,15 @@ def cmd_gateway(settings: Settings) -> None:
             replace(
                 tuning_from_env(GatewaySettings, "PINGAN_GATEWAY_"),
                 require_screen_tokens=settings.screen_tokens,
+                # The command centre's own pages, and clients that send no origin (terminals).
+                allowed_origins=(
+                    *(
+                        f"{scheme}://{host}:{settings.port}"
+                        for host in sorted(settings.allowed_hosts)
+                        for scheme in ("http", "https")
+                    ),
+                    None,
+                ),
             ),
             locate_township=lambda lon, lat: locate(lon, lat).jurisdiction.township_code,
         )

@@ -117,7 +117,12 @@ async def run(
     ws_port = free_port()
     seconds = minutes * 60
     with processes(
-        [GATEWAY], redis_url, database_url, names, PINGAN_WS_PORT=str(ws_port)
+        [GATEWAY],
+        redis_url,
+        database_url,
+        names,
+        PINGAN_WS_PORT=str(ws_port),
+        PINGAN_GATEWAY_REQUIRE_SESSION="0",
     ) as started:
         await asyncio.sleep(4)
         gateway = psutil.Process(started[0].pid)

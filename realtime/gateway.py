@@ -25,8 +25,9 @@ import asyncpg
 import redis.asyncio as aioredis
 from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.typing import Origin
 
-from incidents.store import queries
+from incidents.store import accounts, queries
 from realtime.degraded import DegradedNotice, current_degraded, notice_of
 from realtime.fanout import (
     Broadcast,
@@ -53,6 +54,7 @@ from realtime.live_protocol import (
 from realtime.outages import OUTAGES
 from realtime.position_coalescer import LocateTownship, PositionCoalescer
 from realtime.positions import latest_positions
+from realtime.screen_access import ScreenRefused, ended_sessions, identify
 from realtime.screens import authorize
 from realtime.streams import DATA_FIELD, StreamNames
 from realtime.terminal_session import TerminalSessions
@@ -79,6 +81,14 @@ class GatewaySettings:
     snapshot_concurrency: int = 8
     require_screen_tokens: bool = False
     pump_interval_seconds: float = 0.02
+    # Screens must present a signed-in session (the page's cookie) whose user may watch the
+    # scope asked for; off only for tests of fan-out itself and for benches.
+    require_session: bool = True
+    # Browser origins allowed to open a socket (None in the list: clients that send none,
+    # terminals and subscribers); None: any origin.
+    allowed_origins: tuple[str | None, ...] | None = None
+    max_connections_per_address: int = 500
+    session_check_seconds: float = 5.0
     # A caught-up connection is written to directly while its socket holds less than this;
     # above it, frames wait in the connection's bounded buffer and its sender drains them.
     # The same as websockets' own high-water mark, so a lagging screen holds no more bytes
@@ -162,6 +172,8 @@ class Gateway:
         # at a time instead of exhausting the Redis and PostgreSQL pools.
         self._snapshot_slots = asyncio.Semaphore(self._settings.snapshot_concurrency)
         self._terminals = TerminalSessions(redis, pool, names)
+        self._per_address: dict[str, int] = {}
+        self._sessions: dict[Client, str] = {}  # screen -> the session id it was opened with
         self.stats = GatewayStats()
 
     @property
@@ -186,11 +198,22 @@ class Gateway:
             asyncio.create_task(
                 run_watchdog(self._redis, self._names, f"system:watchdog:gateway:{port}", stop)
             ),
+            asyncio.create_task(self._check_sessions(stop)),
         ]
         try:
             # No permessage-deflate: it would compress every frame once per connection, the
             # largest cost of fan-out; screens sit on the centre's network.
-            async with serve(self._handle, host, port, max_size=64 * 1024, compression=None):
+            origins = self._settings.allowed_origins
+            async with serve(
+                self._handle,
+                host,
+                port,
+                max_size=64 * 1024,
+                compression=None,
+                origins=None
+                if origins is None
+                else [None if o is None else Origin(o) for o in origins],
+            ):
                 log.info("gateway listening on ws://%s:%d", host, port)
                 await stop.wait()
         finally:
@@ -318,14 +341,35 @@ class Gateway:
     # --- connections ------------------------------------------------------------------------
 
     async def _handle(self, socket: ServerConnection) -> None:
+        address = socket.remote_address[0] if socket.remote_address else "?"
+        if self._per_address.get(address, 0) >= self._settings.max_connections_per_address:
+            await self._refuse(socket, "too many connections from this address", "overload")
+            return
+        self._per_address[address] = self._per_address.get(address, 0) + 1
+        try:
+            await self._serve(socket, address)
+        finally:
+            self._per_address[address] -= 1
+            if not self._per_address[address]:
+                del self._per_address[address]
+
+    async def _serve(self, socket: ServerConnection, address: str) -> None:
+        identity = None
         try:
             raw = await asyncio.wait_for(socket.recv(), self._settings.subscribe_timeout)
             if is_hello(raw):
                 await self._serve_terminal(socket, raw)
                 return
             subscription = parse_subscribe(raw)
-            if self._settings.require_screen_tokens or subscription.token is not None:
+            if subscription.token is not None or self._settings.require_screen_tokens:
                 await authorize(self._redis, self._names, subscription.token, subscription.scope)
+            elif self._settings.require_session:
+                cookie = socket.request.headers.get("Cookie") if socket.request else None
+                identity = await identify(self._pool, cookie, subscription.scope, datetime.now(UTC))
+        except ScreenRefused as exc:
+            await self._audit_refusal(address, str(exc))
+            await self._refuse(socket, str(exc), "not allowed")
+            return
         except (ProtocolError, TimeoutError) as exc:
             await self._refuse(socket, str(exc) or "no subscribe message in time", "protocol error")
             return
@@ -333,13 +377,53 @@ class Gateway:
             return
         viewer = Viewer(scope_prefix(subscription.scope))
         client = Client(viewer, subscription.batch, self._settings.client_queue)
+        if identity is not None:
+            self._sessions[client] = identity.session_id
 
         async def snapshot(reason: SnapshotReason, last_id: str) -> bytes:
             return await self._snapshot(viewer, subscription.scope, reason, last_id)
 
         # Attached before the snapshot, so nothing falls in between.
-        async with self._attached(client, socket, self._read_until_closed) as connection:
-            await self._stream_to(connection, subscription.since, snapshot)
+        try:
+            async with self._attached(client, socket, self._read_until_closed) as connection:
+                await self._stream_to(connection, subscription.since, snapshot)
+        finally:
+            self._sessions.pop(client, None)
+
+    async def _audit_refusal(self, address: str, reason: str) -> None:
+        """Every refused subscription is in the audit trail (never with the cookie)."""
+        try:
+            async with self._pool.acquire() as conn:
+                await accounts.record_audit(
+                    conn,
+                    at=datetime.now(UTC),
+                    user_id=None,
+                    role=None,
+                    source_address=address,
+                    action="gateway.subscribe",
+                    outcome="refused",
+                    detail=reason[:300],
+                )
+        except Exception:
+            log.warning("could not audit a refused subscription", exc_info=True)
+
+    async def _check_sessions(self, stop: asyncio.Event) -> None:
+        """Close the sockets of sessions that ended (signed out, revoked, idle, disabled)."""
+        while not stop.is_set():
+            await asyncio.sleep(self._settings.session_check_seconds)
+            if not self._sessions:
+                continue
+            try:
+                ended = await ended_sessions(
+                    self._pool, set(self._sessions.values()), datetime.now(UTC)
+                )
+            except Exception:
+                log.warning("session check failed; the next one retries", exc_info=True)
+                continue
+            for client, session_id in list(self._sessions.items()):
+                connection = self._connections.get(client)
+                if session_id in ended and connection is not None:
+                    await self._refuse(connection.socket, "your session has ended", "signed out")
 
     async def _refuse(self, socket: ServerConnection, reason: str, close_reason: str) -> None:
         with contextlib.suppress(ConnectionClosed):

@@ -24,7 +24,7 @@ import hashlib
 import math
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
@@ -884,3 +884,20 @@ async def audit_entries(
         )
         for row in rows
     ]
+
+
+async def live_session_ids(conn: Conn, session_ids: Sequence[str], now: datetime) -> set[str]:
+    """Which of these session ids are live at `now`, without counting this as their use.
+
+    For holders of long-lived connections (the live gateway) re-checking their sessions: an
+    open page is not activity, so a session left idle still ends.
+    """
+    rows = await conn.fetch(
+        "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id"
+        " WHERE s.id = ANY($1::text[]) AND s.revoked_at IS NULL AND NOT u.disabled"
+        " AND s.absolute_expires_at > $2"
+        " AND s.last_seen_at + make_interval(secs => s.idle_timeout_seconds) > $2",
+        list(session_ids),
+        now,
+    )
+    return {row["id"] for row in rows}

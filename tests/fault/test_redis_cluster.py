@@ -22,7 +22,7 @@ from redis.asyncio.cluster import RedisCluster
 from websockets.asyncio.client import connect
 
 from realtime.cameras import CamerasConsumer
-from realtime.gateway import Gateway
+from realtime.gateway import Gateway, GatewaySettings
 from realtime.positions import PositionsConsumer, store_tracks_in
 from realtime.streams import StreamNames
 from tests.fault.processes import report_documents
@@ -133,7 +133,9 @@ async def test_ingest_positions_cameras_and_gateway_on_a_cluster(pool: asyncpg.P
             gateway_port = free_port()
             stop = asyncio.Event()
             gateway = asyncio.create_task(
-                Gateway(redis, pool, names).serve("127.0.0.1", gateway_port, stop)
+                Gateway(redis, pool, names, GatewaySettings(require_session=False)).serve(
+                    "127.0.0.1", gateway_port, stop
+                )
             )
             await asyncio.sleep(0.3)
             ws = await connect(f"ws://127.0.0.1:{gateway_port}/live")

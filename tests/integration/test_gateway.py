@@ -13,7 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 from websockets.asyncio.client import ClientConnection, connect
 
-from realtime.gateway import Gateway
+from realtime.gateway import Gateway, GatewaySettings
 from realtime.streams import StreamNames
 from tests.integration.test_ingest import drain, make_worker, valid_lines
 from tests.stack import free_port
@@ -29,7 +29,9 @@ async def running_gateway(
 ) -> AsyncIterator[str]:
     port = free_port()
     stop = asyncio.Event()
-    task = asyncio.create_task(Gateway(redis, pool, names).serve("127.0.0.1", port, stop))
+    # Fan-out itself, without sign-in (tests/integration/test_gateway_sessions.py has that).
+    open_gateway = Gateway(redis, pool, names, GatewaySettings(require_session=False))
+    task = asyncio.create_task(open_gateway.serve("127.0.0.1", port, stop))
     await asyncio.sleep(0.3)
     try:
         yield f"ws://127.0.0.1:{port}/live"

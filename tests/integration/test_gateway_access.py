@@ -37,7 +37,7 @@ async def test_tokens_bind_screens_to_their_jurisdiction(
     """No token, unknown or revoked token, or a wider scope than granted: refused."""
     await grant_screen(redis, names, TOWNSHIP_TOKEN, "coordinator-wang", YANGJIANG)
     await grant_screen(redis, names, COUNTY_TOKEN, "duty-li", COUNTY)
-    settings = GatewaySettings(require_screen_tokens=True)
+    settings = GatewaySettings(require_screen_tokens=True, require_session=False)
     async with gateway_at(redis, pool, names, settings) as (url, _):
         refused = [
             await first_answer(url, {"scope": YANGJIANG}),

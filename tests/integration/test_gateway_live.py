@@ -40,10 +40,11 @@ async def gateway_at(
     settings: GatewaySettings | None = None,
     locate_township: LocateTownship | None = None,
 ) -> AsyncIterator[tuple[str, Gateway]]:
-    """A running gateway and its URL."""
+    """A running gateway and its URL (fan-out itself: sign-in is off unless asked for)."""
     port = free_port()
     stop = asyncio.Event()
-    gateway = Gateway(redis, pool, names, settings, locate_township=locate_township)
+    chosen = settings or GatewaySettings(require_session=False)
+    gateway = Gateway(redis, pool, names, chosen, locate_township=locate_township)
     task = asyncio.create_task(gateway.serve("127.0.0.1", port, stop))
     await asyncio.sleep(0.3)
     try:
@@ -197,7 +198,7 @@ async def test_slow_client_gets_a_fresh_snapshot_and_never_delays_the_others(
     redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
 ) -> None:
     """A screen that stops reading overflows its own queue only; the others stay on time."""
-    settings = GatewaySettings(client_queue=200, read_count=100)
+    settings = GatewaySettings(client_queue=200, read_count=100, require_session=False)
     async with gateway_at(redis, pool, names, settings) as (url, gateway):
         port = int(url.rsplit(":", 1)[1].split("/")[0])
         slow = await connect(url, sock=_slow_socket(port), max_queue=1)
@@ -269,7 +270,7 @@ async def test_positions_are_coalesced_per_unit_and_filtered_by_scope(
     redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
 ) -> None:
     """2,000 fixes of 20 units in ~1.5 s: a few messages per screen, each unit's latest wins."""
-    settings = GatewaySettings(position_flush_seconds=0.25)
+    settings = GatewaySettings(position_flush_seconds=0.25, require_session=False)
     async with gateway_at(redis, pool, names, settings, township_of) as (url, gateway):
         county = await connect(url)
         await county.send(json.dumps({"type": "subscribe", "scope": COUNTY}))

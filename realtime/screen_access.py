@@ -1,0 +1,94 @@
+"""Who a screen's socket belongs to, and whether it may watch the scope it asks for.
+
+The page's socket carries the signed-in session's cookie (the same host: the browser sends
+it on the upgrade); the gateway resolves it on the server and checks the scope against the
+user's jurisdiction and active grants with the one access rule (`incidents.access`). The
+gateway never trusts a scope a client merely asks for. Outside subscribers still present a
+screen token (`realtime.screens`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from http.cookies import SimpleCookie
+
+import asyncpg
+
+from incidents.access import Action, Grant, Principal, Role, decide, in_scope
+from incidents.store import accounts
+
+SESSION_COOKIE = "pingan_session"  # the dashboard's session cookie (dashboard/sign_in.py)
+
+
+class ScreenRefused(Exception):
+    """A subscription the caller may not have; the message is the reason sent back."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenIdentity:
+    """The session behind a socket and the principal the access rule judges."""
+
+    session_id: str
+    principal: Principal
+
+
+def session_token(cookie_header: str | None) -> str | None:
+    """The session token in a Cookie header, if any."""
+    if not cookie_header:
+        return None
+    jar: SimpleCookie = SimpleCookie()
+    try:
+        jar.load(cookie_header)
+    except Exception:
+        return None
+    morsel = jar.get(SESSION_COOKIE)
+    return morsel.value if morsel is not None and morsel.value else None
+
+
+def may_watch(principal: Principal, scope: str, now: datetime) -> str | None:
+    """Why `principal` may not watch the live feed of `scope` (None: it may)."""
+    allowed = decide(principal, Action.VIEW_CASES, None, now)
+    if not allowed.allowed:
+        return allowed.reason
+    grants = [g for g in principal.grants if g.is_active(now)]
+    if in_scope(scope, principal.jurisdiction) or any(in_scope(scope, g.scope) for g in grants):
+        return None
+    return f"scope {scope} is outside your jurisdiction"
+
+
+async def identify(
+    pool: asyncpg.Pool, cookie_header: str | None, scope: str, now: datetime
+) -> ScreenIdentity:
+    """The identity of a screen asking for `scope`; raise ScreenRefused saying why not."""
+    token = session_token(cookie_header)
+    if token is None:
+        raise ScreenRefused("sign in first: this gateway serves signed-in screens only")
+    async with pool.acquire() as conn:
+        session = await accounts.session_of(conn, token, now)
+        if session is None:
+            raise ScreenRefused("your session has ended: sign in again")
+        grants = await accounts.active_grants(conn, session.user_id, now)
+    try:
+        role = Role(session.role)
+    except ValueError:
+        raise ScreenRefused(f"unknown role {session.role!r}") from None
+    principal = Principal(
+        user_id=session.username,
+        role=role,
+        jurisdiction=session.jurisdiction,
+        grants=tuple(Grant(g.scope, g.expires_at, g.granted_by, g.reason) for g in grants),
+    )
+    why = may_watch(principal, scope, now)
+    if why is not None:
+        raise ScreenRefused(why)
+    return ScreenIdentity(session.id, principal)
+
+
+async def ended_sessions(pool: asyncpg.Pool, session_ids: set[str], now: datetime) -> set[str]:
+    """Which of these sessions are no longer live (revoked, expired, user disabled)."""
+    if not session_ids:
+        return set()
+    async with pool.acquire() as conn:
+        live = await accounts.live_session_ids(conn, sorted(session_ids), now)
+    return session_ids - live
