@@ -304,6 +304,7 @@ def cmd_serve(settings: Settings) -> None:
     from fastapi.responses import JSONResponse, PlainTextResponse
 
     from dashboard.app import DashboardConfig, MapLayers, create_app
+    from dashboard.audit_page import add_audit_routes
     from dashboard.http_guard import GuardSettings, HttpGuard
     from dashboard.sign_in import SessionGate, add_sign_in_routes
     from realtime.health import stack_health
@@ -354,6 +355,7 @@ def cmd_serve(settings: Settings) -> None:
         return pool
 
     add_sign_in_routes(server, pool_of)
+    add_audit_routes(server, pool_of)
     guard = GuardSettings(
         allowed_hosts=settings.allowed_hosts,
         ws_port=settings.ws_port,

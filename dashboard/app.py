@@ -15,7 +15,7 @@ from fastapi import FastAPI
 
 from dashboard import ids
 from dashboard.http_guard import CSRF_COOKIE
-from dashboard.i18n import browser_words, pick_lang, text
+from dashboard.i18n import browser_words, pick_lang, role_name, text
 from dashboard.sign_in import SCOPE_KEY
 
 WEB_ASSETS = Path(__file__).resolve().parent.parent / "assets" / "web"
@@ -99,7 +99,7 @@ def _sign_out(lang: str, who: SignedIn) -> html.Form:
         action=f"/logout?lang={lang}",
         method="post",
         children=[
-            html.Span(f"{who.username} · {who.role}", className="user"),
+            html.Span(f"{who.username} · {role_name(lang, who.role)}", className="user"),
             dcc.Input(type="hidden", name="csrf", value=who.csrf),
             html.Button(text(lang, "logout"), type="submit", className="signout"),
         ],

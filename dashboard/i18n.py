@@ -45,6 +45,17 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "save_password": "保存并进入",
         "passwords_differ": "两次输入的密码不一致",
         "logout": "退出登录",
+        "audit_title": "审计日志",
+        "audit_at": "时间",
+        "audit_user": "用户",
+        "audit_role": "角色",
+        "audit_address": "来源地址",
+        "audit_action": "操作",
+        "audit_outcome": "结果",
+        "audit_case": "事件编号",
+        "audit_detail": "说明",
+        "audit_filter": "筛选",
+        "audit_empty": "没有符合条件的记录",
         "signed_in_as": "{name}（{role}）",
     },
     "en": {
@@ -81,6 +92,17 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "save_password": "Save and continue",
         "passwords_differ": "The two passwords differ",
         "logout": "Sign out",
+        "audit_title": "Audit trail",
+        "audit_at": "Time",
+        "audit_user": "User",
+        "audit_role": "Role",
+        "audit_address": "Address",
+        "audit_action": "Action",
+        "audit_outcome": "Outcome",
+        "audit_case": "Case",
+        "audit_detail": "Detail",
+        "audit_filter": "Filter",
+        "audit_empty": "No entries match",
         "signed_in_as": "{name} ({role})",
     },
 }
@@ -200,6 +222,39 @@ _MOVES: Final[dict[str, dict[Move, str]]] = {
         Move.RECORD_OVERDUE: "Record overdue and escalate",
     },
 }
+
+
+_ROLES: Final[dict[str, dict[str, str]]] = {
+    "zh-CN": {
+        "county_director": "中心主任",
+        "county_duty_officer": "值班员",
+        "county_analyst": "研判分析员",
+        "township_coordinator": "乡镇(街道)综治中心",
+        "village_officer": "村(社区)综治办",
+        "grid_worker": "网格员",
+        "field_unit": "处置力量",
+        "wall_screen": "大屏",
+        "auditor": "审计员",
+        "administrator": "系统管理员",
+    },
+    "en": {
+        "county_director": "Centre director",
+        "county_duty_officer": "Duty officer",
+        "county_analyst": "Analyst",
+        "township_coordinator": "Township coordinator",
+        "village_officer": "Village officer",
+        "grid_worker": "Grid worker",
+        "field_unit": "Field unit",
+        "wall_screen": "Wall screen",
+        "auditor": "Auditor",
+        "administrator": "Administrator",
+    },
+}
+
+
+def role_name(lang: str, role: str) -> str:
+    """What a role is called on the screen (its code if unknown)."""
+    return _ROLES[pick_lang(lang)].get(role, role)
 
 
 def step_name(lang: str, step: Step) -> str:

@@ -146,6 +146,7 @@ def _page(lang: str, title: str, body: str) -> str:
     return (
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title>"
+        '<link rel="stylesheet" href="/assets/fonts/noto-sans-sc/noto-sans-sc-400.css">'
         '<link rel="stylesheet" href="/assets/style.css"></head>'
         f'<body class="sign-in"><main class="sign-in-card"><h1>{html.escape(text(lang, "product"))}'
         f"</h1><h2>{html.escape(title)}</h2>{body}"

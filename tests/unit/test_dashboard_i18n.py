@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from dashboard.i18n import DEFAULT_LANG, LANGS, browser_words, move_name, pick_lang, step_name, text
+from dashboard.i18n import (
+    DEFAULT_LANG,
+    LANGS,
+    browser_words,
+    move_name,
+    pick_lang,
+    role_name,
+    step_name,
+    text,
+)
+from incidents.access import Role
 from incidents.lifecycle import Move
 from incidents.vocabulary import Category, Channel, Step
 
@@ -37,3 +47,11 @@ def test_every_step_and_move_has_a_name_in_both_languages() -> None:
     assert step_name("zh-CN", Step.INTAKE) == "统一受理"
     assert move_name("zh-CN", Move.VERIFY_FAIL) == "核查不通过，退回重办"
     assert move_name("en", Move.HAND_DOWN) == "Hand down"
+
+
+def test_every_role_has_a_name_in_both_languages() -> None:
+    """The top bar names the signed-in user's role in words, not as a code."""
+    for lang in LANGS:
+        for role in Role:
+            assert role_name(lang, role.value) != role.value
+    assert role_name("zh-CN", "county_duty_officer") == "值班员"
