@@ -190,8 +190,8 @@ for _ = 1, n do
     end
     i = i + 7
   else
-    redis.call('XADD', KEYS[4], '*', 'reason', ARGV[i + 2], 'entry_id', entry,
-      'data', ARGV[i + 3])
+    redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'reason', ARGV[i + 2],
+      'entry_id', entry, 'data', ARGV[i + 3])
     i = i + 4
   end
 end

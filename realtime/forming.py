@@ -28,6 +28,7 @@ from incidents.store.outbox import mark_published
 from incidents.store.pending_reports import backlog, intake_document, take_pending_rows
 from realtime.outages import OUTAGES, run_until_stopped
 from realtime.publishing import publish_events
+from realtime.stream_trim import DEAD_LETTER_CAP
 from realtime.streams import DATA_FIELD, StreamNames
 
 log = logging.getLogger(__name__)
@@ -120,6 +121,8 @@ class CaseFormer:
                         b"rejected_at": self._clock().isoformat().encode(),
                         DATA_FIELD: msgspec.json.encode(intake_document(row)),
                     },
+                    maxlen=DEAD_LETTER_CAP,
+                    approximate=True,
                 )
         self.stats.dead_lettered += len(taken)
         return len(taken)

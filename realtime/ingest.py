@@ -35,7 +35,15 @@ from realtime.intake_contract import IntakeRejected, IntakeReport, decode_intake
 from realtime.outages import OUTAGES, REDIS_DOWN, STORAGE_DOWN, Backoff
 from realtime.publishing import drain_outbox, queue_events
 from realtime.settings import tuning_from_env
-from realtime.streams import DATA_FIELD, INGEST_GROUP, StreamNames
+from realtime.stream_trim import DEAD_LETTER_CAP, trim_consumed
+from realtime.streams import (
+    CAMERAS_GROUP,
+    DATA_FIELD,
+    INGEST_GROUP,
+    POSITIONS_GROUP,
+    TERMINALS_GROUP,
+    StreamNames,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +97,8 @@ class IngestSettings:
     max_backoff_seconds: float = 5.0
     claim_idle_ms: int = 30_000
     claim_every_seconds: float = 5.0
+    # Consumed entries of the grouped streams are trimmed this often (never an owed one).
+    trim_every_seconds: float = 30.0
     max_deliveries: int = 10
     storage_timeout_seconds: float = 30.0
     forget_consumer_after_ms: int = 3_600_000
@@ -183,6 +193,7 @@ class IngestWorker:
         self._linger_next = False  # the last read of new entries got some, but not a batch
         self._last_outbox_check = 0.0
         self._last_claim = 0.0
+        self._last_trim = 0.0
         self._last_heartbeat = 0.0
         self._claim_cursor = "0-0"
         self._outages: dict[Component, DegradedStatus] = {}
@@ -278,6 +289,9 @@ class IngestWorker:
         if now - self._last_claim >= self._settings.claim_every_seconds:
             self._last_claim = now
             await self._guarded(self.claim_abandoned())
+        if now - self._last_trim >= self._settings.trim_every_seconds:
+            self._last_trim = now
+            await self._guarded(self.trim_streams())
         if now - self._last_outbox_check >= self._settings.outbox_every_seconds:
             self._last_outbox_check = now
             await self._guarded(self.drain_outbox(self._settings.outbox_grace_seconds))
@@ -328,6 +342,18 @@ class IngestWorker:
             self._read_own_pending = False
             return await self._read()
         return (entries, redelivered) if entries else None
+
+    async def trim_streams(self) -> int:
+        """Trim what every consumer group has delivered and acknowledged; entries removed."""
+        removed = 0
+        for stream, group in (
+            (self._names.intake, INGEST_GROUP),
+            (self._names.positions, POSITIONS_GROUP),
+            (self._names.cameras, CAMERAS_GROUP),
+            (self._names.terminal_inbox, TERMINALS_GROUP),
+        ):
+            removed += await trim_consumed(self._redis, stream, group)
+        return removed
 
     async def claim_abandoned(self) -> int:
         """Take over entries idle on other consumers (dead workers) and apply them; return count."""
@@ -537,7 +563,12 @@ class IngestWorker:
                     approximate=True,
                 )
             for entry_id, fields, reason in rejected:
-                pipe.xadd(self._names.intake_dead, self._dead_letter(entry_id, fields, reason))  # type: ignore[arg-type]
+                pipe.xadd(
+                    self._names.intake_dead,
+                    self._dead_letter(entry_id, fields, reason),  # type: ignore[arg-type]
+                    maxlen=DEAD_LETTER_CAP,
+                    approximate=True,
+                )
             if acks:
                 pipe.xack(self._names.intake, INGEST_GROUP, *acks)
             poisoned = [entry_id for entry_id, _, reason in rejected if reason.startswith("poison")]

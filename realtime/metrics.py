@@ -15,6 +15,7 @@ from redis.exceptions import ResponseError
 
 from realtime.degraded import DegradedStatus, current_degraded
 from realtime.heartbeat import WorkerHeartbeat, read_heartbeats
+from realtime.stream_trim import DEAD_LETTER_CAP
 from realtime.streams import CAMERAS_GROUP, INGEST_GROUP, POSITIONS_GROUP, StreamNames
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -167,6 +168,8 @@ def render_prometheus(snapshot: MetricsSnapshot) -> str:
             value = getattr(lag, attribute)
             labels = f'stream="{_label(lag.stream)}",group="{_label(lag.group)}"'
             lines.append(f"{name}{{{labels}}} {value}")
+    _family(lines, "pingan_dead_letters_cap", "gauge", "Dead letters kept per stream at most.")
+    lines.append(f"pingan_dead_letters_cap {DEAD_LETTER_CAP}")
     _family(lines, "pingan_dead_letters", "gauge", "Entries held in a dead-letter stream.")
     for stream, count in snapshot.dead_letters:
         lines.append(f'pingan_dead_letters{{stream="{_label(stream)}"}} {count}')

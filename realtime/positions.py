@@ -19,6 +19,7 @@ import redis.asyncio as aioredis
 
 from incidents.store.tracks import TrackPoint, record_track_points
 from realtime.group_reader import GroupReader
+from realtime.stream_trim import DEAD_LETTER_CAP
 from realtime.streams import DATA_FIELD, POSITIONS_GROUP, StreamNames
 
 log = logging.getLogger(__name__)
@@ -263,7 +264,12 @@ class PositionsConsumer:
                 record.update(
                     {b"field:" + k if k != DATA_FIELD else k: v for k, v in fields.items()}
                 )
-                pipe.xadd(self._names.positions_dead, record)  # type: ignore[arg-type]
+                pipe.xadd(
+                    self._names.positions_dead,
+                    record,  # type: ignore[arg-type]
+                    maxlen=DEAD_LETTER_CAP,
+                    approximate=True,
+                )
             if entries:
                 pipe.xack(self._names.positions, POSITIONS_GROUP, *(i for i, _ in entries))
             await pipe.execute()

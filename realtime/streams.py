@@ -7,6 +7,7 @@ from dataclasses import dataclass
 INGEST_GROUP = "ingest"
 POSITIONS_GROUP = "tracks"
 CAMERAS_GROUP = "cameras"
+TERMINALS_GROUP = "terminals"
 DATA_FIELD = b"data"
 
 

@@ -30,11 +30,11 @@ from incidents.store import queries
 from incidents.store.service import CaseNotFound, StaleCase
 from realtime.group_reader import GroupReader
 from realtime.positions import implausible_time
-from realtime.streams import DATA_FIELD, StreamNames
+from realtime.stream_trim import DEAD_LETTER_CAP
+from realtime.streams import DATA_FIELD, TERMINALS_GROUP, StreamNames
 
 log = logging.getLogger(__name__)
 
-TERMINALS_GROUP = "terminals"
 _Id = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 _Seq = Annotated[int, msgspec.Meta(ge=1, le=2**53)]
 _CaseId = Annotated[int, msgspec.Meta(ge=1)]
@@ -327,6 +327,8 @@ class TerminalInbox:
                     b"entry_id": entry_id,
                     DATA_FIELD: msgspec.json.encode(entry),
                 },
+                maxlen=DEAD_LETTER_CAP,
+                approximate=True,
             )
             return
         self.stats.applied += 1
