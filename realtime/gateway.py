@@ -27,6 +27,7 @@ from websockets.asyncio.server import ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.typing import Origin
 
+from incidents.access import scope_prefix
 from incidents.store import accounts, queries
 from realtime.degraded import DegradedNotice, current_degraded, notice_of
 from realtime.fanout import (
@@ -48,7 +49,6 @@ from realtime.live_protocol import (
     Status,
     encode,
     parse_subscribe,
-    scope_prefix,
     stream_id_key,
 )
 from realtime.outages import OUTAGES

@@ -202,14 +202,6 @@ def stream_id_key(stream_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def scope_prefix(scope: str) -> str:
-    """A jurisdiction code as a prefix of its descendants' codes (320118001000 → 320118001)."""
-    trimmed = scope
-    while len(trimmed) > 6 and trimmed.endswith("000"):
-        trimmed = trimmed[:-3]
-    return trimmed
-
-
 def _names(cls: type[msgspec.Struct]) -> dict[str, str]:
     """A struct's field names, each mapped to itself, for code that looks names up."""
     return {name: name for name in cls.__struct_fields__}

@@ -12,7 +12,8 @@ from typing import Any
 import msgspec
 import redis.asyncio as aioredis
 
-from realtime.live_protocol import ProtocolError, scope_prefix
+from incidents.access import scope_prefix
+from realtime.live_protocol import ProtocolError
 from realtime.streams import StreamNames
 
 

@@ -40,7 +40,6 @@ from incidents.case import (
 )
 from incidents.commands import Escalate, HandDown
 from incidents.vocabulary import Category, Step, Tier
-from realtime.live_protocol import scope_prefix as live_scope_prefix
 from tests.unit.lifecycle_fixtures import GAOCHUN, drive_to, new_case
 
 NOW = datetime(2026, 12, 2, 9, 30, tzinfo=UTC)
@@ -144,13 +143,6 @@ def grant(scope: str, expires_at: datetime = NOW + timedelta(hours=8)) -> Grant:
 def test_scope_prefix_drops_trailing_zero_groups_beyond_the_county(code: str, prefix: str) -> None:
     """County, township and village codes lose trailing 000 groups past 6 digits; grids do not."""
     assert scope_prefix(code) == prefix
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.text(alphabet="0123456789", min_size=1, max_size=20))
-def test_scope_prefix_agrees_with_the_live_protocol(code: str) -> None:
-    """For numeric codes the rule is realtime.live_protocol's, so realtime may import this one."""
-    assert scope_prefix(code) == live_scope_prefix(code)
 
 
 @settings(max_examples=300, deadline=None)
