@@ -303,6 +303,7 @@ def cmd_serve(settings: Settings) -> None:
     import uvicorn
     from fastapi.responses import JSONResponse, PlainTextResponse
 
+    from dashboard.admin_page import add_admin_routes
     from dashboard.app import DashboardConfig, MapLayers, create_app
     from dashboard.audit_page import add_audit_routes
     from dashboard.http_guard import GuardSettings, HttpGuard
@@ -356,6 +357,7 @@ def cmd_serve(settings: Settings) -> None:
 
     add_sign_in_routes(server, pool_of)
     add_audit_routes(server, pool_of)
+    add_admin_routes(server, pool_of)
     guard = GuardSettings(
         allowed_hosts=settings.allowed_hosts,
         ws_port=settings.ws_port,

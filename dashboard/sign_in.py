@@ -111,19 +111,23 @@ def session_of_request(request: Request) -> Session | None:
 
 
 @dataclass(frozen=True, slots=True)
-class _Form:
+class Form:
+    """A posted form's fields (the first value of each)."""
+
     fields: dict[str, str]
 
     def get(self, name: str) -> str:
+        """A field's value, empty when absent."""
         return self.fields.get(name, "")
 
 
-async def _form(request: Request) -> _Form:
+async def read_form(request: Request) -> Form:
+    """The urlencoded form a request posted."""
     body = (await request.body()).decode("utf-8", "replace")
-    return _Form({k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()})
+    return Form({k: v[0] for k, v in parse_qs(body, keep_blank_values=True).items()})
 
 
-def _csrf_for(request: Request) -> tuple[str, bool]:
+def csrf_for(request: Request) -> tuple[str, bool]:
     """The CSRF token of this browser, and whether it must be set (first visit)."""
     token = request.cookies.get(CSRF_COOKIE)
     if token:
@@ -131,7 +135,8 @@ def _csrf_for(request: Request) -> tuple[str, bool]:
     return secrets.token_urlsafe(32), True
 
 
-def _csrf_ok(request: Request, form: _Form) -> bool:
+def csrf_ok(request: Request, form: Form) -> bool:
+    """Whether the form repeats this browser's CSRF cookie."""
     kept = request.cookies.get(CSRF_COOKIE) or ""
     sent = form.get("csrf")
     return bool(kept) and bool(sent) and hmac.compare_digest(kept, sent)
@@ -191,7 +196,8 @@ def password_page(lang: str, csrf: str, problems: list[str] | None = None) -> st
     return _page(lang, text(lang, "password_change_title"), body)
 
 
-def _with_csrf(response: Response, token: str, fresh: bool, secure: bool) -> Response:
+def with_csrf(response: Response, token: str, fresh: bool, secure: bool) -> Response:
+    """The response, setting the CSRF cookie if this browser had none."""
     if fresh:
         response.set_cookie(CSRF_COOKIE, token, samesite="strict", secure=secure, path="/")
     return response
@@ -205,18 +211,18 @@ def add_sign_in_routes(server: FastAPI, pool_of: PoolOf) -> None:
 
     @server.get("/login")
     async def login_form(request: Request) -> Response:
-        token, fresh = _csrf_for(request)
+        token, fresh = csrf_for(request)
         page = HTMLResponse(login_page(lang_of(request), token))
-        return _with_csrf(page, token, fresh, request.url.scheme == "https")
+        return with_csrf(page, token, fresh, request.url.scheme == "https")
 
     @server.post("/login")
     async def login(request: Request) -> Response:
         lang = lang_of(request)
-        form = await _form(request)
-        token, fresh = _csrf_for(request)
-        if not _csrf_ok(request, form):
+        form = await read_form(request)
+        token, fresh = csrf_for(request)
+        if not csrf_ok(request, form):
             page = HTMLResponse(login_page(lang, token, text(lang, "form_expired")), 403)
-            return _with_csrf(page, token, fresh, request.url.scheme == "https")
+            return with_csrf(page, token, fresh, request.url.scheme == "https")
         now = datetime.now(UTC)
         pool = await pool_of()
         async with pool.acquire() as conn:
@@ -231,7 +237,7 @@ def add_sign_in_routes(server: FastAPI, pool_of: PoolOf) -> None:
                 else:
                     error = text(lang, "bad_credentials")
                 page = HTMLResponse(login_page(lang, token, error, form.get("username")), 401)
-                return _with_csrf(page, token, fresh, request.url.scheme == "https")
+                return with_csrf(page, token, fresh, request.url.scheme == "https")
             session_token, session = await open_session(
                 conn, result.user, "user", _address(request), now
             )
@@ -249,9 +255,9 @@ def add_sign_in_routes(server: FastAPI, pool_of: PoolOf) -> None:
 
     @server.post("/logout")
     async def logout(request: Request) -> Response:
-        form = await _form(request)
+        form = await read_form(request)
         session = session_of_request(request)
-        if not _csrf_ok(request, form):
+        if not csrf_ok(request, form):
             return PlainTextResponse("missing or wrong CSRF token", 403)
         token = request.cookies.get(SESSION_COOKIE)
         if token:
@@ -275,17 +281,17 @@ def add_sign_in_routes(server: FastAPI, pool_of: PoolOf) -> None:
 
     @server.get("/password")
     async def password_form(request: Request) -> Response:
-        token, fresh = _csrf_for(request)
+        token, fresh = csrf_for(request)
         page = HTMLResponse(password_page(lang_of(request), token))
-        return _with_csrf(page, token, fresh, request.url.scheme == "https")
+        return with_csrf(page, token, fresh, request.url.scheme == "https")
 
     @server.post("/password")
     async def change_password(request: Request) -> Response:
         lang = lang_of(request)
         session = session_of_request(request)
-        form = await _form(request)
-        token, _ = _csrf_for(request)
-        if session is None or not _csrf_ok(request, form):
+        form = await read_form(request)
+        token, _ = csrf_for(request)
+        if session is None or not csrf_ok(request, form):
             return PlainTextResponse("missing or wrong CSRF token", 403)
         new, repeat = form.get("new_password"), form.get("repeat")
         if new != repeat:
