@@ -71,11 +71,14 @@ def _map(layers: MapLayers, config: DashboardConfig) -> dl.Map:
             interactive=False,
         ),
     ]
+    # Fitted to the county's bounds at whatever size the screen is (a fixed zoom left the
+    # county a small island on a 4K wall), in fractional zoom steps so it fills the map.
     return dl.Map(
         id=ids.LIVE_MAP,
-        center=list(layers.center),
         bounds=[list(corner) for corner in layers.bounds],
-        zoom=11,
+        boundsOptions={"padding": [16, 16]},
+        zoomSnap=0.1,
+        zoomDelta=0.5,
         minZoom=8,
         children=children,
         className="live-map",
