@@ -83,7 +83,8 @@ def _host_name(host_header: str | None) -> str | None:
     return host_header.rsplit(":", 1)[0] if host_header.count(":") == 1 else host_header
 
 
-def _cookie(scope: Scope, name: str) -> str | None:
+def cookie_in(scope: Scope, name: str) -> str | None:
+    """The value of cookie `name` in the request's Cookie header, if any."""
     raw = _header(scope, b"cookie")
     if not raw:
         return None
@@ -125,7 +126,7 @@ def check_request(settings: GuardSettings, scope: Scope) -> str | None:
         ):
             return None
         sent = _header(scope, CSRF_HEADER)
-        kept = _cookie(scope, CSRF_COOKIE)
+        kept = cookie_in(scope, CSRF_COOKIE)
         if not sent or not kept or not hmac.compare_digest(sent, kept):
             return "csrf"
     return None
@@ -148,7 +149,7 @@ class HttpGuard:
             return
         host = _host_name(_header(scope, b"host")) or "127.0.0.1"
         secure = scope.get("scheme") == "https"
-        needs_cookie = _cookie(scope, CSRF_COOKIE) is None
+        needs_cookie = cookie_in(scope, CSRF_COOKIE) is None
         headers = list(_protective_headers(content_security_policy(self._settings, host)))
         if needs_cookie:
             flags = "Path=/; SameSite=Strict" + ("; Secure" if secure else "")

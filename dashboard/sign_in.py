@@ -22,9 +22,10 @@ from urllib.parse import parse_qs
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
-from dashboard.http_guard import CSRF_COOKIE
+from dashboard.http_guard import CSRF_COOKIE, cookie_in
 from dashboard.i18n import pick_lang, text
 from incidents.store.accounts import (
+    SESSION_COOKIE,
     PasswordRejected,
     Session,
     authenticate,
@@ -36,7 +37,6 @@ from incidents.store.accounts import (
     session_of,
 )
 
-SESSION_COOKIE = "pingan_session"
 SCOPE_KEY = "pingan.session"  # where the gate leaves the resolved session for the handlers
 PoolOf = Callable[[], Awaitable[Any]]  # the store's connection pool
 Scope = MutableMapping[str, Any]
@@ -54,16 +54,6 @@ def _is_public(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
 
 
-def _cookie_of(scope: Scope, name: str) -> str | None:
-    for key, value in scope.get("headers", ()):
-        if key == b"cookie":
-            for part in bytes(value).decode("latin-1").split(";"):
-                k, _, v = part.strip().partition("=")
-                if k == name:
-                    return v
-    return None
-
-
 class SessionGate:
     """ASGI middleware: resolves the session cookie; no session, no page and no callback."""
 
@@ -76,18 +66,19 @@ class SessionGate:
             await self._app(scope, receive, send)
             return
         path = scope.get("path", "")
-        token = _cookie_of(scope, SESSION_COOKIE)
+        # Its own scope key: Starlette keeps `state` for lifespan data, and adding to it here
+        # stopped Dash's renderer from loading the layout.
+        scope[SCOPE_KEY] = None
+        if _is_public(path):  # assets and probes: no store lookup on every file
+            await self._app(scope, receive, send)
+            return
+        token = cookie_in(scope, SESSION_COOKIE)
         session = None
         if token:
             pool = await self._pool_of()
             async with pool.acquire() as conn:
                 session = await session_of(conn, token, datetime.now(UTC))
-        # Its own scope key: Starlette keeps `state` for lifespan data, and adding to it here
-        # stopped Dash's renderer from loading the layout.
         scope[SCOPE_KEY] = session
-        if _is_public(path):
-            await self._app(scope, receive, send)
-            return
         if session is None:
             if path.startswith("/_dash-") or scope.get("method") != "GET":
                 response: Response = PlainTextResponse("sign in first", status_code=401)

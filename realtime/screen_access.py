@@ -18,8 +18,6 @@ import asyncpg
 from incidents.access import Action, Grant, Principal, Role, decide, in_scope
 from incidents.store import accounts
 
-SESSION_COOKIE = "pingan_session"  # the dashboard's session cookie (dashboard/sign_in.py)
-
 
 class ScreenRefused(Exception):
     """A subscription the caller may not have; the message is the reason sent back."""
@@ -42,7 +40,7 @@ def session_token(cookie_header: str | None) -> str | None:
         jar.load(cookie_header)
     except Exception:
         return None
-    morsel = jar.get(SESSION_COOKIE)
+    morsel = jar.get(accounts.SESSION_COOKIE)
     return morsel.value if morsel is not None and morsel.value else None
 
 

@@ -39,6 +39,9 @@ SessionKind = Literal["user", "display"]
 LoginReason = Literal["ok", "bad_credentials", "locked", "disabled"]
 AuditOutcome = Literal["allowed", "refused", "failed"]
 
+# The browser cookie that carries a session token (set by the sign-in page, read by the gateway).
+SESSION_COOKIE: Final = "pingan_session"
+
 # Keep argon2-cffi's defaults (argon2id): see the module docstring.
 _HASHER: Final = PasswordHasher()
 

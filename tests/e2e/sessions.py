@@ -10,8 +10,7 @@ from datetime import UTC, datetime
 import asyncpg
 from playwright.sync_api import Page
 
-from dashboard.sign_in import SESSION_COOKIE
-from incidents.store.accounts import create_user, open_session
+from incidents.store.accounts import SESSION_COOKIE, create_user, open_session
 from tests.stack import RunningStack
 
 PASSWORD = "Test-pass-2026!"  # a test account's, in a database that lives for one test
