@@ -127,10 +127,10 @@ def cmd_users(settings: Settings, args: argparse.Namespace) -> None:
                 [user_admin.Issued(user.username, user.role, user.jurisdiction, password)]
             )
         elif args.action == "reset-password":
-            password = await user_admin.reset_to_one_time_password(conn, args.username, now, actor)
-            if password is None:
+            one_time = await user_admin.reset_to_one_time_password(conn, args.username, now, actor)
+            if one_time is None:
                 sys.exit(f"no user {args.username!r}")
-            print(f"one-time password for {args.username}: {password} (all sessions ended)")
+            print(f"one-time password for {args.username}: {one_time} (all sessions ended)")
         elif args.action == "disable":
             if not await accounts.disable_user(conn, args.username, now):
                 sys.exit(f"no user {args.username!r}")
@@ -301,6 +301,7 @@ def cmd_simulate(settings: Settings, rate: float | None, seed: int | None) -> No
 def cmd_serve(settings: Settings) -> None:
     """Serve the Dash command centre (and /healthz) with uvicorn, in this process."""
     import uvicorn
+    from fastapi import FastAPI
     from fastapi.responses import JSONResponse, PlainTextResponse
 
     from dashboard.admin_page import add_admin_routes
@@ -330,7 +331,7 @@ def cmd_serve(settings: Settings) -> None:
         protocol=browser_description(),
     )
     dash_app = create_app(layers, config)
-    server = dash_app.server
+    server: FastAPI = dash_app.server
     clients: dict[str, Any] = {}
 
     async def connected() -> tuple[aioredis.Redis, Any]:

@@ -25,6 +25,7 @@ from dashboard.sign_in import (
 )
 from incidents.access import Action, Principal, Role, decide
 from incidents.store import accounts, user_admin
+from incidents.store.case_store import Conn
 
 
 def _head(lang: str, title: str) -> str:
@@ -177,7 +178,7 @@ def add_admin_routes(server: FastAPI, pool_of: PoolOf) -> None:
 
 
 async def _apply(
-    conn: accounts.Conn,
+    conn: Conn,
     verb: str,
     form: Form,
     username: str,
@@ -193,10 +194,10 @@ async def _apply(
         )
         return text(lang, "admin_created").format(user=user.username, password=password)
     if verb == "reset":
-        password = await user_admin.reset_to_one_time_password(conn, username, now, actor)
-        if password is None:
+        one_time = await user_admin.reset_to_one_time_password(conn, username, now, actor)
+        if one_time is None:
             return text(lang, "admin_unknown")
-        return text(lang, "admin_created").format(user=username, password=password)
+        return text(lang, "admin_created").format(user=username, password=one_time)
     if verb == "revoke":
         ended = await user_admin.revoke_sessions_of(conn, username, now, actor)
         return text(lang, "admin_unknown") if ended is None else f"{username}: {ended}"

@@ -162,9 +162,16 @@ def page(
                     ),
                 ],
             ),
-            html.Div(id=ids.LIVE_CONFIG, hidden=True, **{"data-config": json.dumps(live_config)}),
+            _config_holder(json.dumps(live_config)),
         ],
     )
+
+
+def _config_holder(config_json: str) -> html.Div:
+    """The hidden element the live script reads its configuration from."""
+    # data-* props are wildcard attributes, which the component's type stubs do not know.
+    attributes: dict[str, Any] = {"data-config": config_json}
+    return html.Div(id=ids.LIVE_CONFIG, hidden=True, **attributes)
 
 
 def signed_in(app: Dash) -> SignedIn | None:
@@ -189,11 +196,11 @@ def create_app(layers: MapLayers, config: DashboardConfig) -> Dash:
     server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app = Dash(
         __name__,
-        server=server,
+        server=server,  # type: ignore[arg-type]  # Dash 4's stubs predate its FastAPI backend
         assets_folder=str(WEB_ASSETS),
         serve_locally=True,
         title="平安指挥",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None is documented: no title while updating
         suppress_callback_exceptions=True,
     )
     app.layout = html.Div([dcc.Location(id=ids.URL), html.Div(id=ids.PAGE)])
@@ -201,6 +208,7 @@ def create_app(layers: MapLayers, config: DashboardConfig) -> Dash:
     @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "search"))
     def render(search: str | None) -> html.Div:
         query = parse_qs((search or "").lstrip("?"))
-        return page(pick_lang((query.get("lang") or [None])[0]), layers, config, signed_in(app))
+        lang = (query.get("lang") or [""])[0] or None
+        return page(pick_lang(lang), layers, config, signed_in(app))
 
     return app

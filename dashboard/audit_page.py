@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 from datetime import UTC, datetime, timedelta, timezone
+from typing import cast, get_args
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
@@ -15,10 +16,17 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 from dashboard.i18n import pick_lang, text
 from dashboard.sign_in import PoolOf, session_of_request
 from incidents.access import Action, Principal, Role, decide
-from incidents.store.accounts import AuditEntry, audit_entries, record_audit
+from incidents.store.accounts import AuditEntry, AuditOutcome, audit_entries, record_audit
 
 _CST = timezone(timedelta(hours=8))
 PAGE_SIZE = 200
+
+
+def _outcome(value: str) -> AuditOutcome | None:
+    """The outcome filter, if it names one; any other text filters nothing."""
+    if value in get_args(AuditOutcome):
+        return cast(AuditOutcome, value)
+    return None
 
 
 def _local(moment: datetime) -> str:
@@ -112,7 +120,7 @@ def add_audit_routes(server: FastAPI, pool_of: PoolOf) -> None:
                 conn,
                 user_id=params["user"] or None,
                 action=params["action"] or None,
-                outcome=params["outcome"] or None,
+                outcome=_outcome(params["outcome"]),
                 case_id=int(case) if case.isdigit() else None,
                 limit=PAGE_SIZE,
             )

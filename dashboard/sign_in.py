@@ -87,7 +87,7 @@ class SessionGate:
             await response(scope, receive, send)
             return
         if session.must_change_password and path not in PASSWORD_PATHS:
-            target = RedirectResponse("/password", status_code=303)
+            target: Response = RedirectResponse("/password", status_code=303)
             if path.startswith("/_dash-"):
                 target = PlainTextResponse("change your one-time password first", 403)
             await target(scope, receive, send)
