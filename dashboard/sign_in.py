@@ -25,16 +25,20 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 from dashboard.http_guard import CSRF_COOKIE, cookie_in
 from dashboard.i18n import pick_lang, text
 from incidents.store.accounts import (
+    DISPLAY_COOKIE,
     SESSION_COOKIE,
     PasswordRejected,
     Session,
     authenticate,
+    display_of,
+    display_session,
     get_user,
     open_session,
     record_audit,
     reset_password,
     revoke_session,
     session_of,
+    sign_in_display,
 )
 
 SCOPE_KEY = "pingan.session"  # where the gate leaves the resolved session for the handlers
@@ -44,10 +48,32 @@ ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
 
 # Served without a session: the sign-in pages, the probes (counts only, never personal data:
 # monitoring scrapes them; keep them to the centre's network), and files that hold no data.
-PUBLIC_PATHS = frozenset({"/login", "/healthz", "/metrics", "/_favicon.ico", "/favicon.ico"})
+PUBLIC_PATHS = frozenset(
+    {"/login", "/display", "/healthz", "/metrics", "/_favicon.ico", "/favicon.ico"}
+)
 PUBLIC_PREFIXES = ("/assets/", "/_dash-component-suites/")
 # With a one-time password, only these (to change it, or to leave).
 PASSWORD_PATHS = frozenset({"/password", "/logout"})
+
+
+def _scope_address(scope: Scope) -> str | None:
+    client = scope.get("client")
+    return str(client[0]) if client else None
+
+
+async def session_for(
+    conn: Any, token: str | None, display_token: str | None, address: str | None, now: datetime
+) -> Session | None:
+    """The session behind a request's cookies: a person's, else a wall screen's token."""
+    if token:
+        session = await session_of(conn, token, now)
+        if session is not None:
+            return session
+    if display_token:
+        display = await display_of(conn, display_token, now)
+        if display is not None:
+            return display_session(display, address, now)
+    return None
 
 
 def _is_public(path: str) -> bool:
@@ -73,11 +99,13 @@ class SessionGate:
             await self._app(scope, receive, send)
             return
         token = cookie_in(scope, SESSION_COOKIE)
+        display_token = cookie_in(scope, DISPLAY_COOKIE)
         session = None
-        if token:
+        if token or display_token:
             pool = await self._pool_of()
+            now = datetime.now(UTC)
             async with pool.acquire() as conn:
-                session = await session_of(conn, token, datetime.now(UTC))
+                session = await session_for(conn, token, display_token, _scope_address(scope), now)
         scope[SCOPE_KEY] = session
         if session is None:
             if path.startswith("/_dash-") or scope.get("method") != "GET":
@@ -172,6 +200,23 @@ def login_page(lang: str, csrf: str, error: str = "", username: str = "") -> str
     return _page(lang, text(lang, "sign_in_title"), body)
 
 
+def display_page(lang: str, csrf: str, error: str = "") -> str:
+    """The form where a wall screen enters its display token once."""
+    problem = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
+    body = (
+        f"<p>{html.escape(text(lang, 'display_intro'))}</p>"
+        f'<form method="post" action="/display?lang={lang}">{problem}'
+        + _field("token", text(lang, "display_token"), "password")
+        + f'<input type="hidden" name="csrf" value="{html.escape(csrf)}">'
+        + f'<button type="submit">{html.escape(text(lang, "display_sign_in"))}</button></form>'
+    )
+    return _page(lang, text(lang, "display_title"), body)
+
+
+# Browsers keep a cookie at most 400 days; a wall enters its token again after that.
+_DISPLAY_COOKIE_SECONDS = 400 * 86_400
+
+
 def password_page(lang: str, csrf: str, problems: list[str] | None = None) -> str:
     """The page that replaces a one-time password (the rules' problems listed)."""
     items = "".join(f"<li>{html.escape(p)}</li>" for p in problems or [])
@@ -244,6 +289,47 @@ def add_sign_in_routes(server: FastAPI, pool_of: PoolOf) -> None:
         )
         return response
 
+    @server.get("/display")
+    async def display_form(request: Request) -> Response:
+        token, fresh = csrf_for(request)
+        page = HTMLResponse(display_page(lang_of(request), token))
+        return with_csrf(page, token, fresh, request.url.scheme == "https")
+
+    @server.post("/display")
+    async def display_sign_in(request: Request) -> Response:
+        lang = lang_of(request)
+        form = await read_form(request)
+        token, fresh = csrf_for(request)
+        secure = request.url.scheme == "https"
+        if not csrf_ok(request, form):
+            page = HTMLResponse(display_page(lang, token, text(lang, "form_expired")), 403)
+            return with_csrf(page, token, fresh, secure)
+        pool = await pool_of()
+        async with pool.acquire() as conn:
+            result = await sign_in_display(
+                conn, form.get("token"), _address(request), datetime.now(UTC)
+            )
+        if result.display is None:
+            if result.reason == "locked":
+                seconds = str(result.retry_after_seconds or 60)
+                error = text(lang, "display_locked").replace("{seconds}", seconds)
+            else:
+                error = text(lang, "display_bad")
+            return with_csrf(
+                HTMLResponse(display_page(lang, token, error), 401), token, fresh, secure
+            )
+        response = RedirectResponse(f"/?lang={lang}", status_code=303)
+        response.set_cookie(
+            DISPLAY_COOKIE,
+            form.get("token").strip(),
+            max_age=_DISPLAY_COOKIE_SECONDS,
+            httponly=True,
+            samesite="strict",
+            secure=secure,
+            path="/",
+        )
+        return response
+
     @server.post("/logout")
     async def logout(request: Request) -> Response:
         form = await read_form(request)
@@ -268,6 +354,8 @@ def add_sign_in_routes(server: FastAPI, pool_of: PoolOf) -> None:
                     )
         response = RedirectResponse(f"/login?lang={lang_of(request)}", status_code=303)
         response.delete_cookie(SESSION_COOKIE, path="/")
+        # A wall screen leaving forgets its token here; an administrator revokes it for good.
+        response.delete_cookie(DISPLAY_COOKIE, path="/")
         return response
 
     @server.get("/password")

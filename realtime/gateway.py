@@ -139,6 +139,11 @@ def render_gateway_metrics(stats: GatewayStats, clients: int, terminals: int) ->
     return "\n".join(lines) + "\n"
 
 
+def _address_of(socket: ServerConnection) -> str | None:
+    """The peer's address, if the transport knows it."""
+    return str(socket.remote_address[0]) if socket.remote_address else None
+
+
 class _Connection:
     """A client of the core together with its socket and the event that wakes its sender."""
 
@@ -341,7 +346,7 @@ class Gateway:
     # --- connections ------------------------------------------------------------------------
 
     async def _handle(self, socket: ServerConnection) -> None:
-        address = socket.remote_address[0] if socket.remote_address else "?"
+        address = _address_of(socket) or "?"
         if self._per_address.get(address, 0) >= self._settings.max_connections_per_address:
             await self._refuse(socket, "too many connections from this address", "overload")
             return
@@ -433,7 +438,7 @@ class Gateway:
     async def _serve_terminal(self, socket: ServerConnection, raw: str | bytes) -> None:
         """A field terminal: its tasks out, its numbered messages in (see terminal_session)."""
         try:
-            identity = await self._terminals.identify(raw)
+            identity = await self._terminals.identify(raw, _address_of(socket))
         except TerminalError as exc:
             await self._refuse(socket, str(exc), "authentication failed")
             return

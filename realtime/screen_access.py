@@ -17,6 +17,7 @@ import asyncpg
 
 from incidents.access import Action, Grant, Principal, Role, decide, in_scope
 from incidents.store import accounts
+from incidents.store.case_store import Conn
 
 
 class ScreenRefused(Exception):
@@ -31,8 +32,8 @@ class ScreenIdentity:
     principal: Principal
 
 
-def session_token(cookie_header: str | None) -> str | None:
-    """The session token in a Cookie header, if any."""
+def session_token(cookie_header: str | None, name: str = accounts.SESSION_COOKIE) -> str | None:
+    """The token in a Cookie header's cookie `name` (the session's by default), if any."""
     if not cookie_header:
         return None
     jar: SimpleCookie = SimpleCookie()
@@ -40,8 +41,23 @@ def session_token(cookie_header: str | None) -> str | None:
         jar.load(cookie_header)
     except Exception:
         return None
-    morsel = jar.get(accounts.SESSION_COOKIE)
+    morsel = jar.get(name)
     return morsel.value if morsel is not None and morsel.value else None
+
+
+async def _session(conn: Conn, cookie_header: str | None, now: datetime) -> accounts.Session | None:
+    """The live session a socket's cookies stand for: a person's, else a wall screen's."""
+    token = session_token(cookie_header)
+    if token is not None:
+        session = await accounts.session_of(conn, token, now)
+        if session is not None:
+            return session
+    display_token = session_token(cookie_header, accounts.DISPLAY_COOKIE)
+    if display_token is not None:
+        display = await accounts.display_of(conn, display_token, now)
+        if display is not None:
+            return accounts.display_session(display, None, now)
+    return None
 
 
 def may_watch(principal: Principal, scope: str, now: datetime) -> str | None:
@@ -59,14 +75,19 @@ async def identify(
     pool: asyncpg.Pool, cookie_header: str | None, scope: str, now: datetime
 ) -> ScreenIdentity:
     """The identity of a screen asking for `scope`; raise ScreenRefused saying why not."""
-    token = session_token(cookie_header)
-    if token is None:
+    if session_token(cookie_header) is None and (
+        session_token(cookie_header, accounts.DISPLAY_COOKIE) is None
+    ):
         raise ScreenRefused("sign in first: this gateway serves signed-in screens only")
     async with pool.acquire() as conn:
-        session = await accounts.session_of(conn, token, now)
+        session = await _session(conn, cookie_header, now)
         if session is None:
             raise ScreenRefused("your session has ended: sign in again")
-        grants = await accounts.active_grants(conn, session.user_id, now)
+        grants = (
+            []
+            if session.kind == "display"
+            else await accounts.active_grants(conn, session.user_id, now)
+        )
     try:
         role = Role(session.role)
     except ValueError:

@@ -96,11 +96,6 @@ class StreamNames:
         return self._key("cameras:sites")
 
     @property
-    def terminal_credentials(self) -> str:
-        """Hash: terminal id → its unit and token digest (JSON)."""
-        return self._key("terminals:credentials")
-
-    @property
     def terminal_seq(self) -> str:
         """Hash: terminal id → the last message seq accepted from it."""
         return self._key("terminals:seq")

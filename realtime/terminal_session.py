@@ -57,10 +57,10 @@ class TerminalSessions:
         self._names = names
         self._gate = TerminalGate(redis, names)
 
-    async def identify(self, raw: str | bytes) -> TerminalIdentity:
+    async def identify(self, raw: str | bytes, source_address: str | None) -> TerminalIdentity:
         """Who sent this hello; raise TerminalError for a bad hello or credential."""
         hello = parse_hello(raw)
-        unit_id = await authenticate(self._redis, self._names, hello)
+        unit_id = await authenticate(self._pool, hello, source_address, datetime.now(UTC))
         last_seq = await last_accepted(self._redis, self._names, hello.terminal_id)
         return TerminalIdentity(hello, unit_id, last_seq)
 

@@ -12,8 +12,6 @@ stream, where `TerminalInbox` applies them to cases through the case service, on
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ from incidents.commands import Acknowledge, Arrive, Command, ReportFeedback
 from incidents.lifecycle import IllegalMove
 from incidents.store import queries
 from incidents.store.service import CaseNotFound, StaleCase
+from incidents.store.terminal_credentials import authenticate_terminal
 from realtime.group_reader import GroupReader
 from realtime.positions import implausible_time
 from realtime.stream_trim import DEAD_LETTER_CAP
@@ -99,17 +98,9 @@ class InboxEntry(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     message: TaskMessage
 
 
-class Credential(msgspec.Struct, frozen=True):
-    """Stored per terminal: its unit and the SHA-256 of its token (never the token)."""
-
-    unit_id: str
-    token_sha256: str
-
-
 _hello = msgspec.json.Decoder(Hello)
 _message = msgspec.json.Decoder(TerminalMessage)
 _inbox = msgspec.json.Decoder(InboxEntry)
-_credential = msgspec.json.Decoder(Credential)
 MAX_MESSAGE_BYTES = 8192
 
 
@@ -144,27 +135,29 @@ def parse_message(raw: str | bytes, now: datetime) -> TerminalMessage:
     return message
 
 
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+async def authenticate(
+    pool: asyncpg.Pool, hello: Hello, source_address: str | None, now: datetime
+) -> str:
+    """The unit id of a terminal whose token matches; raise TerminalError otherwise.
+
+    The credential and the lock-out live in the store (`incidents.store.terminal_credentials`).
+    """
+    async with pool.acquire() as conn:
+        login = await authenticate_terminal(
+            conn, hello.terminal_id, hello.token, source_address, now
+        )
+    if login.ok and login.unit_id is not None:
+        return login.unit_id
+    if login.reason == "locked":
+        raise TerminalError(f"too many failed hellos: try again in {login.retry_after_seconds} s")
+    if login.reason == "revoked":
+        raise TerminalError("this terminal's credential was revoked")
+    return _refuse()
 
 
-async def register_terminal(
-    redis: aioredis.Redis, names: StreamNames, terminal_id: str, unit_id: str, token: str
-) -> None:
-    """Provision (or rotate) a terminal's credential."""
-    credential = Credential(unit_id=unit_id, token_sha256=_digest(token))
-    await redis.hset(names.terminal_credentials, terminal_id, msgspec.json.encode(credential))
-
-
-async def authenticate(redis: aioredis.Redis, names: StreamNames, hello: Hello) -> str:
-    """The unit id of a terminal whose token matches; raise TerminalError otherwise."""
-    stored: Any = await redis.hget(names.terminal_credentials, hello.terminal_id)
-    if stored is None:
-        raise TerminalError("unknown terminal or wrong token")
-    credential = _credential.decode(stored)
-    if not hmac.compare_digest(credential.token_sha256, _digest(hello.token)):
-        raise TerminalError("unknown terminal or wrong token")
-    return credential.unit_id
+def _refuse() -> str:
+    # One answer for an unknown terminal and a wrong token: it tells nothing about which ids exist.
+    raise TerminalError("unknown terminal or wrong token")
 
 
 async def last_accepted(redis: aioredis.Redis, names: StreamNames, terminal_id: str) -> int:

@@ -21,10 +21,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import hashlib
-import math
 import re
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
@@ -33,7 +32,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import Argon2Error, InvalidHashError
 from msgspec.structs import replace
 
+from incidents.store import lockout
 from incidents.store.case_store import Conn
+from incidents.store.lockout import DEFAULT_LOCKOUT, LockoutRules
 
 SessionKind = Literal["user", "display"]
 LoginReason = Literal["ok", "bad_credentials", "locked", "disabled"]
@@ -41,6 +42,9 @@ AuditOutcome = Literal["allowed", "refused", "failed"]
 
 # The browser cookie that carries a session token (set by the sign-in page, read by the gateway).
 SESSION_COOKIE: Final = "pingan_session"
+# A wall screen's cookie: its display token itself, set once at /display (long-lived by design:
+# a wall runs for months; revoking the token ends it at once on the page and the socket).
+DISPLAY_COOKIE: Final = "pingan_display"
 
 # Keep argon2-cffi's defaults (argon2id): see the module docstring.
 _HASHER: Final = PasswordHasher()
@@ -85,10 +89,6 @@ COMMON_PASSWORDS: Final = frozenset(
 # A request's last_seen_at is written at most this often: one write per request would cost
 # more than the precision is worth (a session may end this much earlier than its idle limit).
 SEEN_REFRESH: Final = timedelta(seconds=30)
-# Advisory-lock class for sign-in keys (two-int form, apart from the migrator's bigint lock).
-_LOGIN_LOCK_CLASS: Final = 320_118_008
-# Longest address part of a lock-out key (an IPv6 address with a zone fits).
-_ADDRESS_LIMIT: Final = 64
 
 
 class AccountError(ValueError):
@@ -119,35 +119,6 @@ class User(msgspec.Struct, frozen=True):
     disabled: bool
     created_at: datetime
     updated_at: datetime
-
-
-class LockoutRules(msgspec.Struct, frozen=True):
-    """How many failed sign-ins lock a key out, and for how long."""
-
-    max_failures: int = 5  # per account (key 'user:<name>')
-    max_address_failures: int = 20  # per source address (key 'addr:<address>')
-    window_seconds: int = 900  # failures older than this (since the first) no longer count
-    base_lock_seconds: int = 60  # the first lock-out; each later one doubles it
-    max_lock_seconds: int = 3600
-    # A key's lock-out count is forgotten this long after its last lock ended, so an account
-    # attacked again next week starts at the base lock, not at the cap.
-    forget_after_seconds: int = 86_400
-
-    def __post_init__(self) -> None:
-        """Refuse rules that would never lock or never unlock."""
-        values = (
-            self.max_failures,
-            self.max_address_failures,
-            self.window_seconds,
-            self.base_lock_seconds,
-            self.max_lock_seconds,
-            self.forget_after_seconds,
-        )
-        if min(values) < 1 or self.max_lock_seconds < self.base_lock_seconds:
-            raise ValueError(f"lock-out rules out of range: {self}")
-
-
-DEFAULT_LOCKOUT: Final = LockoutRules()
 
 
 class LoginResult(msgspec.Struct, frozen=True):
@@ -204,6 +175,26 @@ class Display(msgspec.Struct, frozen=True):
     jurisdiction: str
     created_by: str
     created_at: datetime
+
+
+def display_session(display: Display, source_address: str | None, now: datetime) -> Session:
+    """The session a wall screen's token stands for: role wall_screen, its jurisdiction only."""
+    return Session(
+        id=display.id,
+        user_id=0,  # a display is not a person: no account behind it
+        username="display:" + display.label,
+        role="wall_screen",
+        jurisdiction=display.jurisdiction,
+        kind="display",
+        csrf_token="",
+        must_change_password=False,
+        created_at=display.created_at,
+        last_seen_at=now,
+        # Never idle: a wall is watched, not clicked. It ends when its token is revoked.
+        idle_timeout_seconds=10 * 365 * 86_400,
+        absolute_expires_at=now + timedelta(days=3650),
+        source_address=source_address,
+    )
 
 
 class AuditEntry(msgspec.Struct, frozen=True):
@@ -396,45 +387,6 @@ async def disable_user(conn: Conn, username: str, now: datetime) -> bool:
 # --- signing in -----------------------------------------------------------------------------
 
 
-class _Counter(msgspec.Struct):
-    """One lock-out key's state, as read and as it will be written."""
-
-    key: str
-    failures: int = 0
-    first_failure_at: datetime | None = None
-    locked_until: datetime | None = None
-    lockouts: int = 0
-
-    def seconds_locked(self, now: datetime) -> int:
-        """Whole seconds until the lock ends (0 when not locked)."""
-        if self.locked_until is None or self.locked_until <= now:
-            return 0
-        return max(1, math.ceil((self.locked_until - now).total_seconds()))
-
-    def fail(self, now: datetime, limit: int, rules: LockoutRules) -> int:
-        """Count one failure; the seconds of the lock it starts, or 0."""
-        window = timedelta(seconds=rules.window_seconds)
-        forget = timedelta(seconds=rules.forget_after_seconds)
-        # The first failure of a quiet spell opens a new window; older failures no longer count.
-        first = self.first_failure_at
-        if self.failures == 0 or first is None or now - first >= window:
-            self.failures, self.first_failure_at = 1, now
-        else:
-            self.failures += 1
-        if self.locked_until is not None and now - self.locked_until >= forget:
-            self.lockouts = 0
-        if self.failures < limit:
-            return 0
-        # Doubled for each earlier lock-out; the shift is bounded so the number stays small.
-        doubled = rules.base_lock_seconds << min(self.lockouts, 32)
-        seconds = min(doubled, rules.max_lock_seconds)
-        self.locked_until = now + timedelta(seconds=seconds)
-        self.lockouts += 1
-        # After the lock comes a full set of tries again, then a lock twice as long.
-        self.failures, self.first_failure_at = 0, now
-        return seconds
-
-
 def _name_key(name: str, known: bool) -> str:
     """The lock-out key of a name: 'user:<username>', or a short digest for an unknown name."""
     if known:
@@ -463,27 +415,8 @@ async def authenticate(
         user_key = _name_key(name, known=user is not None)
         limits = {user_key: rules.max_failures}
         if source_address:
-            limits["addr:" + source_address[:_ADDRESS_LIMIT]] = rules.max_address_failures
-        # Serialise attempts per key (in a fixed order: no deadlock) so parallel guesses
-        # cannot all slip in before the failure that locks them out is counted.
-        for key in sorted(limits):
-            await conn.execute(
-                "SELECT pg_advisory_xact_lock($1, hashtext($2))", _LOGIN_LOCK_CLASS, key
-            )
-        rows = await conn.fetch(
-            "SELECT key, failures, first_failure_at, locked_until, lockouts"
-            " FROM login_failures WHERE key = ANY($1::text[])",
-            list(limits),
-        )
-        counters = {key: _Counter(key) for key in limits}
-        for row in rows:
-            counters[row["key"]] = _Counter(
-                row["key"],
-                row["failures"],
-                row["first_failure_at"],
-                row["locked_until"],
-                row["lockouts"],
-            )
+            limits[lockout.address_key(source_address)] = rules.max_address_failures
+        attempt = await lockout.gate(conn, limits, now, rules)
 
         async def audit(outcome: AuditOutcome, detail: str) -> None:
             """Record this attempt: the account if it exists, never the name typed."""
@@ -500,9 +433,9 @@ async def authenticate(
 
         # Locked: refused without looking at the password, so guessing gains nothing. Known
         # and unknown names lock alike, so a lock tells nothing about who exists.
-        waits = {key: c.seconds_locked(now) for key, c in counters.items()}
-        if any(waits.values()):
-            which = ", ".join(_key_kind(key) for key, wait in waits.items() if wait)
+        waits = attempt.locked()
+        if waits:
+            which = attempt.locked_words()
             await audit("refused", f"locked ({which})" + ("" if user else "; unknown user"))
             return LoginResult(False, None, "locked", max(waits.values()))
 
@@ -510,11 +443,9 @@ async def authenticate(
         # and its timing are the same either way.
         stored = None if user_row is None else user_row["password_hash"]
         if not await asyncio.to_thread(_verify, stored, password):
-            started = {key: counters[key].fail(now, limit, rules) for key, limit in limits.items()}
-            await _save(conn, counters.values())
+            started = await attempt.fail()
             detail = "wrong password" if user else "unknown user"
-            locks = [f"{_key_kind(key)} locked {s} s" for key, s in started.items() if s]
-            await audit("failed", "; ".join([detail, *locks]))
+            await audit("failed", "; ".join([detail, *lockout.started_words(started)]))
             return LoginResult(False, None, "bad_credentials", max(started.values()) or None)
 
         assert user is not None and stored is not None
@@ -524,9 +455,7 @@ async def authenticate(
         # Success clears the account's failures only: the lock-out count stays (so an attack
         # that resumes keeps doubling until forget_after_seconds), and the address's failures
         # stay (else one valid account would let an address reset its own counter).
-        await conn.execute(
-            "UPDATE login_failures SET failures = 0 WHERE key = $1 AND failures > 0", user_key
-        )
+        await attempt.clear(user_key)
         detail = "signed in"
         if _HASHER.check_needs_rehash(stored):
             rehashed = await asyncio.to_thread(_hash_password, password)
@@ -536,26 +465,6 @@ async def authenticate(
             detail += "; password hash upgraded"
         await audit("allowed", detail)
         return LoginResult(True, user, "ok")
-
-
-def _key_kind(key: str) -> str:
-    """'account' or 'address': how a lock-out key shows in the audit trail (never the name)."""
-    return "account" if key.startswith("user:") else "address"
-
-
-async def _save(conn: Conn, counters: Iterable[_Counter]) -> None:
-    """Write lock-out counters back (the caller holds their advisory locks)."""
-    await conn.executemany(
-        "INSERT INTO login_failures (key, failures, first_failure_at, locked_until, lockouts)"
-        " VALUES ($1, $2, $3, $4, $5)"
-        " ON CONFLICT (key) DO UPDATE SET failures = EXCLUDED.failures,"
-        " first_failure_at = EXCLUDED.first_failure_at, locked_until = EXCLUDED.locked_until,"
-        " lockouts = EXCLUDED.lockouts",
-        [(c.key, c.failures, c.first_failure_at, c.locked_until, c.lockouts) for c in counters],
-    )
-
-
-# --- sessions -------------------------------------------------------------------------------
 
 
 def token_digest(token: str) -> str:
@@ -790,6 +699,57 @@ async def display_of(conn: Conn, token: str, now: datetime) -> Display | None:
     )
 
 
+class DisplaySignIn(msgspec.Struct, frozen=True):
+    """What entering a display token came to; `display` is set only when it is accepted."""
+
+    display: Display | None
+    reason: LoginReason
+    retry_after_seconds: int | None = None
+
+
+async def sign_in_display(
+    conn: Conn,
+    token: str,
+    source_address: str | None,
+    now: datetime,
+    rules: LockoutRules = DEFAULT_LOCKOUT,
+) -> DisplaySignIn:
+    """Check a display token typed at a wall screen, under the address lock-out; audit it."""
+    async with conn.transaction():
+        # Tokens have no name to count against: the address (and one key for all displays,
+        # so a spread-out guessing run is slowed too) carry the failures.
+        limits = {"display:*": rules.max_address_failures}
+        if source_address:
+            limits[lockout.address_key(source_address)] = rules.max_failures
+        attempt = await lockout.gate(conn, limits, now, rules)
+        waits = attempt.locked()
+        display = None if waits else await display_of(conn, token.strip(), now)
+
+        async def audit(outcome: AuditOutcome, detail: str) -> None:
+            await record_audit(
+                conn,
+                at=now,
+                user_id=None if display is None else "display:" + display.label,
+                role="wall_screen",
+                source_address=source_address,
+                action="display.sign_in",
+                outcome=outcome,
+                detail=detail,
+            )
+
+        if waits:
+            await audit("refused", f"locked ({attempt.locked_words()})")
+            return DisplaySignIn(None, "locked", max(waits.values()))
+        if display is None:
+            started = await attempt.fail()
+            await audit(
+                "failed", "; ".join(["unknown or revoked token", *lockout.started_words(started)])
+            )
+            return DisplaySignIn(None, "bad_credentials", max(started.values()) or None)
+        await audit("allowed", f"jurisdiction {display.jurisdiction}")
+        return DisplaySignIn(display, "ok")
+
+
 async def revoke_display_token(conn: Conn, token_or_id: str, now: datetime) -> bool:
     """Withdraw a wall-screen token, given the token or its id; False if it was not live."""
     status = await conn.execute(
@@ -899,7 +859,9 @@ async def live_session_ids(conn: Conn, session_ids: Sequence[str], now: datetime
         "SELECT s.id FROM sessions s JOIN users u ON u.id = s.user_id"
         " WHERE s.id = ANY($1::text[]) AND s.revoked_at IS NULL AND NOT u.disabled"
         " AND s.absolute_expires_at > $2"
-        " AND s.last_seen_at + make_interval(secs => s.idle_timeout_seconds) > $2",
+        " AND s.last_seen_at + make_interval(secs => s.idle_timeout_seconds) > $2"
+        " UNION ALL SELECT id FROM display_tokens"
+        " WHERE id = ANY($1::text[]) AND revoked_at IS NULL",
         list(session_ids),
         now,
     )

@@ -18,13 +18,18 @@ from incidents.store import queries
 from incidents.store.service import CaseService
 from realtime.event_sink import RedisEventSink
 from realtime.streams import StreamNames
-from realtime.terminals import TerminalInbox, register_terminal
+from incidents.store.terminal_credentials import issue_terminal, revoke_terminal
+from realtime.terminals import TerminalInbox
 from tests.integration.test_gateway_live import gateway_at
 from tests.integration.test_ingest import FIXED_NOW, make_worker, valid_lines
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "s3cret-token-of-patrol-07"
+
+async def register_terminal(pool: asyncpg.Pool, terminal_id: str, unit_id: str) -> str:
+    """Issue a terminal's credential the way an administrator does; its token."""
+    async with pool.acquire() as conn:
+        return await issue_terminal(conn, terminal_id, unit_id, "admin", datetime.now(UTC))
 
 
 async def receive(ws: ClientConnection, wait: float = 3.0) -> dict[str, Any]:
@@ -32,7 +37,7 @@ async def receive(ws: ClientConnection, wait: float = 3.0) -> dict[str, Any]:
     return message
 
 
-async def hello(url: str, token: str = TOKEN, since: str | None = None) -> ClientConnection:
+async def hello(url: str, token: str, since: str | None = None) -> ClientConnection:
     ws = await connect(url)
     await ws.send(
         json.dumps({"type": "hello", "terminal_id": "pda-07", "token": token, "since": since})
@@ -55,7 +60,7 @@ async def test_wrong_token_is_refused(
     redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
 ) -> None:
     """A terminal with a wrong token gets an error and the connection is closed."""
-    await register_terminal(redis, names, "pda-07", "patrol-07", TOKEN)
+    await register_terminal(pool, "pda-07", "patrol-07")
     async with gateway_at(redis, pool, names) as (url, _):
         ws = await hello(url, token="not-the-right-token!!")
         message = await receive(ws)
@@ -67,11 +72,11 @@ async def test_terminal_gets_its_task_and_its_messages_apply_once_in_order(
     redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
 ) -> None:
     """Dispatch reaches the terminal; ack, arrival, feedback resent after a cut apply once."""
-    await register_terminal(redis, names, "pda-07", "patrol-07", TOKEN)
+    token = await register_terminal(pool, "pda-07", "patrol-07")
     case_id = await open_case(redis, pool, names)
     service = CaseService(pool, RedisEventSink(redis, names))
     async with gateway_at(redis, pool, names) as (url, _):
-        ws = await hello(url)
+        ws = await hello(url, token)
         welcome = await receive(ws)
         assert (welcome["type"], welcome["unit_id"], welcome["last_seq"]) == (
             "welcome",
@@ -108,7 +113,7 @@ async def test_terminal_gets_its_task_and_its_messages_apply_once_in_order(
         ws.transport.abort()
 
         # Back online: the terminal resends its whole queue, the first one again included.
-        again = await hello(url)
+        again = await hello(url, token)
         assert (await receive(again))["last_seq"] == 1
         snapshot = await receive(again)
         assert [t["case_id"] for t in snapshot["tasks"]] == [case_id]
