@@ -54,7 +54,12 @@ from realtime.live_protocol import (
 from realtime.outages import OUTAGES
 from realtime.position_coalescer import LocateTownship, PositionCoalescer
 from realtime.positions import latest_positions
-from realtime.screen_access import ScreenRefused, ended_sessions, identify
+from realtime.screen_access import (
+    ScreenRefused,
+    ended_sessions,
+    identify,
+    terminal_session_key,
+)
 from realtime.screens import authorize
 from realtime.streams import DATA_FIELD, StreamNames
 from realtime.terminal_session import TerminalSessions
@@ -451,9 +456,14 @@ class Gateway:
         async def snapshot(reason: SnapshotReason, last_id: str) -> bytes:
             return await self._terminals.tasks(unit_id, last_id, reason)
 
-        async with self._attached(client, socket, reader) as connection:
-            await socket.send(identity.welcome(), text=True)
-            await self._stream_to(connection, identity.hello.since, snapshot)
+        # Checked with the screens' sessions: a revoked or rotated credential closes the socket.
+        self._sessions[client] = terminal_session_key(identity.hello.token)
+        try:
+            async with self._attached(client, socket, reader) as connection:
+                await socket.send(identity.welcome(), text=True)
+                await self._stream_to(connection, identity.hello.since, snapshot)
+        finally:
+            self._sessions.pop(client, None)
 
     @contextlib.asynccontextmanager
     async def _attached(

@@ -18,6 +18,7 @@ import asyncpg
 from incidents.access import Action, Grant, Principal, Role, decide, in_scope
 from incidents.store import accounts
 from incidents.store.case_store import Conn
+from incidents.store.terminal_credentials import live_terminal_digests
 
 
 class ScreenRefused(Exception):
@@ -104,10 +105,21 @@ async def identify(
     return ScreenIdentity(session.id, principal)
 
 
+_TERMINAL = "terminal:"
+
+
+def terminal_session_key(token: str) -> str:
+    """How a terminal's socket is checked with the sessions: by its credential's digest."""
+    return _TERMINAL + accounts.token_digest(token)
+
+
 async def ended_sessions(pool: asyncpg.Pool, session_ids: set[str], now: datetime) -> set[str]:
-    """Which of these sessions are no longer live (revoked, expired, user disabled)."""
+    """Which of these sessions are no longer live (revoked, expired, user disabled, rotated)."""
     if not session_ids:
         return set()
+    digests = sorted(s.removeprefix(_TERMINAL) for s in session_ids if s.startswith(_TERMINAL))
+    others = sorted(s for s in session_ids if not s.startswith(_TERMINAL))
     async with pool.acquire() as conn:
-        live = await accounts.live_session_ids(conn, sorted(session_ids), now)
+        live = await accounts.live_session_ids(conn, others, now)
+        live |= {_TERMINAL + d for d in await live_terminal_digests(conn, digests)}
     return session_ids - live

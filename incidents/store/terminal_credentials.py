@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Final, Literal
 
@@ -108,6 +109,18 @@ async def terminal_credentials(conn: Conn) -> list[TerminalCredential]:
         " FROM terminal_credentials ORDER BY terminal_id"
     )
     return [TerminalCredential(**dict(row)) for row in rows]
+
+
+async def live_terminal_digests(conn: Conn, digests: Sequence[str]) -> set[str]:
+    """Which of these token digests still open a terminal (not revoked, not rotated away)."""
+    if not digests:
+        return set()
+    rows = await conn.fetch(
+        "SELECT token_digest FROM terminal_credentials"
+        " WHERE token_digest = ANY($1::text[]) AND revoked_at IS NULL",
+        list(digests),
+    )
+    return {row["token_digest"] for row in rows}
 
 
 async def authenticate_terminal(

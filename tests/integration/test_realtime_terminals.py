@@ -16,9 +16,9 @@ from incidents.case import DispatchTarget
 from incidents.commands import Accept, Dispatch
 from incidents.store import queries
 from incidents.store.service import CaseService
+from incidents.store.terminal_credentials import issue_terminal
 from realtime.event_sink import RedisEventSink
 from realtime.streams import StreamNames
-from incidents.store.terminal_credentials import issue_terminal, revoke_terminal
 from realtime.terminals import TerminalInbox
 from tests.integration.test_gateway_live import gateway_at
 from tests.integration.test_ingest import FIXED_NOW, make_worker, valid_lines
