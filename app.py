@@ -112,7 +112,7 @@ def _print_issued(issued: list[Any]) -> None:
 def cmd_users(settings: Settings, args: argparse.Namespace) -> None:
     """Administer accounts: create, reset a password, disable, revoke sessions, list, demo."""
     from incidents.access import Role
-    from incidents.store import accounts, user_admin
+    from incidents.store import accounts, terminal_credentials, user_admin
 
     _, database_url = _require_urls(settings)
     now = datetime.now(UTC)
@@ -146,6 +146,30 @@ def cmd_users(settings: Settings, args: argparse.Namespace) -> None:
                 print(f"{user.username:<16} {user.role:<22} {user.jurisdiction:<18} {state}")
         elif args.action == "demo":
             _print_issued(await user_admin.create_demo_users(conn, now, actor))
+        elif args.action == "display-create":
+            token = await user_admin.issue_display(conn, args.label, args.jurisdiction, now, actor)
+            print(f"display token for {args.label} (shown only now): {token}")
+        elif args.action == "display-revoke":
+            if not await user_admin.withdraw_display(conn, args.id, now, actor):
+                sys.exit(f"no live display token {args.id!r}")
+            print("display token revoked; its wall screen signs out within seconds")
+        elif args.action == "displays":
+            for row in await user_admin.list_displays(conn):
+                state = "revoked" if row.revoked_at else "live"
+                print(f"{row.id}  {row.jurisdiction:<18} {state:<8} {row.label}")
+        elif args.action == "terminal-issue":
+            token = await terminal_credentials.issue_terminal(
+                conn, args.terminal_id, args.unit, actor, now
+            )
+            print(f"token of terminal {args.terminal_id} (shown only now): {token}")
+        elif args.action == "terminal-revoke":
+            if not await terminal_credentials.revoke_terminal(conn, args.terminal_id, actor, now):
+                sys.exit(f"no live terminal {args.terminal_id!r}")
+            print(f"terminal {args.terminal_id} revoked; its socket is closed within seconds")
+        elif args.action == "terminals":
+            for item in await terminal_credentials.terminal_credentials(conn):
+                state = "revoked" if item.revoked_at else "live"
+                print(f"{item.terminal_id:<24} {item.unit_id:<24} {state}")
 
     asyncio.run(_with_conn(database_url, work))
 
@@ -458,6 +482,18 @@ def main(argv: list[str] | None = None) -> None:
         users_sub.add_parser(action).add_argument("username")
     users_sub.add_parser("list", help="every account")
     users_sub.add_parser("demo", help="create the demo county's accounts that are missing")
+    display = users_sub.add_parser("display-create", help="a wall-screen token (shown once)")
+    display.add_argument("label")
+    display.add_argument("--jurisdiction", required=True, help="what the wall shows")
+    users_sub.add_parser("display-revoke", help="withdraw a wall-screen token").add_argument("id")
+    users_sub.add_parser("displays", help="every wall-screen token (ids, never tokens)")
+    terminal = users_sub.add_parser("terminal-issue", help="a field terminal's token (shown once)")
+    terminal.add_argument("terminal_id")
+    terminal.add_argument("--unit", required=True, help="the unit the terminal acts for")
+    users_sub.add_parser("terminal-revoke", help="withdraw a terminal's token").add_argument(
+        "terminal_id"
+    )
+    users_sub.add_parser("terminals", help="every field terminal")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     settings = Settings.from_env()

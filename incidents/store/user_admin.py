@@ -22,6 +22,7 @@ from incidents.store.accounts import (
     get_user,
     record_audit,
     reset_password,
+    revoke_display_token,
     revoke_user_sessions,
 )
 from incidents.store.case_store import Conn
@@ -156,6 +157,44 @@ async def list_users(conn: Conn) -> Sequence[User]:
     rows = await conn.fetch("SELECT username FROM users ORDER BY username")
     users = [await get_user(conn, row["username"]) for row in rows]
     return [user for user in users if user is not None]
+
+
+@dataclass(frozen=True, slots=True)
+class DisplayRow:
+    """A wall screen's token as the administrator sees it (its id, never the token)."""
+
+    id: str
+    label: str
+    jurisdiction: str
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+async def issue_display(
+    conn: Conn, label: str, jurisdiction: str, now: datetime, actor: str
+) -> str:
+    """A new wall-screen token for one jurisdiction: show it once."""
+    token = await create_display_token(conn, label, jurisdiction, actor, now)
+    await _audit(conn, now, actor, "display_token.created", f"{label.strip()} @ {jurisdiction}")
+    return token
+
+
+async def withdraw_display(conn: Conn, display_id: str, now: datetime, actor: str) -> bool:
+    """Revoke a wall screen's token by its id; its screen goes dark at once. False if not live."""
+    done = await revoke_display_token(conn, display_id, now)
+    if done:
+        await _audit(conn, now, actor, "display_token.revoked", display_id[:12])
+    return done
+
+
+async def list_displays(conn: Conn) -> list[DisplayRow]:
+    """Every wall-screen token, newest first."""
+    rows = await conn.fetch(
+        "SELECT id, label, jurisdiction, created_by, created_at, revoked_at"
+        " FROM display_tokens ORDER BY created_at DESC, id"
+    )
+    return [DisplayRow(**dict(row)) for row in rows]
 
 
 async def _audit(conn: Conn, now: datetime, actor: str, action: str, detail: str) -> None:
