@@ -96,8 +96,14 @@ class QueuePage(msgspec.Struct, frozen=True, gc=False):
     total: int
 
 
+# Where a case lies, as `incidents.access.case_place` says: its grid, else village, else
+# township, else its owner (a case outside the county). `within` is a prefix of that place, so
+# a village officer's queue holds the village's cases; the access rule checks each case again.
+PLACE = "coalesce(grid_code, village_code, nullif(township_code, ''), owning_org)"
+
+
 def _queue_where(wanted: QueueFilter) -> tuple[str, list[object]]:
-    conditions = ["status = 'open'", "township_code LIKE $1 || '%'"]
+    conditions = ["status = 'open'", f"{PLACE} LIKE $1 || '%'"]
     args: list[object] = [wanted.within]
 
     def add(sql: str, value: object) -> None:
@@ -204,7 +210,7 @@ def _columns(cls: type[msgspec.Struct]) -> str:
 
 
 _VIEW_OF_ONE = (
-    f"SELECT {', '.join(VIEW_COLUMNS)} FROM cases WHERE id = $1 AND township_code LIKE $2 || '%'"
+    f"SELECT {', '.join(VIEW_COLUMNS)} FROM cases WHERE id = $1 AND {PLACE} LIKE $2 || '%'"
 )
 _REPORTS_OF_ONE = (
     f"SELECT {_columns(LinkedReportView)} FROM case_reports"
@@ -254,8 +260,7 @@ async def case_detail(conn: Conn, case_id: int, within: str) -> CaseDetail | Non
 async def reporter_of(conn: Conn, case_id: int, within: str) -> Reporter | None:
     """Who reported the case (full personal data): for a caller that may reveal it."""
     row = await conn.fetchrow(
-        "SELECT reporter_name, reporter_phone FROM cases"
-        " WHERE id = $1 AND township_code LIKE $2 || '%'",
+        f"SELECT reporter_name, reporter_phone FROM cases WHERE id = $1 AND {PLACE} LIKE $2 || '%'",
         case_id,
         within,
     )

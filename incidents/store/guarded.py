@@ -1,0 +1,166 @@
+"""The read side and the case commands as one principal may use them: decided, then audited.
+
+Every screen's server code (Dash callbacks, HTTP routes, exports) goes through here, never to
+`queries` or the case service directly, so that each read and change is checked against the
+caller's role and jurisdiction with the one access rule (`incidents.access.decide`), and each
+refusal and each reveal of personal data lands in the audit trail. A case that does not exist
+is refused in the same words as one outside the caller's jurisdiction: a forged id learns
+nothing about which cases exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import msgspec
+
+from incidents.access import (
+    OUTSIDE_JURISDICTION,
+    Action,
+    CaseRef,
+    Decision,
+    Principal,
+    decide,
+    is_grid_code,
+    scope_prefix,
+)
+from incidents.case import Reporter
+from incidents.commands import Command, Dispatch
+from incidents.store import queries
+from incidents.store.accounts import record_audit
+from incidents.store.case_store import Conn
+from incidents.store.queries import CaseDetail, QueueFilter, QueuePage
+from incidents.store.service import CaseService, CommandResult
+
+
+class Refused(Exception):
+    """The caller may not do this; `reason` is the words to show (already audited)."""
+
+    def __init__(self, action: Action, reason: str, case_id: int | None = None) -> None:
+        super().__init__(reason)
+        self.action = action
+        self.reason = reason
+        self.case_id = case_id
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking, from where: what every guarded call is judged and audited as."""
+
+    principal: Principal
+    source_address: str | None = None
+
+
+_REF = (
+    "SELECT id AS case_id, nullif(township_code, '') AS township_code, village_code, grid_code,"
+    " owning_tier, owning_org, category FROM cases WHERE id = $1"
+)
+
+
+async def case_ref(conn: Conn, case_id: int) -> CaseRef | None:
+    """The access-deciding fields of a case, or None if there is no such case."""
+    row = await conn.fetchrow(_REF, case_id)
+    return None if row is None else msgspec.convert(dict(row), CaseRef)
+
+
+async def _audit(
+    conn: Conn,
+    caller: Caller,
+    action: str,
+    outcome: str,
+    now: datetime,
+    case_id: int | None,
+    detail: str,
+) -> None:
+    await record_audit(
+        conn,
+        at=now,
+        user_id=caller.principal.user_id,
+        role=caller.principal.role.value,
+        source_address=caller.source_address,
+        action=action,
+        outcome="allowed" if outcome == "allowed" else "refused",
+        case_id=case_id,
+        detail=detail[:500],
+    )
+
+
+async def check(
+    conn: Conn, caller: Caller, action: Action, case_id: int | None, now: datetime
+) -> CaseRef | None:
+    """The case if `caller` may take `action` on it (or without one); else audit and refuse."""
+    ref = None
+    if case_id is not None:
+        ref = await case_ref(conn, case_id)
+        if ref is None:
+            await _audit(conn, caller, action.value, "refused", now, case_id, "no such case")
+            raise Refused(action, OUTSIDE_JURISDICTION, case_id)
+    decision: Decision = decide(caller.principal, action, ref, now)
+    if not decision.allowed:
+        await _audit(conn, caller, action.value, "refused", now, case_id, decision.reason)
+        raise Refused(action, decision.reason, case_id)
+    return ref
+
+
+def reader_prefix(principal: Principal) -> str:
+    """The place prefix the principal's own queries are limited to."""
+    return scope_prefix(principal.jurisdiction)
+
+
+async def queue(conn: Conn, caller: Caller, wanted: QueueFilter, now: datetime) -> QueuePage:
+    """The caller's queue: the filter's scope is replaced by the caller's own, never widened."""
+    await check(conn, caller, Action.VIEW_CASES, None, now)
+    own = reader_prefix(caller.principal)
+    asked = wanted.within
+    # A narrower scope inside the caller's own is honoured; anything else is the caller's own.
+    within = asked if asked.startswith(own) and asked else own
+    page = await queries.case_queue(conn, msgspec.structs.replace(wanted, within=within))
+    if not is_grid_code(own):
+        return page
+    # A grid's code is a prefix of longer grid codes (-G01 of -G010): keep its own cases only.
+    mine = [c for c in page.cases if c.grid_code == own]
+    return QueuePage(mine, len(mine) if len(mine) < len(page.cases) else page.total)
+
+
+async def case_panel(conn: Conn, caller: Caller, case_id: int, now: datetime) -> CaseDetail:
+    """One case's detail for its panel (reporter masked), if the caller may view it."""
+    await check(conn, caller, Action.VIEW_CASE, case_id, now)
+    # The place check in SQL as well: the rule decided, the query cannot return more.
+    detail = await queries.case_detail(conn, case_id, "")
+    if detail is None:
+        raise Refused(Action.VIEW_CASE, OUTSIDE_JURISDICTION, case_id)
+    return detail
+
+
+async def reveal_reporter(
+    conn: Conn, caller: Caller, case_id: int, now: datetime, why: str
+) -> Reporter | None:
+    """The case's reporter in full, for one who may reveal it: the reveal is audited."""
+    if not why.strip():
+        raise Refused(Action.REVEAL_PERSONAL_DATA, "say why you reveal the reporter", case_id)
+    await check(conn, caller, Action.REVEAL_PERSONAL_DATA, case_id, now)
+    reporter = await queries.reporter_of(conn, case_id, "")
+    await _audit(
+        conn, caller, "personal_data.revealed", "allowed", now, case_id, f"reason: {why.strip()}"
+    )
+    return reporter
+
+
+async def execute(
+    service: CaseService,
+    conn: Conn,
+    caller: Caller,
+    case_id: int,
+    command: Command,
+    now: datetime,
+    expected_version: int | None = None,
+) -> CommandResult:
+    """Run a person's lifecycle command as the caller, if the caller may act on the case."""
+    action = Action.DISPATCH if isinstance(command, Dispatch) else Action.ACT_ON_CASE
+    await check(conn, caller, action, case_id, now)
+    if command.actor != caller.principal.user_id:
+        # A command names its actor; a screen may only ever act as the one signed in.
+        await _audit(conn, caller, action.value, "refused", now, case_id, "actor is not the caller")
+        raise Refused(action, "a command may only be given in your own name", case_id)
+    return await service.execute(case_id, command, now=now, expected_version=expected_version)
