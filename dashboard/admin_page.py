@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, Response
 
+from dashboard.admin_credentials import VERBS, apply_credential, displays_section, terminals_section
 from dashboard.i18n import pick_lang, role_name, text
 from dashboard.sign_in import (
     Form,
@@ -24,7 +25,7 @@ from dashboard.sign_in import (
     with_csrf,
 )
 from incidents.access import Action, Principal, Role, decide
-from incidents.store import accounts, user_admin
+from incidents.store import accounts, terminal_credentials, user_admin
 from incidents.store.case_store import Conn
 
 
@@ -137,6 +138,8 @@ def add_admin_routes(server: FastAPI, pool_of: PoolOf) -> None:
         pool = await pool_of()
         async with pool.acquire() as conn:
             users = list(await user_admin.list_users(conn))
+            displays = await user_admin.list_displays(conn)
+            terminals = await terminal_credentials.terminal_credentials(conn)
         banner = f'<p class="notice" role="status">{html.escape(notice)}</p>' if notice else ""
         other = "en" if lang == "zh-CN" else "zh-CN"
         body = (
@@ -146,6 +149,7 @@ def add_admin_routes(server: FastAPI, pool_of: PoolOf) -> None:
             f"<span>{html.escape(text(lang, 'admin_title'))}</span></div>"
             f'<a class="lang" href="?lang={other}">{html.escape(text(lang, "switch_lang"))}</a>'
             f"</header><main>{banner}{create_form(lang, csrf)}{users_table(lang, users, csrf)}"
+            f"{displays_section(lang, csrf, displays)}{terminals_section(lang, csrf, terminals)}"
             "</main></body></html>"
         )
         return with_csrf(HTMLResponse(body), csrf, fresh, request.url.scheme == "https")
@@ -171,7 +175,11 @@ def add_admin_routes(server: FastAPI, pool_of: PoolOf) -> None:
         pool = await pool_of()
         async with pool.acquire() as conn:
             try:
-                notice = await _apply(conn, form.get("do"), form, username, now, actor, lang)
+                verb = form.get("do")
+                if verb in VERBS:
+                    notice = await apply_credential(conn, verb, form, now, actor, lang)
+                else:
+                    notice = await _apply(conn, verb, form, username, now, actor, lang)
             except (accounts.AccountError, ValueError) as error:
                 notice = str(error)
         return await render(request, lang, notice)

@@ -111,7 +111,9 @@ class SessionGate:
             if path.startswith("/_dash-") or scope.get("method") != "GET":
                 response: Response = PlainTextResponse("sign in first", status_code=401)
             else:
-                response = RedirectResponse("/login", status_code=303)
+                # A wall whose token was revoked goes back to the token form, not to a login.
+                target = "/display" if display_token else "/login"
+                response = RedirectResponse(target, status_code=303)
             await response(scope, receive, send)
             return
         if session.must_change_password and path not in PASSWORD_PATHS:
