@@ -303,6 +303,70 @@ def step_states(activation: PlanActivation, now: datetime) -> tuple[StepState, .
     return tuple(step.state(now) for step in activation.steps)
 
 
+class PlanStepView(msgspec.Struct, frozen=True, gc=False):
+    """One checklist step as screens show it, its state computed at the time asked."""
+
+    step_no: int
+    title: str
+    role: str
+    due_at: Moment
+    state: StepState
+    late: bool
+    done_at: Moment | None
+    done_by: str | None
+
+
+class PlanView(msgspec.Struct, frozen=True, gc=False):
+    """An activation as the duty console and the wall show it (no personal data, no summary)."""
+
+    activation_id: int
+    plan_id: str
+    plan_name: str
+    case_id: int
+    case_no: str
+    township_code: str | None
+    level: int
+    status: PlanStatus
+    activated_by: str
+    activated_at: Moment
+    closed_at: Moment | None
+    steps: tuple[PlanStepView, ...]
+    forces: tuple[ForceRequest, ...]
+
+
+def plan_view(activation: PlanActivation, now: datetime) -> PlanView:
+    """The screen view of an activation at `now` (overdue steps show as overdue)."""
+    _aware(now)
+    steps = tuple(
+        PlanStepView(
+            step_no=step.step_no,
+            title=step.title,
+            role=step.role,
+            due_at=step.due_at,
+            state=step.state(now),
+            late=step.late,
+            done_at=step.done_at,
+            done_by=step.done_by,
+        )
+        for step in activation.steps
+    )
+    return PlanView(
+        activation_id=activation.activation_id,
+        plan_id=activation.plan.plan_id,
+        plan_name=activation.plan.name,
+        case_id=activation.case_id,
+        case_no=activation.case_no,
+        township_code=activation.township_code,
+        level=int(activation.level),
+        status=activation.status,
+        activated_by=activation.activated_by,
+        activated_at=activation.activated_at,
+        closed_at=activation.closed_at,
+        steps=steps,
+        forces=force_requests(activation.plan),
+    )
+
+
 def force_requests(plan: Plan) -> tuple[ForceRequest, ...]:
     """The plan's force package as requests (unit type, count), in the plan's order."""
     return tuple(ForceRequest(item.unit_type, item.count) for item in plan.forces)

@@ -27,7 +27,13 @@ from incidents.cap import (
     level_update,
 )
 from incidents.case import Case
-from incidents.plan_events import PlanEvent, plan_event_json, plan_event_type
+from incidents.plan_events import (
+    PlanEvent,
+    PlanProposed,
+    plan_event_from_json,
+    plan_event_json,
+    plan_event_type,
+)
 from incidents.plan_library import Plan
 from incidents.plans import (
     PlanActivation,
@@ -91,7 +97,7 @@ async def write_plan_events(conn: Conn, events: Sequence[PlanEvent]) -> list[Pen
         _INSERT_EVENTS,
         ids,
         [e.case_id for e in events],
-        [getattr(e, "activation_id", None) for e in events],
+        [None if isinstance(e, PlanProposed) else e.activation_id for e in events],
         [plan_event_type(e) for e in events],
         [e.at for e in events],
         [e.actor for e in events],
@@ -255,6 +261,12 @@ async def activations_of_case(conn: Conn, case_id: int) -> list[PlanActivation]:
         "SELECT snapshot FROM plan_activations WHERE case_id = $1 ORDER BY id", case_id
     )
     return [_ACTIVATION.decode(row["snapshot"]) for row in rows]
+
+
+async def plan_events_of_case(conn: Conn, case_id: int) -> list[PlanEvent]:
+    """Every plan event of a case in log order (the case timeline's plan side)."""
+    rows = await conn.fetch("SELECT data FROM plan_events WHERE case_id = $1 ORDER BY id", case_id)
+    return [plan_event_from_json(row["data"]) for row in rows]
 
 
 async def cap_messages_of(conn: Conn, activation_id: int) -> list[CapMessage]:

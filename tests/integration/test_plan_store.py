@@ -15,7 +15,7 @@ from geo.pack import load_demo_pack
 from incidents.cap import CAP_NAMESPACE, CapSender
 from incidents.case import Jurisdiction, Location, Report, Reporter
 from incidents.lifecycle import open_case
-from incidents.plan_events import plan_event_from_json
+from incidents.plan_events import plan_event_from_json, plan_event_type
 from incidents.plan_library import load_library
 from incidents.plans import IllegalPlanMove
 from incidents.store.case_store import insert_cases, reserve_ids, views_of, write_events
@@ -26,6 +26,7 @@ from incidents.store.plan_store import (
     activations_of_case,
     cap_messages_of,
     find_overdue_steps,
+    plan_events_of_case,
     tick_plan_step,
 )
 from incidents.views import PlaceNames
@@ -170,6 +171,14 @@ async def test_steps_level_and_closure_are_stored_with_update_and_cancel(
         )
         assert tuple(row) == ("closed", 1, "泄漏已封堵，监测达标")
         messages = await cap_messages_of(conn, aid)
+        timeline = await plan_events_of_case(conn, case_id)
+    assert [plan_event_type(e) for e in timeline] == [
+        "plan.activated",
+        "plan.step_done",
+        "plan.step_done",
+        "plan.level_changed",
+        "plan.closed",
+    ]
     assert [m.msg_type.value for m in messages] == ["Alert", "Update", "Cancel"]
     cancel = ET.fromstring(messages[2].xml)
     references = (cancel.findtext("cap:references", namespaces=_NS) or "").split(" ")

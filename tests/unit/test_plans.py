@@ -22,6 +22,7 @@ from incidents.plans import (
     change_level,
     close,
     force_requests,
+    plan_view,
     proposed_plans,
     record_overdue,
     step_states,
@@ -237,3 +238,20 @@ def test_plan_events_carry_no_personal_data() -> None:
     for event in [*events, *more]:
         text = plan_event_json(event).decode()
         assert reporter.name not in text and reporter.phone not in text
+
+
+def test_the_view_shows_each_steps_state_at_the_time_asked() -> None:
+    """Done, overdue and pending side by side; forces listed; no summary in the view."""
+    activation = activated()
+    activation, _ = tick_step(activation, 1, by="duty-li", now=T0 + 7 * MINUTE)
+    view = plan_view(activation, T0 + 11 * MINUTE)
+    assert [s.state for s in view.steps[:4]] == [
+        StepState.DONE,
+        StepState.OVERDUE,
+        StepState.OVERDUE,
+        StepState.PENDING,
+    ]
+    assert view.steps[0].late and view.steps[0].done_by == "duty-li"
+    assert view.forces == force_requests(HAZMAT)
+    closed, _ = close(activation, by="d", now=T0 + 12 * MINUTE, summary="内部总结")
+    assert "内部总结" not in msgspec.json.encode(plan_view(closed, T0 + 12 * MINUTE)).decode()
