@@ -231,15 +231,17 @@ async def find_overdue_steps(conn: Conn, now: datetime, limit: int = 500) -> lis
 
 async def record_overdue_steps(conn: Conn, now: datetime, limit: int = 500) -> list[PendingEvent]:
     """Announce each newly overdue step once (`plan.step_overdue`); for the deadline job."""
-    pending: list[PendingEvent] = []
+    # `limit` bounds the steps found; each activation found announces all its overdue steps.
+    announced: list[PlanEvent] = []
     activation_ids = sorted({s.activation_id for s in await find_overdue_steps(conn, now, limit)})
     for activation_id in activation_ids:
         before = await load_activation(conn, activation_id, for_update=True)
         after, events = record_overdue(before, now)
         if events:
             await _save(conn, before, after)
-            pending += await write_plan_events(conn, events)
-    return pending
+            announced += events
+    # One log write and one outbox row for the whole tick.
+    return await write_plan_events(conn, announced)
 
 
 async def load_activation(
