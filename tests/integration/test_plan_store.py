@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree as ET
@@ -32,6 +33,7 @@ from incidents.store.plan_store import (
 from incidents.views import PlaceNames
 from incidents.vocabulary import Category, Channel, Severity
 from realtime.event_sink import RedisEventSink
+from realtime.plan_jobs import run_plan_deadline_job
 from realtime.publishing import drain_outbox
 from realtime.streams import DATA_FIELD, StreamNames
 
@@ -272,3 +274,36 @@ async def test_the_plan_event_log_is_append_only(pool: asyncpg.Pool) -> None:
             await conn.execute("UPDATE plan_events SET actor = 'someone else'")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("DELETE FROM plan_events")
+
+
+async def test_two_officers_ticking_one_step_at_once_give_one_tick(pool: asyncpg.Pool) -> None:
+    """The row lock serialises them: one records the tick, the other is told who did it."""
+    case_id = await stored_case(pool)
+    plans = service(pool)
+    aid = (await plans.activate(case_id, "hazmat-leak", by="d", now=T0)).activation.activation_id
+    results = await asyncio.gather(
+        plans.tick(aid, 1, by="duty-wang", now=T0 + timedelta(minutes=1)),
+        plans.tick(aid, 1, by="duty-li", now=T0 + timedelta(minutes=1)),
+        return_exceptions=True,
+    )
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(refused) == 1 and isinstance(refused[0], IllegalPlanMove)
+    assert "already done by" in str(refused[0])
+    async with pool.acquire() as conn:
+        assert (await outbox_types(conn)).count("plan.step_done") == 1
+
+
+async def test_the_plan_deadline_job_announces_overdue_steps(pool: asyncpg.Pool) -> None:
+    """One tick of the job at +11 minutes announces the three steps then overdue."""
+    case_id = await stored_case(pool)
+    plans = service(pool)
+    await plans.activate(case_id, "hazmat-leak", by="d", now=T0)
+    stop = asyncio.Event()
+
+    def clock() -> datetime:
+        stop.set()  # one tick, then the loop ends
+        return T0 + timedelta(minutes=11)
+
+    await asyncio.wait_for(run_plan_deadline_job(plans, stop, clock, every_seconds=0.01), 30)
+    async with pool.acquire() as conn:
+        assert (await outbox_types(conn)).count("plan.step_overdue") == 3
