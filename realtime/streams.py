@@ -7,6 +7,7 @@ from dataclasses import dataclass
 INGEST_GROUP = "ingest"
 POSITIONS_GROUP = "tracks"
 CAMERAS_GROUP = "cameras"
+CAMERA_HISTORY_GROUP = "camera_history"
 TERMINALS_GROUP = "terminals"
 DATA_FIELD = b"data"
 
@@ -94,6 +95,21 @@ class StreamNames:
     def camera_sites(self) -> str:
         """Hash: camera id → where it stands (JSON lon/lat/name), used to place its alarms."""
         return self._key("cameras:sites")
+
+    @property
+    def cameras_seen(self) -> str:
+        """Sorted set: camera id → epoch ms last heard (a camera believed offline leaves it)."""
+        return self._key("cameras:seen")
+
+    @property
+    def camera_bridge_dead(self) -> str:
+        """Video-platform messages the bridge could not turn into entries, with the reason."""
+        return self._key("cameras:bridge:dead")
+
+    @property
+    def camera_bridge_units(self) -> str:
+        """Hash: GB/T 28181 id of a mobile camera → the unit it rides with (GPS → positions)."""
+        return self._key("cameras:bridge:units")
 
     @property
     def terminal_credentials(self) -> str:
