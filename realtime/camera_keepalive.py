@@ -9,7 +9,8 @@ puts an `offline` notice on the cameras stream with cause `keepalive_timeout`. T
 then goes the same way as a reported status: one change event, the history, screens.
 
 The notice is stamped at the keepalive deadline (last heard + three intervals), not at the
-scan: a keepalive the consumer has not applied yet is newer than the deadline and wins.
+scan, and the consumer applies it only if the camera was not heard within the timeout
+before that: a keepalive still on its way through the stream when the scan ran voids it.
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ from typing import Any
 import msgspec
 import redis.asyncio as aioredis
 
-from realtime.cameras import CameraStatus
+from realtime.cameras import KEEPALIVE_INTERVAL_SECONDS, KEEPALIVE_MISSED, CameraStatus
 from realtime.outages import run_until_stopped
 from realtime.streams import StreamNames
 
 log = logging.getLogger(__name__)
 
-# Never stamp a notice older than this: the consumer refuses statuses a day old.
-_OLDEST_STAMP = timedelta(hours=1)
+# Never stamp a notice older than this: the consumer refuses statuses a day old. (Stamping
+# later than the deadline keeps the consumer's heard-by guard satisfied.)
+_OLDEST_STAMP = timedelta(hours=23)
 
 # KEYS: seen sorted set, cameras stream. ARGV: count, then per camera: id, score, notice.
 _MARK_OFFLINE = """
@@ -55,8 +57,8 @@ return marked
 class KeepaliveSettings:
     """GB/T 28181 keepalive: the interval, how many may be missed, and the scan's pace."""
 
-    interval_seconds: float = 60.0
-    missed: int = 3
+    interval_seconds: float = KEEPALIVE_INTERVAL_SECONDS
+    missed: int = KEEPALIVE_MISSED
     scan_every_seconds: float = 5.0
     batch_size: int = 2000
 

@@ -44,6 +44,9 @@ CameraCause = Literal[
 ]
 CAMERA_CAUSES: frozenset[str] = frozenset(CameraCause.__args__)  # type: ignore[attr-defined]
 CAUSE_FIELD = b"cause"
+# GB/T 28181 defaults: a keepalive every 60 s, offline after three are missed.
+KEEPALIVE_INTERVAL_SECONDS = 60.0
+KEEPALIVE_MISSED = 3
 MAX_CAMERA_BYTES = 4096
 
 # Alarm kind → intake category; anything else is a public-security matter for the centre.
@@ -203,7 +206,8 @@ def alarm_report(status: CameraStatus, site: CameraSite | None) -> bytes | None:
 # KEYS: latest hash, events, intake, dead letters, cameras stream, last-heard sorted set.
 # ARGV: group, maxlen, count of items, then per item:
 #   kind ("s" status | "d" dead), entry id, and for "s": camera, at_ms, latest json,
-#   change event json (with __PREVIOUS__ placeholder), alarm intake json or "", watch (1|0);
+#   change event json (with __PREVIOUS__ placeholder), alarm intake json or "", watch (1|0),
+#   heard-by guard (epoch ms or ""): applies only if the camera was last heard no later;
 #   for "d": reason, original data.
 _APPLY = """
 local group, maxlen, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -217,6 +221,7 @@ for _ = 1, n do
     local camera, at, doc, event, alarm = ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4],
       ARGV[i + 5], ARGV[i + 6]
     local watch = ARGV[i + 7] == '1'
+    local guard = tonumber(ARGV[i + 8])
     local current = redis.call('HGET', KEYS[1], camera)
     local previous = nil
     local newer = true
@@ -224,6 +229,10 @@ for _ = 1, n do
       local known = cjson.decode(current)
       previous = known['status']
       newer = tonumber(known['at_ms']) < at
+      -- A keepalive timeout is void once the camera was heard within the timeout before it.
+      if guard and tonumber(known['at_ms']) > guard then
+        newer = false
+      end
     end
     if newer then
       redis.call('HSET', KEYS[1], camera, doc)
@@ -244,7 +253,7 @@ for _ = 1, n do
     if alarm ~= '' then
       redis.call('XADD', KEYS[3], '*', 'data', alarm)
     end
-    i = i + 8
+    i = i + 9
   else
     redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'reason', ARGV[i + 2],
       'entry_id', entry, 'data', ARGV[i + 3])
@@ -265,6 +274,8 @@ class CameraSettings:
     batch_size: int = 500
     block_ms: int = 1000
     events_maxlen: int = 1_000_000
+    # Must match the keepalive check's (realtime/camera_keepalive.py): same defaults.
+    keepalive_timeout_seconds: float = KEEPALIVE_INTERVAL_SECONDS * KEEPALIVE_MISSED
 
 
 @dataclass
@@ -373,6 +384,9 @@ class CamerasConsumer:
                 msgspec.json.encode(event),
                 report or b"",
                 1 if keepalive_watched(status.status, causes[entry_id]) else 0,
+                at_ms - int(self._settings.keepalive_timeout_seconds * 1000)
+                if causes[entry_id] == "keepalive_timeout"
+                else "",
             ]
             updates += 1
             alarms += report is not None
