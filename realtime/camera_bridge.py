@@ -243,6 +243,8 @@ class BridgeSettings:
     device_channel: str = "device"
     alarm_channel: str = "alarm"
     gps_channel: str = "VM_MSG_GPS"
+    # How the bridge names itself on the platform's Redis (CLIENT LIST), for operators.
+    client_name: str = "pingan-camera-bridge"
 
 
 @dataclass
@@ -395,7 +397,9 @@ async def run_camera_bridge(
     bridge = bridge or CameraBridge(target, names, settings)
     backoff = Backoff(maximum=10.0)
     while not stop.is_set():
-        source = aioredis.Redis.from_url(settings.source_redis_url, socket_timeout=10)
+        source = aioredis.Redis.from_url(
+            settings.source_redis_url, socket_timeout=10, client_name=settings.client_name
+        )
         try:
             await _pump(bridge, source, stop, ready)
         except REDIS_DOWN as exc:

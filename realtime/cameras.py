@@ -66,7 +66,7 @@ class CameraRejected(ValueError):
     """A camera message that breaks the contract; the message is the dead-letter reason."""
 
 
-class CameraAlarm(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+class CameraAlarm(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
     """What the camera raised; location falls back to the registered camera site."""
 
     kind: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -76,7 +76,7 @@ class CameraAlarm(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     lat: Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)] | None = None
 
 
-class CameraStatus(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+class CameraStatus(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
     """One camera message as it arrives on the cameras stream."""
 
     camera_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
