@@ -14,6 +14,7 @@ from incidents.store.camera_store import current_statuses, status_history
 from realtime.camera_history import CameraHistoryRecorder
 from realtime.camera_keepalive import KeepaliveScanner, watch_cameras
 from realtime.cameras import CamerasConsumer, CameraSettings
+from realtime.metrics import collect_metrics
 from realtime.streams import StreamNames
 
 pytestmark = pytest.mark.integration
@@ -198,3 +199,6 @@ async def test_status_changes_are_recorded_once_with_cause_and_time(
     dead: Any = await redis.xrange(names.cameras_dead)
     assert len(dead) == 2  # the unreadable event, once per delivery
     assert b"unreadable camera.status_changed" in dead[0][1][b"reason"]
+    snapshot = await collect_metrics(redis, names, datetime.now(UTC))
+    lag = next(lag for lag in snapshot.lags if lag.group == "camera_history")
+    assert (lag.stream, lag.pending, lag.undelivered) == (names.events, 0, 0)
