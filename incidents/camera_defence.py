@@ -160,6 +160,27 @@ def cameras_seeing(
     return sights
 
 
+class CameraOverview(msgspec.Struct, frozen=True, gc=False):
+    """The camera-defence panel of a jurisdiction at a moment: rates and what is down."""
+
+    at: datetime
+    by_township: list[OnlineRate]
+    by_placement: list[OnlineRate]
+    down: list[DownCamera]
+
+
+def overview(
+    cameras: Sequence[Camera], statuses: Mapping[str, CameraStatusSince], now: datetime
+) -> CameraOverview:
+    """Online rates per township and placement, and the cameras down, at `now`."""
+    return CameraOverview(
+        now,
+        online_rate_by_township(cameras, statuses),
+        online_rate_by_placement(cameras, statuses),
+        down_cameras(cameras, statuses, now),
+    )
+
+
 def statuses_by_camera(rows: Sequence[CameraStatusSince]) -> dict[str, CameraStatusSince]:
     """The rows keyed by camera id (the readers return lists)."""
     return {row.camera_id: row for row in rows}

@@ -8,7 +8,12 @@ from datetime import datetime
 
 from geo.cameras import Camera, CameraPlacement
 from geo.pack import CountyPack
-from incidents.camera_defence import CameraStatusSince
+from incidents.camera_defence import (
+    CameraOverview,
+    CameraStatusSince,
+    overview,
+    statuses_by_camera,
+)
 from incidents.store.case_store import Conn
 
 _FIELDS = (
@@ -143,3 +148,21 @@ async def current_statuses(conn: Conn) -> list[CameraStatusSince]:
         " ORDER BY camera_id, at DESC, event_id DESC"
     )
     return [CameraStatusSince(r["camera_id"], r["status"], r["at"]) for r in rows]
+
+
+async def camera_overview(
+    conn: Conn, now: datetime, township_code: str | None = None
+) -> CameraOverview:
+    """The camera-defence panel from the registry and the history (one township's if given)."""
+    cameras = await registered_cameras(conn, township_code)
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (h.camera_id) h.camera_id, h.status, h.at"
+        " FROM camera_status_history h JOIN cameras c ON c.code = h.camera_id"
+        " WHERE $1::text IS NULL OR c.township_code = $1"
+        " ORDER BY h.camera_id, h.at DESC, h.event_id DESC",
+        township_code,
+    )
+    statuses = statuses_by_camera(
+        [CameraStatusSince(r["camera_id"], r["status"], r["at"]) for r in rows]
+    )
+    return overview(cameras, statuses, now)

@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 
-import msgspec
 import pytest
 import redis.asyncio as aioredis
 
+from geo.cameras import Camera, CameraPlacement
 from realtime.camera_bridge import PLATFORM_TZ, BridgeSettings, CameraBridge, run_camera_bridge
-from realtime.cameras import CamerasConsumer, CameraSettings, CameraSite
+from realtime.cameras import CamerasConsumer, CameraSettings, publish_camera_sites
 from realtime.streams import StreamNames
 
 pytestmark = pytest.mark.integration
@@ -66,8 +66,12 @@ async def running(
 ) -> AsyncIterator[RunningBridge]:
     """A bridge from this Redis (as the platform's) to this test's prefix, channels unique."""
     redis_url, _ = servers
-    site = msgspec.json.encode(CameraSite(118.8771, 31.3270, "高淳老街东口", CHUNXI))
-    await redis.hset(names.camera_sites, mapping={CAM: site, IPC: site})
+    registry = [
+        Camera(code, "高淳老街东口", CameraPlacement.POINT, 118.8771, 31.327, 0.0, 90.0, 80.0,
+               CHUNXI, True)
+        for code in (CAM, IPC)
+    ]  # fmt: skip
+    assert await publish_camera_sites(redis, names, registry) == 2
     await redis.hset(names.camera_bridge_units, MOBILE, "patrol-7")
     # Pub/sub channels are server-wide: this test's own names keep parallel runs apart.
     settings = BridgeSettings(
@@ -229,6 +233,7 @@ async def test_bridged_entries_flow_through_the_cameras_consumer(
     intake: Any = await running.redis.xrange(running.names.intake)
     report = json.loads(intake[0][1][b"data"])
     assert (report["channel"], report["category"]) == ("camera", "public_security")
+    assert report["location"] == {"lon": 118.8771, "lat": 31.327, "address": "高淳老街东口"}
     assert consumer.stats.rejected == 0
 
 
