@@ -411,26 +411,21 @@ async def run_camera_bridge(
             await source.aclose()
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The `cameras-bridge` command line."""
-    parser = argparse.ArgumentParser(
-        prog="cameras-bridge", description="Bridge wvp-GB28181-pro's Redis channels to ours."
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The `cameras-bridge` options, on app.py's subcommand parser or a parser of its own."""
     parser.add_argument("--source-redis", required=True, help="the video platform's Redis URL")
     parser.add_argument("--target-redis", default=None, help="our Redis (default: REDIS_URL)")
     parser.add_argument("--stream-prefix", default=None, help="default: PINGAN_STREAM_PREFIX")
     parser.add_argument("--device-channel", default="device")
     parser.add_argument("--alarm-channel", default="alarm")
     parser.add_argument("--gps-channel", default="VM_MSG_GPS")
-    return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Run the bridge from the command line until SIGINT/SIGTERM."""
+def run_from_args(args: argparse.Namespace) -> None:
+    """Run the bridge with parsed options until SIGINT/SIGTERM."""
     import os
     import signal
 
-    args = parse_args(argv)
     target_url = args.target_redis or os.environ.get("REDIS_URL")
     if not target_url:
         raise SystemExit("our Redis: give --target-redis or set REDIS_URL")
@@ -454,5 +449,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         finally:
             await target.aclose()
 
-    logging.basicConfig(level=logging.INFO)
     asyncio.run(run())
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """`cameras-bridge --source-redis URL [...]` as a command of its own."""
+    parser = argparse.ArgumentParser(
+        prog="cameras-bridge", description="Bridge wvp-GB28181-pro's Redis channels to ours."
+    )
+    add_arguments(parser)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    run_from_args(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -9,7 +10,9 @@ import pytest
 
 from realtime.camera_bridge import (
     BridgeRejected,
+    add_arguments,
     alarm_entry,
+    main,
     parse_alarm,
     parse_device_status,
     parse_gps,
@@ -97,3 +100,16 @@ def test_offline_notice_is_stamped_at_the_deadline_but_never_a_day_old() -> None
     long_ago = NOW - timedelta(days=3)
     old = msgspec.json.decode(offline_notice("c", int(long_ago.timestamp() * 1000), NOW, timeout))
     assert datetime.fromisoformat(old["at"]) == NOW - timedelta(hours=23)
+
+
+def test_the_command_line_needs_the_platforms_redis_and_defaults_to_wvps_channels() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--source-redis", "redis://video:6379/0"])
+    assert (args.device_channel, args.alarm_channel, args.gps_channel) == (
+        "device",
+        "alarm",
+        "VM_MSG_GPS",
+    )
+    with pytest.raises(SystemExit):
+        main([])
