@@ -97,21 +97,6 @@ class StreamNames:
         return self._key("cameras:sites")
 
     @property
-    def cameras_seen(self) -> str:
-        """Sorted set: camera id → epoch ms last heard (a camera believed offline leaves it)."""
-        return self._key("cameras:seen")
-
-    @property
-    def camera_bridge_dead(self) -> str:
-        """Video-platform messages the bridge could not turn into entries, with the reason."""
-        return self._key("cameras:bridge:dead")
-
-    @property
-    def camera_bridge_units(self) -> str:
-        """Hash: GB/T 28181 id of a mobile camera → the unit it rides with (GPS → positions)."""
-        return self._key("cameras:bridge:units")
-
-    @property
     def terminal_credentials(self) -> str:
         """Hash: terminal id → its unit and token digest (JSON)."""
         return self._key("terminals:credentials")
@@ -135,3 +120,18 @@ class StreamNames:
     def screen_grants(self) -> str:
         """Hash: SHA-256 of a screen token → the user and the widest scope it may watch."""
         return self._key("screens:grants")
+
+    @property
+    def cameras_seen(self) -> str:
+        """Sorted set: camera id → epoch ms last heard (a camera believed offline leaves it)."""
+        return self._key("cameras:seen")
+
+    @property
+    def camera_bridge_dead(self) -> str:
+        """Video-platform messages the bridge could not turn into entries, with the reason."""
+        return self._key("cameras:bridge:dead")
+
+    @property
+    def camera_bridge_units(self) -> str:
+        """Hash: GB/T 28181 id of a mobile camera → the unit it rides with (GPS → positions)."""
+        return self._key("cameras:bridge:units")
