@@ -6,12 +6,17 @@ atomically: it keeps the latest status per camera (newest `at` wins), publishes
 alarm opens or joins a case through the normal intake path, idempotently by source_id),
 dead-letters bad messages and acknowledges the batch. A crash before the script leaves the
 batch pending; after it, nothing is left to do.
+
+The same script keeps `cameras:seen` (when each camera was last heard) for the server-side
+keepalive check (realtime/camera_keepalive.py). An entry may carry a second field `cause`
+(our own producers: the keepalive check and the video-platform bridge) saying why the status
+changed; it travels on the change event and into the status history.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -19,6 +24,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 import redis.asyncio as aioredis
 
+from geo.cameras import Camera
 from realtime.group_reader import GroupReader
 from realtime.positions import implausible_time
 from realtime.streams import CAMERAS_GROUP, DATA_FIELD, StreamNames
@@ -26,6 +32,21 @@ from realtime.streams import CAMERAS_GROUP, DATA_FIELD, StreamNames
 log = logging.getLogger(__name__)
 
 CameraState = Literal["online", "offline", "fault", "alarm"]
+# Why a status was set: the camera's own notice, the server's keepalive check, or the platform.
+CameraCause = Literal[
+    "reported",
+    "keepalive_timeout",
+    "platform_on",
+    "platform_off",
+    "platform_add",
+    "platform_delete",
+    "platform_alarm",
+]
+CAMERA_CAUSES: frozenset[str] = frozenset(CameraCause.__args__)  # type: ignore[attr-defined]
+CAUSE_FIELD = b"cause"
+# GB/T 28181 defaults: a keepalive every 60 s, offline after three are missed.
+KEEPALIVE_INTERVAL_SECONDS = 60.0
+KEEPALIVE_MISSED = 3
 MAX_CAMERA_BYTES = 4096
 
 # Alarm kind → intake category; anything else is a public-security matter for the centre.
@@ -45,7 +66,7 @@ class CameraRejected(ValueError):
     """A camera message that breaks the contract; the message is the dead-letter reason."""
 
 
-class CameraAlarm(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+class CameraAlarm(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
     """What the camera raised; location falls back to the registered camera site."""
 
     kind: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -55,7 +76,7 @@ class CameraAlarm(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     lat: Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)] | None = None
 
 
-class CameraStatus(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
+class CameraStatus(msgspec.Struct, forbid_unknown_fields=True, frozen=True, omit_defaults=True):
     """One camera message as it arrives on the cameras stream."""
 
     camera_id: Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f]+$")]
@@ -94,6 +115,7 @@ class CameraStatusChanged(
     status: CameraState
     previous: str | None
     township_code: str | None = None
+    cause: CameraCause = "reported"
 
 
 # The Lua script fills in `previous`, which only Redis knows when the batch is applied.
@@ -103,10 +125,40 @@ _view_decoder = msgspec.json.Decoder(CameraView)
 _site_decoder = msgspec.json.Decoder(CameraSite)
 
 
+def cause_of(fields: dict[bytes, bytes]) -> CameraCause:
+    """The entry's `cause` field ("reported" when absent); raise CameraRejected if unknown."""
+    raw = fields.get(CAUSE_FIELD)
+    if raw is None:
+        return "reported"
+    cause = raw.decode("utf-8", "replace")
+    if cause not in CAMERA_CAUSES:
+        raise CameraRejected(f"unknown cause {cause[:64]!r}")
+    return cause  # type: ignore[return-value]
+
+
+def keepalive_watched(status: CameraState, cause: CameraCause) -> bool:
+    """Whether the server's keepalive check should watch a camera after this notice.
+
+    Not once it is offline (nothing to detect), and not when its status comes from the video
+    platform: the platform runs the GB/T 28181 keepalive itself and publishes OFF, while
+    passing on no keepalives, so our check would call every such camera silent.
+    """
+    return status != "offline" and not cause.startswith("platform_")
+
+
+def actor_of(camera_id: str, cause: CameraCause) -> str:
+    """Who set a status: the camera itself, the server's keepalive check, or the platform."""
+    if cause == "keepalive_timeout":
+        return "system:camera_keepalive"
+    if cause.startswith("platform_"):
+        return "system:camera_bridge"
+    return f"camera:{camera_id}"
+
+
 def decode_camera(fields: dict[bytes, bytes], now: datetime) -> CameraStatus:
     """Validate a raw cameras entry received at `now`; raise CameraRejected with the reason."""
-    if set(fields) != {DATA_FIELD}:
-        raise CameraRejected("entry must have exactly one field 'data'")
+    if DATA_FIELD not in fields or not set(fields) <= {DATA_FIELD, CAUSE_FIELD}:
+        raise CameraRejected("entry must have the field 'data' (and at most 'cause')")
     raw = fields[DATA_FIELD]
     if len(raw) > MAX_CAMERA_BYTES:
         raise CameraRejected(f"document is {len(raw)} bytes, larger than {MAX_CAMERA_BYTES}")
@@ -151,10 +203,11 @@ def alarm_report(status: CameraStatus, site: CameraSite | None) -> bytes | None:
     return msgspec.json.encode(document)
 
 
-# KEYS: latest hash, events, intake, dead letters, cameras stream.
+# KEYS: latest hash, events, intake, dead letters, cameras stream, last-heard sorted set.
 # ARGV: group, maxlen, count of items, then per item:
 #   kind ("s" status | "d" dead), entry id, and for "s": camera, at_ms, latest json,
-#   change event json (with __PREVIOUS__ placeholder), alarm intake json or "";
+#   change event json (with __PREVIOUS__ placeholder), alarm intake json or "", watch (1|0),
+#   heard-by guard (epoch ms or ""): applies only if the camera was last heard no later;
 #   for "d": reason, original data.
 _APPLY = """
 local group, maxlen, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -167,6 +220,8 @@ for _ = 1, n do
   if kind == 's' then
     local camera, at, doc, event, alarm = ARGV[i + 2], tonumber(ARGV[i + 3]), ARGV[i + 4],
       ARGV[i + 5], ARGV[i + 6]
+    local watch = ARGV[i + 7] == '1'
+    local guard = tonumber(ARGV[i + 8])
     local current = redis.call('HGET', KEYS[1], camera)
     local previous = nil
     local newer = true
@@ -174,10 +229,20 @@ for _ = 1, n do
       local known = cjson.decode(current)
       previous = known['status']
       newer = tonumber(known['at_ms']) < at
+      -- A keepalive timeout is void once the camera was heard within the timeout before it.
+      if guard and tonumber(known['at_ms']) > guard then
+        newer = false
+      end
     end
     if newer then
       redis.call('HSET', KEYS[1], camera, doc)
       local status = cjson.decode(doc)['status']
+      -- Only the newest notice decides whether the keepalive check watches this camera.
+      if watch then
+        redis.call('ZADD', KEYS[6], at, camera)
+      else
+        redis.call('ZREM', KEYS[6], camera)
+      end
       if previous ~= status then
         local text = string.gsub(event, '"__PREVIOUS__"',
           previous and ('"' .. previous .. '"') or 'null')
@@ -188,7 +253,7 @@ for _ = 1, n do
     if alarm ~= '' then
       redis.call('XADD', KEYS[3], '*', 'data', alarm)
     end
-    i = i + 7
+    i = i + 9
   else
     redis.call('XADD', KEYS[4], 'MAXLEN', '~', 100000, '*', 'reason', ARGV[i + 2],
       'entry_id', entry, 'data', ARGV[i + 3])
@@ -209,6 +274,8 @@ class CameraSettings:
     batch_size: int = 500
     block_ms: int = 1000
     events_maxlen: int = 1_000_000
+    # Must match the keepalive check's (realtime/camera_keepalive.py): same defaults.
+    keepalive_timeout_seconds: float = KEEPALIVE_INTERVAL_SECONDS * KEEPALIVE_MISSED
 
 
 @dataclass
@@ -272,9 +339,11 @@ class CamerasConsumer:
     async def handle_batch(self, entries: Sequence[tuple[bytes, dict[bytes, bytes]]]) -> None:
         """Apply a batch atomically (see the module docstring)."""
         decoded: list[tuple[bytes, CameraStatus | str, dict[bytes, bytes]]] = []
+        causes: dict[bytes, CameraCause] = {}
         now = self._clock()
         for entry_id, fields in entries:
             try:
+                causes[entry_id] = cause_of(fields)
                 decoded.append((entry_id, decode_camera(fields, now), fields))
             except CameraRejected as exc:
                 decoded.append((entry_id, str(exc), fields))
@@ -299,11 +368,12 @@ class CamerasConsumer:
             event = CameraStatusChanged(
                 "event/1",
                 status.at,
-                f"camera:{status.camera_id}",
+                actor_of(status.camera_id, causes[entry_id]),
                 status.camera_id,
                 status.status,
                 _PREVIOUS_PLACEHOLDER,
                 site.township_code if site is not None and site.township_code else None,
+                causes[entry_id],
             )
             args += [
                 "s",
@@ -313,6 +383,10 @@ class CamerasConsumer:
                 msgspec.json.encode(latest),
                 msgspec.json.encode(event),
                 report or b"",
+                1 if keepalive_watched(status.status, causes[entry_id]) else 0,
+                at_ms - int(self._settings.keepalive_timeout_seconds * 1000)
+                if causes[entry_id] == "keepalive_timeout"
+                else "",
             ]
             updates += 1
             alarms += report is not None
@@ -325,6 +399,7 @@ class CamerasConsumer:
                 self._names.intake,
                 self._names.cameras_dead,
                 self._names.cameras,
+                self._names.cameras_seen,
             ],
             args=args,
         )
@@ -338,3 +413,17 @@ async def latest_cameras(redis: aioredis.Redis, names: StreamNames) -> list[Came
     """Every camera's latest status, for a screen's first paint."""
     values: Any = await redis.hvals(names.cameras_latest)
     return [_view_decoder.decode(v) for v in values]
+
+
+async def publish_camera_sites(
+    redis: aioredis.Redis, names: StreamNames, cameras: Iterable[Camera]
+) -> int:
+    """Put the registry's cameras where alarms are placed and the bridge checks ids."""
+    items = [
+        (c.code, msgspec.json.encode(CameraSite(c.lon, c.lat, c.name, c.township_code)))
+        for c in cameras
+    ]
+    for start in range(0, len(items), 5000):
+        chunk: Any = dict(items[start : start + 5000])
+        await redis.hset(names.camera_sites, mapping=chunk)
+    return len(items)

@@ -16,7 +16,13 @@ from redis.exceptions import ResponseError
 from realtime.degraded import DegradedStatus, current_degraded
 from realtime.heartbeat import WorkerHeartbeat, read_heartbeats
 from realtime.stream_trim import DEAD_LETTER_CAP
-from realtime.streams import CAMERAS_GROUP, INGEST_GROUP, POSITIONS_GROUP, StreamNames
+from realtime.streams import (
+    CAMERA_HISTORY_GROUP,
+    CAMERAS_GROUP,
+    INGEST_GROUP,
+    POSITIONS_GROUP,
+    StreamNames,
+)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -123,12 +129,18 @@ async def collect_metrics(
         (names.intake, INGEST_GROUP),
         (names.positions, POSITIONS_GROUP),
         (names.cameras, CAMERAS_GROUP),
+        (names.events, CAMERA_HISTORY_GROUP),
     ):
         lag = await _lag(redis, stream, group, now)
         if lag is not None:
             lags.append(lag)
     dead = []
-    for stream in (names.intake_dead, names.positions_dead, names.cameras_dead):
+    for stream in (
+        names.intake_dead,
+        names.positions_dead,
+        names.cameras_dead,
+        names.camera_bridge_dead,
+    ):
         dead.append((stream, int(await redis.xlen(stream))))
     return MetricsSnapshot(
         at=now,

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 INGEST_GROUP = "ingest"
 POSITIONS_GROUP = "tracks"
 CAMERAS_GROUP = "cameras"
+CAMERA_HISTORY_GROUP = "camera_history"
 TERMINALS_GROUP = "terminals"
 DATA_FIELD = b"data"
 
@@ -114,3 +115,18 @@ class StreamNames:
     def screen_grants(self) -> str:
         """Hash: SHA-256 of a screen token → the user and the widest scope it may watch."""
         return self._key("screens:grants")
+
+    @property
+    def cameras_seen(self) -> str:
+        """Sorted set: camera id → epoch ms last heard (a camera believed offline leaves it)."""
+        return self._key("cameras:seen")
+
+    @property
+    def camera_bridge_dead(self) -> str:
+        """Video-platform messages the bridge could not turn into entries, with the reason."""
+        return self._key("cameras:bridge:dead")
+
+    @property
+    def camera_bridge_units(self) -> str:
+        """Hash: GB/T 28181 id of a mobile camera → the unit it rides with (GPS → positions)."""
+        return self._key("cameras:bridge:units")
