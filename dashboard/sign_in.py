@@ -112,8 +112,8 @@ class SessionGate:
                 response: Response = PlainTextResponse("sign in first", status_code=401)
             else:
                 # A wall whose token was revoked goes back to the token form, not to a login.
-                target = "/display" if display_token else "/login"
-                response = RedirectResponse(target, status_code=303)
+                form = "/display" if display_token else "/login"
+                response = RedirectResponse(form, status_code=303)
             await response(scope, receive, send)
             return
         if session.must_change_password and path not in PASSWORD_PATHS:
