@@ -19,6 +19,8 @@ import asyncpg
 import redis.asyncio as aioredis
 
 from incidents.store.pool import create_pool
+from realtime.camera_bridge import add_arguments as add_bridge_arguments
+from realtime.camera_bridge import run_from_args as run_bridge_from_args
 from realtime.settings import Settings, tuning_from_env
 from realtime.streams import StreamNames
 
@@ -72,12 +74,15 @@ def _pack() -> Any:
 
 
 async def migrate_and_load(database_url: str) -> None:
-    """Apply migrations and load the demo county's jurisdiction tree."""
+    """Apply migrations, load the demo county's jurisdiction tree and cameras, check the plans."""
+    from incidents.plan_library import load_library
+    from incidents.store.camera_store import load_demo_cameras
     from incidents.store.jurisdictions import JurisdictionRow, upsert_jurisdictions
     from incidents.store.migrate import migrate
     from incidents.vocabulary import Tier
 
     pack = _pack()
+    plans = load_library()  # a bad plan file stops here, naming the file and the field
     conn = await asyncpg.connect(database_url)
     try:
         applied = await migrate(conn)
@@ -86,9 +91,34 @@ async def migrate_and_load(database_url: str) -> None:
             for d in pack.divisions()
         ]
         count = await upsert_jurisdictions(conn, rows)
+        cameras = await load_demo_cameras(conn, pack)
     finally:
         await conn.close()
-    log.info("migrations applied: %s; jurisdictions loaded: %d", applied or "none", count)
+    log.info(
+        "migrations applied: %s; jurisdictions loaded: %d; cameras loaded: %d; plans: %d",
+        applied or "none",
+        count,
+        cameras,
+        len(plans),
+    )
+
+
+def plan_service_for(pool: Any, redis: aioredis.Redis, names: StreamNames, pack: Any) -> Any:
+    """The plan service of the demo county: its library, its CAP sender, its township outlines."""
+    from geo.outline import township_ring
+    from incidents.cap import CapSender
+    from incidents.plan_library import load_library
+    from incidents.store.plan_service import PlanService
+    from realtime.event_sink import RedisEventSink
+
+    sender = CapSender(f"{pack.code}.pingan.command", f"{pack.name}社会管理服务中心")
+    return PlanService(
+        pool,
+        RedisEventSink(redis, names),
+        load_library(),
+        sender,
+        lambda code: township_ring(pack, code),
+    )
 
 
 async def _with_conn(database_url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
@@ -190,13 +220,19 @@ def cmd_worker(
     `form`: this worker also forms stored reports into cases (else run `app.py former`).
     """
     from incidents.store.service import CaseService
+    from realtime.camera_history import run_camera_history
+    from realtime.camera_keepalive import run_camera_keepalive
+    from realtime.cameras import publish_camera_sites
     from realtime.event_sink import RedisEventSink
     from realtime.ingest import IngestSettings, utc_now
     from realtime.placement import locate_in
+    from realtime.plan_jobs import run_plan_deadline_job
+    from realtime.plan_proposer import run_plan_proposer
     from realtime.worker import ProbeAddress, run_deadline_job, run_worker
 
     redis_url, database_url = _require_urls(settings)
-    locate = locate_in(_pack())
+    pack = _pack()
+    locate = locate_in(pack)
     port = settings.metrics_port if metrics else None
     probe = ProbeAddress(settings.host, port) if port else None
 
@@ -206,8 +242,10 @@ def cmd_worker(
         names = _names(settings)
         consumer = f"{socket.gethostname()}-{os.getpid()}"
         service = CaseService(pool, RedisEventSink(redis, names))
+        plans = plan_service_for(pool, redis, names, pack)
         log.info("worker %s consuming %s", consumer, names.intake)
         try:
+            await publish_camera_sites(redis, names, pack.cameras)
             await asyncio.gather(
                 run_worker(
                     redis,
@@ -222,6 +260,10 @@ def cmd_worker(
                     form=form,
                 ),
                 run_deadline_job(pool, service, stop, utc_now),
+                run_plan_deadline_job(plans, stop, utc_now),
+                run_plan_proposer(redis, plans, names, stop, utc_now, consumer=consumer),
+                run_camera_keepalive(redis, names, stop),
+                run_camera_history(redis, pool, names, stop, consumer=consumer),
             )
         finally:
             await pool.close()
@@ -471,6 +513,10 @@ def main(argv: list[str] | None = None) -> None:
     sim.add_argument("--rate", type=float, default=None, help="reports per second")
     sim.add_argument("--seed", type=int, default=None)
     sub.add_parser("migrate", help="apply migrations and load the county pack")
+    bridge = sub.add_parser(
+        "cameras-bridge", help="bridge a wvp-GB28181-pro platform's Redis channels to ours"
+    )
+    add_bridge_arguments(bridge)
     users = sub.add_parser("users", help="administer accounts (one-time passwords, shown once)")
     users_sub = users.add_subparsers(dest="action", required=True)
     create = users_sub.add_parser("create", help="a new account with a one-time password")
@@ -508,6 +554,7 @@ def main(argv: list[str] | None = None) -> None:
         "simulate": lambda: cmd_simulate(settings, args.rate, args.seed),
         "migrate": lambda: cmd_migrate(settings),
         "users": lambda: cmd_users(settings, args),
+        "cameras-bridge": lambda: run_bridge_from_args(args),
     }
     commands[args.command]()
 

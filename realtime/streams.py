@@ -8,6 +8,7 @@ INGEST_GROUP = "ingest"
 POSITIONS_GROUP = "tracks"
 CAMERAS_GROUP = "cameras"
 CAMERA_HISTORY_GROUP = "camera_history"
+PLAN_PROPOSER_GROUP = "plan_proposer"
 TERMINALS_GROUP = "terminals"
 DATA_FIELD = b"data"
 
