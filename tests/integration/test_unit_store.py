@@ -33,6 +33,7 @@ from incidents.units import (
 )
 from realtime.event_sink import RedisEventSink
 from realtime.streams import StreamNames
+from realtime.terminals import AckTask, Arrival, Feedback, TerminalGate, TerminalInbox
 from tests.integration.test_case_service import open_one
 from tests.integration.test_ingest import FIXED_NOW, valid_lines
 
@@ -329,3 +330,32 @@ async def test_two_writers_of_one_unit_cannot_both_win(fleet: asyncpg.Pool) -> N
         await unit_store.write_status_change(conn, *first, TOWNSHIP)
         with pytest.raises(ConcurrentChange):
             await unit_store.write_status_change(conn, *first, TOWNSHIP)
+
+
+async def test_terminal_messages_move_the_fleet_unit_through_the_inbox(
+    fleet: asyncpg.Pool, redis: aioredis.Redis, names: StreamNames
+) -> None:
+    """Ack, arrival and completion sent from the unit's terminal move the unit's status too."""
+    service = CaseService(fleet, RedisEventSink(redis, names))
+    case_id = await accepted_case(fleet, service)
+    await service.dispatch_unit(case_id, CAR, actor="duty-li", now=NOW, recommendation_rank=1)
+    gate = TerminalGate(redis, names)
+    messages = [
+        AckTask(seq=1, case_id=case_id),
+        Arrival(seq=2, case_id=case_id),
+        Feedback(seq=3, case_id=case_id, text="纠纷已调处", completed=True),
+    ]
+    for message in messages:
+        assert (await gate.accept("pda-01-1", CAR, message)).outcome == "accepted"
+    inbox = TerminalInbox(
+        redis, fleet, service, names=names, consumer="inbox-1", clock=lambda: NOW, block_ms=50
+    )
+    await inbox.ensure_group()
+    while await inbox.process_once():
+        pass
+    assert inbox.stats.applied == 3
+    state = await service.unit(CAR)
+    assert state.status is UnitStatus.RETURNING and state.returning_at == NOW
+    async with fleet.acquire() as conn:
+        history = await unit_store.status_history(conn, CAR)
+    assert [h.change.actor for h in history[1:]] == [f"unit:{CAR}"] * 3
