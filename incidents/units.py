@@ -40,6 +40,10 @@ class UnitType(StrEnum):
     RESCUE_TEAM = "rescue_team"  # 应急救援队
 
 
+# The forces that walk or drive a patrol route (治安巡逻) while they have no task.
+PATROL_TYPES = frozenset({UnitType.PATROL_CAR, UnitType.FOOT_PATROL, UnitType.JOINT_DEFENCE})
+
+
 class UnitTypeSpec(msgspec.Struct, frozen=True):
     """What a unit of a type can do by default, how it moves and how many it carries."""
 

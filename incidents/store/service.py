@@ -270,11 +270,20 @@ class CaseService:
         return len(pending)
 
     async def record_patrol(
-        self, route: PatrolRoute, unit_id: str, fixes: Sequence[Fix]
+        self,
+        route: PatrolRoute,
+        unit_id: str,
+        fixes: Sequence[Fix],
+        *,
+        after: datetime | None = None,
     ) -> PatrolResult:
-        """Check-ins and alarms of a unit on patrol from its positions (time order), stored once."""
-        found = check_ins(route, unit_id, fixes)
-        alarms = patrol_alarms(route, unit_id, fixes)
+        """Check-ins and alarms of a unit on patrol from its positions (time order), stored once.
+
+        With `after`, the positions are a window that overlaps the last one read: only what
+        happened after it counts, so a visit or a stop seen twice is recorded once.
+        """
+        found = [c for c in check_ins(route, unit_id, fixes) if after is None or c.at > after]
+        alarms = [a for a in patrol_alarms(route, unit_id, fixes) if after is None or a.at > after]
         async with self._pool.acquire() as conn:
             async with conn.transaction():
                 pending = await unit_store.record_check_ins(conn, route, found)

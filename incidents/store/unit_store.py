@@ -24,6 +24,7 @@ from incidents.store.case_store import (
     with_event_id,
 )
 from incidents.units import (
+    PATROL_TYPES,
     Roster,
     Shift,
     StatusChange,
@@ -439,6 +440,17 @@ async def record_patrol_alarms(
         for _, a in pairs
     ]
     return await _outbox(conn, documents, [i for i, _ in pairs])
+
+
+async def patrolling_units(conn: Conn) -> list[tuple[str, str]]:
+    """(unit id, township) of every patrol unit that is available, so out on its route."""
+    rows = await conn.fetch(
+        "SELECT u.unit_id, u.township_code FROM units u JOIN unit_states s USING (unit_id)"
+        " WHERE u.type = ANY($1::text[]) AND s.status = 'available'"
+        " AND u.township_code IS NOT NULL ORDER BY u.unit_id",
+        sorted(t.value for t in PATROL_TYPES),
+    )
+    return [(r["unit_id"], r["township_code"]) for r in rows]
 
 
 _UNIT_RECORDS = """
