@@ -229,14 +229,20 @@ class CaseService:
             )
             new_case, events = apply(case, command, now, rules=self._rules)
             committed = await self._commit_with_units(
-                conn, case, new_case, names, events, now, command, rank=recommendation_rank
+                conn,
+                case,
+                new_case,
+                names,
+                events,
+                now,
+                command,
+                rank=recommendation_rank,
+                fleet_only=True,
             )
             if committed is None:
                 self._cache.pop(case_id, None)
                 raise ConcurrentChange(f"case #{case_id} changed meanwhile; reload it")
             pending, moves = committed
-            if not moves:
-                raise AssertionError(f"unit {unit_id} was dispatched but did not move")
             self._remember(new_case, names)
             if self._after_commit is not None:
                 self._after_commit()
@@ -318,12 +324,14 @@ class CaseService:
         command: UnitTaskCommand,
         *,
         rank: int | None = None,
+        fleet_only: bool = False,
     ) -> tuple[list[PendingEvent], list[tuple[UnitState, StatusChange]]] | None:
         """The case's change and its fleet units' status changes in one transaction.
 
-        A target the fleet does not know (a department, an outside team) moves only the case.
-        The unit rules run before anything is written, so a refused unit leaves the case as it
-        was. None (nothing written) if the case moved past `before`.
+        A target the fleet does not know (a department, an outside team) moves only the case,
+        unless `fleet_only` (then UnitNotFound, nothing written). The unit rules run before
+        anything is written, so a refused unit leaves the case as it was. None (nothing
+        written) if the case moved past `before`.
         """
         async with conn.transaction():
             # Units are locked before the case row, in id order, on every path: no deadlock.
@@ -332,6 +340,8 @@ class CaseService:
                 try:
                     states.append(await unit_store.load_state(conn, unit_id, lock=True))
                 except unit_store.UnitNotFound:
+                    if fleet_only:
+                        raise
                     continue
             moves = [
                 move

@@ -359,3 +359,43 @@ async def test_terminal_messages_move_the_fleet_unit_through_the_inbox(
     async with fleet.acquire() as conn:
         history = await unit_store.status_history(conn, CAR)
     assert [h.change.actor for h in history[1:]] == [f"unit:{CAR}"] * 3
+
+
+async def test_when_the_units_write_fails_the_cases_dispatch_is_rolled_back(
+    fleet: asyncpg.Pool, redis: aioredis.Redis, names: StreamNames
+) -> None:
+    """Both or neither: the case row is written first, so a failing unit write must undo it."""
+    service = CaseService(fleet, RedisEventSink(redis, names))
+    case_id = await accepted_case(fleet, service)
+    version = (await service.load(case_id)).version
+    async with fleet.acquire() as conn:
+        await conn.execute(
+            """CREATE FUNCTION refuse_history() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'history refused'; END; $$;
+            CREATE TRIGGER refuse BEFORE INSERT ON unit_status_history
+                FOR EACH ROW EXECUTE FUNCTION refuse_history();"""
+        )
+        outbox_before = await conn.fetchval("SELECT count(*) FROM event_outbox")
+    before = len(await published(redis, names))
+    with pytest.raises(asyncpg.RaiseError, match="history refused"):
+        await service.dispatch_unit(case_id, CAR, actor="duty-li", now=NOW)
+    with pytest.raises(asyncpg.RaiseError, match="history refused"):
+        await service.execute(
+            case_id, Dispatch(actor="duty-li", targets=(DispatchTarget(CAR),)), now=NOW
+        )
+    assert (await service.load(case_id)).version == version
+    assert (await service.unit(CAR)).status is UnitStatus.AVAILABLE
+    async with fleet.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM case_assignments") == 0
+        assert await conn.fetchval("SELECT count(*) FROM event_outbox") == outbox_before
+    assert len(await published(redis, names)) == before
+
+
+async def test_dispatching_a_unit_not_in_the_fleet_changes_nothing(fleet: asyncpg.Pool) -> None:
+    """dispatch_unit names fleet units only: an unknown id is UnitNotFound, the case as it was."""
+    service = CaseService(fleet, None)
+    case_id = await accepted_case(fleet, service)
+    version = (await service.load(case_id)).version
+    with pytest.raises(unit_store.UnitNotFound):
+        await service.dispatch_unit(case_id, "ghost-1", actor="duty-li", now=NOW)
+    assert (await service.load(case_id)).version == version
