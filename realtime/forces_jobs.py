@@ -24,6 +24,8 @@ from realtime.outages import run_until_stopped
 log = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = 2 * STANDSTILL_LIMIT
+# Every worker runs the jobs; this session lock lets one of them work at a time.
+_JOB_LOCK = 320_118_009
 
 
 class PatrolWatch:
@@ -71,9 +73,15 @@ async def run_forces_jobs(
     watch = PatrolWatch(pool, service)
 
     async def tick() -> None:
-        now = clock()
-        rostered = await service.apply_rosters(now)
-        patrol_events = await watch.tick(now)
+        async with pool.acquire() as conn:
+            if not await conn.fetchval("SELECT pg_try_advisory_lock($1)", _JOB_LOCK):
+                return
+            try:
+                now = clock()
+                rostered = await service.apply_rosters(now)
+                patrol_events = await watch.tick(now)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", _JOB_LOCK)
         if rostered or patrol_events:
             log.info("forces: %d roster changes, %d patrol events", rostered, patrol_events)
 

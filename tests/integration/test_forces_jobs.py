@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import asyncpg
@@ -13,8 +14,9 @@ from incidents.store.demo_fleet import load_demo_units
 from incidents.store.service import CaseService
 from incidents.store.tracks import TrackPoint, record_track_points
 from incidents.units import UnitStatus
-from realtime.forces_jobs import PatrolWatch
+from realtime.forces_jobs import PatrolWatch, run_forces_jobs
 from tests.integration.test_ingest import FIXED_NOW
+from tests.integration.test_ingest_recovery import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -53,3 +55,26 @@ def test_the_window_must_outlast_the_standstill_limit() -> None:
     """A window too short could never see a stop long enough to alarm."""
     with pytest.raises(ValueError, match="window"):
         PatrolWatch(None, None, timedelta(minutes=10))  # type: ignore[arg-type]
+
+
+async def test_the_timed_jobs_apply_rosters_and_stop_when_asked(pool: asyncpg.Pool) -> None:
+    """Run as the worker runs it: at 21:30 China time a day-shift mediator goes off duty."""
+    async with pool.acquire() as conn:
+        await load_demo_units(conn, load_demo_pack(), at=T0 - timedelta(hours=1))
+    service = CaseService(pool, None)
+    stop = asyncio.Event()
+    job = asyncio.create_task(run_forces_jobs(pool, service, stop, lambda: T0, every_seconds=0.05))
+
+    async def off_duty() -> bool:
+        return (await service.unit("med-01-1")).status is UnitStatus.OFF_DUTY
+
+    try:
+        await wait_until(off_duty, within=20)
+    finally:
+        stop.set()
+        await asyncio.wait_for(job, 10)
+    async with pool.acquire() as conn:
+        changes = await conn.fetchval(
+            "SELECT count(*) FROM unit_status_history WHERE unit_id = 'med-01-1'"
+        )
+    assert changes == 1  # ticks after the first find nothing more to do
