@@ -304,9 +304,8 @@ class CaseService:
     ) -> UnitResult:
         async with self._pool.acquire() as conn:
             async with conn.transaction():
-                state = await unit_store.load_state(conn, unit_id, lock=True)
+                state, home = await unit_store.load_state_at_home(conn, unit_id, lock=True)
                 new_state, change = rule(state)
-                home = await unit_store.unit_home(conn, unit_id)
                 pending = await unit_store.write_status_change(
                     conn, new_state, change, home.township_code
                 )
@@ -335,28 +334,23 @@ class CaseService:
         """
         async with conn.transaction():
             # Units are locked before the case row, in id order, on every path: no deadlock.
-            states = []
+            moves: list[tuple[UnitState, StatusChange, str | None]] = []
             for unit_id in sorted(_units_of(command)):
                 try:
-                    states.append(await unit_store.load_state(conn, unit_id, lock=True))
+                    state, home = await unit_store.load_state_at_home(conn, unit_id, lock=True)
                 except unit_store.UnitNotFound:
                     if fleet_only:
                         raise
                     continue
-            moves = [
-                move
-                for state in states
-                if (move := _unit_move(state, command, before.case_id, now, rank)) is not None
-            ]
+                move = _unit_move(state, command, before.case_id, now, rank)
+                if move is not None:
+                    moves.append((*move, home.township_code))
             pending = await commit_change(conn, before, after, names, events, now)
             if pending is None:
                 return None
-            for state, change in moves:
-                home = await unit_store.unit_home(conn, state.unit_id)
-                pending += await unit_store.write_status_change(
-                    conn, state, change, home.township_code
-                )
-        return pending, moves
+            for state, change, township in moves:
+                pending += await unit_store.write_status_change(conn, state, change, township)
+        return pending, [(state, change) for state, change, _ in moves]
 
     async def merge(
         self,

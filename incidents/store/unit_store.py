@@ -198,6 +198,24 @@ class UnitHome(msgspec.Struct, frozen=True):
     township_code: str | None
 
 
+_LOAD_STATE_AT_HOME = (
+    f"SELECT {', '.join(f's.{c}' for c in _STATE_COLUMNS)}, u.name, u.township_code"
+    " FROM unit_states s JOIN units u USING (unit_id) WHERE s.unit_id = $1"
+)
+
+
+async def load_state_at_home(
+    conn: Conn, unit_id: str, *, lock: bool = False
+) -> tuple[UnitState, UnitHome]:
+    """A unit's current state with its name and township, in one read (`lock`: its row)."""
+    row = await conn.fetchrow(_LOAD_STATE_AT_HOME + (" FOR UPDATE OF s" if lock else ""), unit_id)
+    if row is None:
+        raise UnitNotFound(unit_id)
+    values = {c: row[c] for c in _STATE_COLUMNS}
+    state = UnitState(**{**values, "status": UnitStatus(row["status"])})
+    return state, UnitHome(row["name"], row["township_code"])
+
+
 async def unit_home(conn: Conn, unit_id: str) -> UnitHome:
     """The name and township of a unit."""
     row = await conn.fetchrow("SELECT name, township_code FROM units WHERE unit_id = $1", unit_id)
@@ -206,42 +224,39 @@ async def unit_home(conn: Conn, unit_id: str) -> UnitHome:
     return UnitHome(row["name"], row["township_code"])
 
 
-_UPDATE_STATE = f"""
-UPDATE unit_states SET {", ".join(f"{c} = ${n}" for n, c in enumerate(_STATE_COLUMNS[1:], 2))}
-WHERE unit_id = $1 AND version = ${len(_STATE_COLUMNS) + 1}
-"""
-_INSERT_HISTORY = """
-INSERT INTO unit_status_history (event_id, unit_id, version, before, after, at, actor, cause,
-                                 case_id, reason, overridden, recommendation_rank)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+_N_STATE = len(_STATE_COLUMNS)
+_COLUMN = {c: n for n, c in enumerate(_STATE_COLUMNS, 1)}  # parameter number of each column
+# One statement, one round trip: the new state only if still at the version the change was
+# decided on, and its history row and outbox row only if that update happened.
+_WRITE_CHANGE = f"""
+WITH upd AS (
+    UPDATE unit_states SET {", ".join(f"{c} = ${n}" for c, n in list(_COLUMN.items())[1:])}
+    WHERE unit_id = $1 AND version = ${_N_STATE + 1}
+    RETURNING unit_id
+), ev AS (
+    SELECT nextval('{_EVENT_ID_SEQUENCE}') AS event_id FROM upd
+), hist AS (
+    INSERT INTO unit_status_history (event_id, unit_id, version, before, after, at, actor,
+                                     cause, case_id, reason, overridden, recommendation_rank)
+    SELECT event_id, $1, ${_COLUMN["version"]}, ${_N_STATE + 2}, ${_COLUMN["status"]},
+           ${_COLUMN["since"]}, ${_N_STATE + 3}, ${_N_STATE + 4}, ${_N_STATE + 5}::bigint,
+           ${_N_STATE + 6}, ${_N_STATE + 7}, ${_N_STATE + 8}::int4
+    FROM ev
+    RETURNING event_id
+), outbox AS (
+    INSERT INTO event_outbox (first_event_id, event_ids, payloads)
+    SELECT event_id, ARRAY[event_id], ARRAY[${_N_STATE + 9}::text] FROM hist
+)
+SELECT event_id FROM hist
 """
 
 
 async def write_status_change(
     conn: Conn, after: UnitState, change: StatusChange, township_code: str | None
 ) -> list[PendingEvent]:
-    """Store the new state (only if still at the version before) and its history and event."""
+    """Store the new state (only if still at the version before), its history and its event."""
     values = [getattr(after, c) for c in _STATE_COLUMNS]
-    values[_STATE_COLUMNS.index("status")] = after.status.value
-    status = await conn.execute(_UPDATE_STATE, *values, change.version - 1)
-    if status.split()[-1] != "1":
-        raise ConcurrentChange(f"unit {after.unit_id} changed meanwhile; reload it")
-    [event_id] = await reserve_ids(conn, _EVENT_ID_SEQUENCE, 1)
-    await conn.execute(
-        _INSERT_HISTORY,
-        event_id,
-        change.unit_id,
-        change.version,
-        change.before.value,
-        change.after.value,
-        change.at,
-        change.actor,
-        change.cause.value,
-        change.case_id,
-        change.reason,
-        change.overridden,
-        change.recommendation_rank,
-    )
+    values[_COLUMN["status"] - 1] = after.status.value
     document = UnitStatusChanged(
         at=change.at,
         actor=change.actor,
@@ -256,7 +271,23 @@ async def write_status_change(
         overridden=change.overridden,
         recommendation_rank=change.recommendation_rank,
     )
-    return await _outbox(conn, [document], [event_id])
+    payload = _ENCODER.encode(document).decode()
+    event_id = await conn.fetchval(
+        _WRITE_CHANGE,
+        *values,
+        change.version - 1,
+        change.before.value,
+        change.actor,
+        change.cause.value,
+        change.case_id,
+        change.reason,
+        change.overridden,
+        change.recommendation_rank,
+        payload,
+    )
+    if event_id is None:
+        raise ConcurrentChange(f"unit {after.unit_id} changed meanwhile; reload it")
+    return [PendingEvent(event_id, with_event_id(event_id, payload))]
 
 
 class HistoryRow(msgspec.Struct, frozen=True):
@@ -310,10 +341,9 @@ async def apply_rosters(conn: Conn, at: datetime) -> list[PendingEvent]:
     rosters = await load_rosters(conn)
     pending: list[PendingEvent] = []
     for unit_id in sorted(rosters):
-        state = await load_state(conn, unit_id, lock=True)
+        state, home = await load_state_at_home(conn, unit_id, lock=True)
         moved = apply_roster(state, rosters[unit_id], at)
         if moved is not None:
-            home = await unit_home(conn, unit_id)
             pending += await write_status_change(conn, *moved, home.township_code)
     return pending
 
