@@ -359,6 +359,8 @@ async def test_terminal_messages_move_the_fleet_unit_through_the_inbox(
     async with fleet.acquire() as conn:
         history = await unit_store.status_history(conn, CAR)
     assert [h.change.actor for h in history[1:]] == [f"unit:{CAR}"] * 3
+    # The state is its history: one row per change since the first state (version 1).
+    assert state.version == len(history) + 1 == history[-1].change.version
 
 
 async def test_when_the_units_write_fails_the_cases_dispatch_is_rolled_back(
