@@ -1,9 +1,10 @@
 """Unit recommendation: the top k available units for a case, by road travel time.
 
-Ranking, in order: units whose position is fresh before stale ones (a stale position is
-never trusted silently: it is ranked down and its reason says how old it is); then the
-estimated arrival time, with units from another township paying a fixed handicap so the
-case's own jurisdiction is preferred when it is nearly as quick; then unit id.
+Ranking, in order: available units before those that are not (left out unless asked for,
+and then flagged with their status); units whose position is fresh before stale ones (a
+stale position is never trusted silently: it is ranked down and its reason says how old it
+is); then the estimated arrival time, with units from another township paying a fixed
+handicap so the case's own jurisdiction is preferred when it is nearly as quick; then id.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ class UnitPosition:
     seen_at: datetime
     available: bool = True
     township_code: str | None = None
+    status: str = "available"  # the force's own status word, shown when it is not available
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,7 @@ class Recommendation:
     stale: bool
     same_township: bool
     reason: str
+    available: bool = True
 
 
 def required_capabilities(category: str) -> frozenset[Capability]:
@@ -87,7 +90,11 @@ def required_capabilities(category: str) -> frozenset[Capability]:
 
 
 def reason_zh(
-    km: float, eta_s: float, same_township: bool | None, stale_for: timedelta | None
+    km: float,
+    eta_s: float,
+    same_township: bool | None,
+    stale_for: timedelta | None,
+    busy_status: str | None = None,
 ) -> str:
     """The zh-CN reason line, e.g. '3.2 公里，约 6 分钟，同乡镇' (None: township unknown)."""
     minutes = max(1, round(eta_s / 60))
@@ -96,6 +103,8 @@ def reason_zh(
         parts.append("同乡镇" if same_township else "跨乡镇")
     if stale_for is not None:
         parts.append(f"位置已 {int(stale_for.total_seconds() // 60)} 分钟未更新")
+    if busy_status is not None:
+        parts.append(f"非空闲（{busy_status}），需说明理由")
     return "，".join(parts)
 
 
@@ -111,11 +120,19 @@ def recommend(
     k: int = 5,
     stale_after: timedelta = DEFAULT_STALE_AFTER,
     other_township_penalty_s: float = DEFAULT_OTHER_TOWNSHIP_PENALTY_S,
+    include_unavailable: bool = False,
 ) -> list[Recommendation]:
-    """The top k available, capable units for a case at (lon, lat), best first."""
+    """The top k capable units for a case at (lon, lat), best first.
+
+    Units that are not available are left out, or with `include_unavailable` ranked after
+    every available one and flagged (dispatching one needs an override reason).
+    """
     needed = required_capabilities(category) if category else frozenset()
     eligible = [
-        u for u in units if u.available and (not needed or not u.capabilities.isdisjoint(needed))
+        u
+        for u in units
+        if (u.available or include_unavailable)
+        and (not needed or not u.capabilities.isdisjoint(needed))
     ]
     if not eligible or k <= 0:
         return []
@@ -144,8 +161,10 @@ def recommend(
         len(eligible),
     )
     score = eta + np.where(same | (case_township_code is None), 0.0, other_township_penalty_s)
-    # Stale units sort after every fresh one; only the k best keys (and ties) need a full sort.
-    key = score + np.where(stale, 1e12, 0.0)
+    busy = np.fromiter((not u.available for u in eligible), bool, len(eligible))
+    # Stale units sort after every fresh one, busy ones after every available one; only the
+    # k best keys (and ties) need a full sort.
+    key = score + np.where(stale, 1e12, 0.0) + np.where(busy, 1e13, 0.0)
     kth = min(k, len(key)) - 1
     threshold = np.partition(key, kth)[kth]
     shortlist = np.flatnonzero(key <= threshold).tolist()
@@ -163,8 +182,13 @@ def recommend(
                 bool(stale[i]),
                 bool(same[i]),
                 reason_zh(
-                    float(km[i]), float(eta[i]), _same_or_unknown(same[i], case_township_code), age
+                    float(km[i]),
+                    float(eta[i]),
+                    _same_or_unknown(same[i], case_township_code),
+                    age,
+                    unit.status if busy[i] else None,
                 ),
+                not bool(busy[i]),
             )
         )
     return picks

@@ -17,12 +17,21 @@ from typing import Protocol
 
 import asyncpg
 
-from incidents.case import Case, Jurisdiction, case_from_snapshot
-from incidents.commands import Command
+from incidents import units
+from incidents.case import (
+    AssignmentKind,
+    Case,
+    DispatchTarget,
+    Jurisdiction,
+    case_from_snapshot,
+)
+from incidents.commands import Acknowledge, Arrive, Command, Dispatch, ReportFeedback, StandDown
 from incidents.deadlines import DEFAULT_DEADLINE_RULES, DeadlineRules
 from incidents.events import Event
 from incidents.lifecycle import IllegalMove, Move, apply
 from incidents.merging import MergeResult, SplitResult, merge_cases, split_report
+from incidents.patrols import CheckIn, Fix, PatrolAlarm, PatrolRoute, check_ins, patrol_alarms
+from incidents.store import unit_store
 from incidents.store.case_store import (
     CaseNumbers,
     ConcurrentChange,
@@ -36,9 +45,13 @@ from incidents.store.case_store import (
 )
 from incidents.store.outbox import mark_published
 from incidents.store.queries import linked_reports
+from incidents.units import StatusChange, UnitState, UnitStatus
 from incidents.views import PlaceNames
 
 log = logging.getLogger(__name__)
+
+# Case commands that also move fleet units: dispatch, their reports, their release.
+UnitTaskCommand = Dispatch | Acknowledge | Arrive | ReportFeedback | StandDown
 
 
 class EventSink(Protocol):
@@ -79,6 +92,33 @@ class CommandResult:
 
     case: Case
     events: tuple[Event, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class UnitDispatchResult:
+    """The case and the unit after a dispatch, and the events of each."""
+
+    case: Case
+    events: tuple[Event, ...]
+    unit: UnitState
+    change: StatusChange
+
+
+@dataclass(frozen=True, slots=True)
+class UnitResult:
+    """A unit after a status change, and the change."""
+
+    unit: UnitState
+    change: StatusChange
+
+
+@dataclass(frozen=True, slots=True)
+class PatrolResult:
+    """What a stretch of a patrol's positions produced (new ones only are stored)."""
+
+    check_ins: tuple[CheckIn, ...]
+    alarms: tuple[PatrolAlarm, ...]
+    published: int
 
 
 _LOAD = """
@@ -122,7 +162,10 @@ class CaseService:
     ) -> CommandResult:
         """Apply `command` to the case; `expected_version` is what the actor saw (None: latest).
 
-        Raises CaseNotFound, StaleCase, or lifecycle.IllegalMove; on any error nothing changes.
+        A dispatch, a unit's report on its task or its release also moves the status of each
+        fleet unit concerned, in the same transaction (units.UnitNotAvailable: a unit that is
+        not available dispatched without a reason). Raises CaseNotFound, StaleCase, or
+        lifecycle.IllegalMove; on any error nothing changes.
         """
         async with self._pool.acquire() as conn:
             fresh = False
@@ -134,7 +177,14 @@ class CaseService:
                         continue
                     raise await self._stale(conn, case, expected_version)
                 new_case, events = apply(case, command, now, rules=self._rules)
-                pending = await commit_change(conn, case, new_case, names, events, now)
+                unit_command = _unit_command(command)
+                if unit_command is not None:
+                    committed = await self._commit_with_units(
+                        conn, case, new_case, names, events, now, unit_command
+                    )
+                    pending = None if committed is None else committed[0]
+                else:
+                    pending = await commit_change(conn, case, new_case, names, events, now)
                 if pending is not None:
                     break
                 # Someone else wrote first: re-read; a person's stale view ends above.
@@ -147,6 +197,160 @@ class CaseService:
                 self._after_commit()
             await self._publish(conn, pending)
         return CommandResult(new_case, tuple(events))
+
+    async def dispatch_unit(
+        self,
+        case_id: int,
+        unit_id: str,
+        *,
+        actor: str,
+        now: datetime,
+        recommendation_rank: int | None = None,
+        override_reason: str | None = None,
+        expected_version: int | None = None,
+        causation_id: str | None = None,
+    ) -> UnitDispatchResult:
+        """指挥派遣 of one fleet unit: the case's dispatch and the unit's status, one transaction.
+
+        `recommendation_rank` is the place (1 = best) of the unit in the recommendation the
+        dispatcher followed; `override_reason` is required for a unit that is not available
+        (and recorded on both events). Raises units.UnitNotAvailable, UnitNotFound,
+        CaseNotFound, StaleCase, lifecycle.IllegalMove or ConcurrentChange; on any error
+        neither the case nor the unit changes.
+        """
+        async with self._pool.acquire() as conn:
+            home = await unit_store.unit_home(conn, unit_id)
+            case, names = await self._load(conn, case_id, expected_version)
+            command = Dispatch(
+                actor=actor,
+                targets=(DispatchTarget(unit_id, name=home.name),),
+                reason=override_reason,
+                causation_id=causation_id,
+            )
+            new_case, events = apply(case, command, now, rules=self._rules)
+            committed = await self._commit_with_units(
+                conn,
+                case,
+                new_case,
+                names,
+                events,
+                now,
+                command,
+                rank=recommendation_rank,
+                fleet_only=True,
+            )
+            if committed is None:
+                self._cache.pop(case_id, None)
+                raise ConcurrentChange(f"case #{case_id} changed meanwhile; reload it")
+            pending, moves = committed
+            self._remember(new_case, names)
+            if self._after_commit is not None:
+                self._after_commit()
+            await self._publish(conn, pending)
+        unit, change = moves[0]
+        return UnitDispatchResult(new_case, tuple(events), unit, change)
+
+    async def report_unit_status(
+        self, unit_id: str, status: UnitStatus, *, now: datetime, actor: str | None = None
+    ) -> UnitResult:
+        """The unit's own report of its status (e.g. available again after returning)."""
+        return await self._change_unit(
+            unit_id,
+            lambda state: units.report(state, status, now, actor or f"unit:{unit_id}"),
+        )
+
+    async def decide_unit_status(
+        self, unit_id: str, status: UnitStatus, *, actor: str, reason: str | None, now: datetime
+    ) -> UnitResult:
+        """A commander's recorded decision on a unit's status (reason required)."""
+        return await self._change_unit(
+            unit_id, lambda state: units.decide(state, status, now, actor, reason)
+        )
+
+    async def apply_rosters(self, now: datetime) -> int:
+        """Take idle units off or on duty as their rosters say; return the changes made."""
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                pending = await unit_store.apply_rosters(conn, now)
+            await self._publish(conn, pending)
+        return len(pending)
+
+    async def record_patrol(
+        self,
+        route: PatrolRoute,
+        unit_id: str,
+        fixes: Sequence[Fix],
+        *,
+        after: datetime | None = None,
+    ) -> PatrolResult:
+        """Check-ins and alarms of a unit on patrol from its positions (time order), stored once.
+
+        With `after`, the positions are a window that overlaps the last one read: only what
+        happened after it counts, so a visit or a stop seen twice is recorded once.
+        """
+        found = [c for c in check_ins(route, unit_id, fixes) if after is None or c.at > after]
+        alarms = [a for a in patrol_alarms(route, unit_id, fixes) if after is None or a.at > after]
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                pending = await unit_store.record_check_ins(conn, route, found)
+                pending += await unit_store.record_patrol_alarms(conn, route, alarms)
+            await self._publish(conn, pending)
+        return PatrolResult(tuple(found), tuple(alarms), len(pending))
+
+    async def _change_unit(
+        self,
+        unit_id: str,
+        rule: Callable[[UnitState], tuple[UnitState, StatusChange]],
+    ) -> UnitResult:
+        async with self._pool.acquire() as conn:
+            async with conn.transaction():
+                state, home = await unit_store.load_state_at_home(conn, unit_id, lock=True)
+                new_state, change = rule(state)
+                pending = await unit_store.write_status_change(
+                    conn, new_state, change, home.township_code
+                )
+            await self._publish(conn, pending)
+        return UnitResult(new_state, change)
+
+    async def _commit_with_units(
+        self,
+        conn: Conn,
+        before: Case,
+        after: Case,
+        names: PlaceNames,
+        events: Sequence[Event],
+        now: datetime,
+        command: UnitTaskCommand,
+        *,
+        rank: int | None = None,
+        fleet_only: bool = False,
+    ) -> tuple[list[PendingEvent], list[tuple[UnitState, StatusChange]]] | None:
+        """The case's change and its fleet units' status changes in one transaction.
+
+        A target the fleet does not know (a department, an outside team) moves only the case,
+        unless `fleet_only` (then UnitNotFound, nothing written). The unit rules run before
+        anything is written, so a refused unit leaves the case as it was. None (nothing
+        written) if the case moved past `before`.
+        """
+        async with conn.transaction():
+            # Units are locked before the case row, in id order, on every path: no deadlock.
+            moves: list[tuple[UnitState, StatusChange, str | None]] = []
+            for unit_id in sorted(_units_of(command)):
+                try:
+                    state, home = await unit_store.load_state_at_home(conn, unit_id, lock=True)
+                except unit_store.UnitNotFound:
+                    if fleet_only:
+                        raise
+                    continue
+                move = _unit_move(state, command, before.case_id, now, rank)
+                if move is not None:
+                    moves.append((*move, home.township_code))
+            pending = await commit_change(conn, before, after, names, events, now)
+            if pending is None:
+                return None
+            for state, change, township in moves:
+                pending += await unit_store.write_status_change(conn, state, change, township)
+        return pending, [(state, change) for state, change, _ in moves]
 
     async def merge(
         self,
@@ -243,6 +447,11 @@ class CaseService:
             await self._publish(conn, [*first, *second])
         return result
 
+    async def unit(self, unit_id: str) -> UnitState:
+        """The current state of a unit."""
+        async with self._pool.acquire() as conn:
+            return await unit_store.load_state(conn, unit_id)
+
     async def load(self, case_id: int) -> Case:
         """The current state of a case."""
         async with self._pool.acquire() as conn:
@@ -294,3 +503,48 @@ class CaseService:
             log.warning("events stay in the outbox (%r)", exc)
             return
         await mark_published(conn, [event.event_id for event in pending])
+
+
+def _unit_command(command: Command) -> UnitTaskCommand | None:
+    """The command, if it also moves a unit's own status."""
+    if isinstance(command, ReportFeedback):
+        return command if command.completed else None
+    if isinstance(command, Dispatch | Acknowledge | Arrive | StandDown):
+        return command
+    return None
+
+
+def _units_of(command: UnitTaskCommand) -> list[str]:
+    """The units a command concerns (a dispatch's units, not its departments)."""
+    if isinstance(command, Dispatch):
+        return [t.unit_id for t in command.targets if t.kind is AssignmentKind.UNIT]
+    return [command.unit_id]
+
+
+def _unit_move(
+    state: UnitState, command: UnitTaskCommand, case_id: int, now: datetime, rank: int | None
+) -> tuple[UnitState, StatusChange] | None:
+    """The unit's status change a case command implies (a report: if the case is its task).
+
+    A dispatch's reason is its override reason: without one, a unit that is not available
+    is refused (units.UnitNotAvailable) and the whole command with it.
+    """
+    if isinstance(command, Dispatch):
+        return units.dispatch(
+            state,
+            case_id,
+            now,
+            command.actor,
+            recommendation_rank=rank,
+            override_reason=command.reason,
+        )
+    if isinstance(command, StandDown):
+        return units.stand_down(state, case_id, now, command.actor, command.reason)
+    what = (
+        units.TaskReport.ACKNOWLEDGED
+        if isinstance(command, Acknowledge)
+        else units.TaskReport.ARRIVED
+        if isinstance(command, Arrive)
+        else units.TaskReport.COMPLETED
+    )
+    return units.on_task_report(state, what, case_id, now, command.actor)

@@ -131,6 +131,30 @@ def test_nearest_capable_available_units_first(triangle: Router) -> None:
     assert picks[0].eta_s < picks[1].eta_s
 
 
+def test_units_not_available_can_be_ranked_last_and_flagged(triangle: Router) -> None:
+    """Asked for, a busy unit comes after every available one (even stale ones) and says so."""
+    busy = UnitPosition(
+        "busy",
+        "单位busy",
+        TravelMode.CAR,
+        frozenset({Capability.POLICE}),
+        119.02,
+        31.3,
+        NOW,
+        available=False,
+        status="on_scene",
+    )
+    units = [
+        busy,
+        _unit("stale", 119.09, 31.3, age=timedelta(minutes=30)),
+        _unit("far", 119.08, 31.3),
+    ]
+    picks = recommend(triangle, 119.02, 31.3, units, NOW, include_unavailable=True)
+    assert [p.unit_id for p in picks] == ["far", "stale", "busy"]
+    assert [p.available for p in picks] == [True, True, False]
+    assert "非空闲（on_scene）" in picks[2].reason and "非空闲" not in picks[0].reason
+
+
 def test_own_township_preferred_when_nearly_as_fast(triangle: Router) -> None:
     """A same-township unit a minute slower beats an outsider; ten minutes slower does not."""
     case = (119.05, 31.3)
