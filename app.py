@@ -95,12 +95,19 @@ async def migrate_and_load(database_url: str) -> None:
     finally:
         await conn.close()
     log.info(
-        "migrations applied: %s; jurisdictions loaded: %d; cameras loaded: %d; plans: %d",
+        "migrations applied: %s; jurisdictions: %d; cameras: %d; plans: %d",
         applied or "none",
         count,
         cameras,
         len(plans),
     )
+
+
+async def load_demo_forces(conn: Any) -> Any:
+    """The demo county's fleet, rosters and patrol routes (a real county loads its own)."""
+    from incidents.store.demo_fleet import load_demo_units
+
+    return await load_demo_units(conn, _pack(), at=datetime.now(UTC))
 
 
 def plan_service_for(pool: Any, redis: aioredis.Redis, names: StreamNames, pack: Any) -> Any:
@@ -224,6 +231,7 @@ def cmd_worker(
     from realtime.camera_keepalive import run_camera_keepalive
     from realtime.cameras import publish_camera_sites
     from realtime.event_sink import RedisEventSink
+    from realtime.forces_jobs import run_forces_jobs
     from realtime.ingest import IngestSettings, utc_now
     from realtime.placement import locate_in
     from realtime.plan_jobs import run_plan_deadline_job
@@ -261,6 +269,7 @@ def cmd_worker(
                 ),
                 run_deadline_job(pool, service, stop, utc_now),
                 run_plan_deadline_job(plans, stop, utc_now),
+                run_forces_jobs(pool, service, stop, utc_now),
                 run_plan_proposer(redis, plans, names, stop, utc_now, consumer=consumer),
                 run_camera_keepalive(redis, names, stop),
                 run_camera_history(redis, pool, names, stop, consumer=consumer),
@@ -453,6 +462,8 @@ def cmd_run(settings: Settings) -> None:
         asyncio.run(migrate_and_load(env["DATABASE_URL"]))
         from incidents.store.user_admin import create_demo_users
 
+        fleet = asyncio.run(_with_conn(env["DATABASE_URL"], load_demo_forces))
+        log.info("demo forces: %s", fleet)
         demo = asyncio.run(
             _with_conn(env["DATABASE_URL"], lambda c: create_demo_users(c, datetime.now(UTC)))
         )

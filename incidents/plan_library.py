@@ -18,24 +18,13 @@ from typing import Any
 import msgspec
 
 from incidents.access import Role
+from incidents.units import UnitType
 from incidents.vocabulary import Category, Severity
 
 PLAN_DIR = Path(__file__).with_name("plan_files")
 
-# The unit type names of the forces domain (incidents/units.py, built beside this module);
-# kept here too so a plan file is checked without it, and compared with it once it lands.
-UNIT_TYPES: tuple[str, ...] = (
-    "police_patrol_car",
-    "foot_patrol",
-    "joint_defence_team",
-    "mediator",
-    "grid_worker",
-    "social_worker",
-    "fire_engine",
-    "ambulance",
-    "hazmat_team",
-    "rescue_team",
-)
+# A force package names the forces domain's unit types, checked against that one list.
+UNIT_TYPES: tuple[str, ...] = tuple(t.value for t in UnitType)
 
 _PLAN_ID = re.compile(r"^[a-z][a-z0-9-]{1,63}$")
 

@@ -27,6 +27,8 @@ async def test_the_demo_network_loads_idempotently_and_reads_back_equal(
     """Every camera of the pack stored; a second load writes nothing; a change is one row."""
     pack = load_demo_pack()
     async with pool.acquire() as conn:
+        # `app.py migrate` loaded the network into the test database's template already.
+        await conn.execute("DELETE FROM cameras")
         assert await load_demo_cameras(conn, pack) == len(pack.cameras)
         assert await load_demo_cameras(conn, pack) == 0
         stored = await registered_cameras(conn)

@@ -141,7 +141,7 @@ def test_a_good_file_gives_every_structured_field() -> None:
         (
             'unit_type = "rescue_team"',
             'unit_type = "helicopter"',
-            "flood-polder.toml: forces[0].unit_type: 'helicopter' is not one of: police_patrol",
+            "flood-polder.toml: forces[0].unit_type: 'helicopter' is not one of: patrol_car",
         ),
         (
             "count = 2",

@@ -98,8 +98,8 @@ def test_activation_records_who_and_when_and_every_deadline() -> None:
         ("hazmat_team", 2),
         ("fire_engine", 3),
         ("ambulance", 2),
-        ("police_patrol_car", 4),
-        ("joint_defence_team", 2),
+        ("patrol_car", 4),
+        ("joint_defence", 2),
     )
 
 
@@ -221,9 +221,9 @@ def test_naive_times_are_refused() -> None:
 def test_force_requests_follow_the_plans_package() -> None:
     """Unit type and count per line, in the plan's order, for the recommendation engine."""
     assert force_requests(LIBRARY["missing-person"]) == (
-        ForceRequest("police_patrol_car", 2),
+        ForceRequest("patrol_car", 2),
         ForceRequest("foot_patrol", 2),
-        ForceRequest("joint_defence_team", 2),
+        ForceRequest("joint_defence", 2),
         ForceRequest("grid_worker", 4),
         ForceRequest("social_worker", 1),
     )
