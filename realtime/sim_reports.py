@@ -267,6 +267,7 @@ class FeedSettings:
     repeat_share: float = 0.15  # first calls that bring 1-4 more callers
     malformed_share: float = 0.02
     hot_spot_share: float = 0.7  # the rest fall on villages anywhere
+    rhythm: bool = True  # False: a flat rate (a load generator wants the rate it asked for)
 
 
 class ReportFeed:
@@ -299,12 +300,14 @@ class ReportFeed:
         """
         out: list[Draft] = []
         if rate_per_sim_second > 0:
-            peak = rate_per_sim_second * PEAK_INTENSITY
+            peak_share = PEAK_INTENSITY if self._settings.rhythm else 1.0
+            peak = rate_per_sim_second * peak_share
             if self._next_arrival is None:
                 self._next_arrival = sim_now
             while self._next_arrival <= sim_now:
                 at = self._next_arrival
-                if self._rng.random() < rate_per_sim_second * intensity(at) / peak:
+                share = intensity(at) if self._settings.rhythm else 1.0
+                if self._rng.random() < share / peak_share:
                     out.extend(self._arrival(at))
                 self._next_arrival = at + timedelta(seconds=self._rng.expovariate(peak))
         else:
