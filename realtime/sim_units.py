@@ -176,9 +176,14 @@ class SimUnit:
         roads: RoadGraph,
         patrol_nodes: Sequence[int],
         rng: random.Random,
+        on_scene_scale: float = 1.0,
     ) -> None:
-        """`patrol_nodes`: junctions of its home township; `rng`: the unit's own."""
+        """`patrol_nodes`: junctions of its home township; `rng`: the unit's own.
+
+        `on_scene_scale` shortens (or stretches) time on scene, for tests of the round trip.
+        """
         self.unit = unit
+        self._on_scene_scale = on_scene_scale
         self._roads = roads
         self._mode = TRAVEL_MODE.get(unit.unit_type, TravelMode.CAR)
         self._patrol_nodes = list(patrol_nodes) or list(range(len(roads.nodes)))
@@ -272,7 +277,8 @@ class SimUnit:
             out.append(TaskOut(self.unit.unit_id, TaskStep.ARRIVAL, task.case_id))
             self.state = UnitState.ON_SCENE
             median, sigma = _ON_SCENE_MIN.get(task.category, (30.0, 0.5))
-            self._wait_s = 60 * median * math.exp(self._rng.gauss(0, sigma))
+            minutes = median * math.exp(self._rng.gauss(0, sigma)) * self._on_scene_scale
+            self._wait_s = 60 * minutes
         return moving
 
     def _on_scene(self, seconds: float, out: list[UnitOutput]) -> None:
@@ -419,6 +425,7 @@ def build_units(
     roads: RoadGraph,
     nodes_by_township: Mapping[str, Sequence[int]],
     seed: int,
+    on_scene_scale: float = 1.0,
 ) -> list[SimUnit]:
     """A simulated unit per fleet entry, each with a random stream of its own from the seed."""
     return [
@@ -427,6 +434,7 @@ def build_units(
             roads,
             nodes_by_township.get(unit.home_township, ()),
             random.Random(f"unit:{seed}:{unit.unit_id}"),
+            on_scene_scale,
         )
         for unit in fleet
     ]

@@ -80,6 +80,7 @@ class SimConfig:
     camera_settings: CameraSettings = field(default_factory=CameraSettings)
     gateway_url: str | None = None  # ws://…/live for the units' terminals; None: no terminals
     tick_seconds: float = 0.5
+    on_scene_scale: float = 1.0  # below 1: shorter stays on scene (tests of the round trip)
 
     def __post_init__(self) -> None:
         if self.rate < 0:
@@ -158,7 +159,7 @@ class _Shift:
             roads = RoadGraph(pack.roads)
             nodes = township_nodes(pack, roads)
             chosen = fleet if fleet is not None else default_fleet(pack, roads, nodes, config.seed)
-            self.units = build_units(chosen, roads, nodes, config.seed)
+            self.units = build_units(chosen, roads, nodes, config.seed, config.on_scene_scale)
         self.pending: list[ScenarioItem] = []
         self.scenario_started = False
 
