@@ -56,6 +56,7 @@ class TerminalOutbox:
     next_seq: int = 1
     pending: list[dict[str, Any]] = field(default_factory=list)
     confirmed_steps: list[tuple[str, int]] = field(default_factory=list)
+    welcomed: bool = False
 
     def add(self, message: TaskOut) -> dict[str, Any]:
         """Number a task message; it stays pending until the server confirms it."""
@@ -69,12 +70,18 @@ class TerminalOutbox:
         return body
 
     def welcome(self, last_seq: int) -> list[dict[str, Any]]:
-        """After (re)connecting: what the server already has is done; resend the rest."""
-        self._confirm(last_seq)
-        if self.next_seq <= last_seq:  # a fresh simulator on an old terminal id
+        """After (re)connecting: what the server already has is done; resend the rest.
+
+        On this outbox's first welcome the server's count belongs to an earlier run of the
+        same terminal id: nothing pending was sent yet, so it is renumbered after it.
+        """
+        if not self.welcomed:
+            self.welcomed = True
+            self.last_confirmed = last_seq
             for n, body in enumerate(self.pending):
                 body["seq"] = last_seq + 1 + n
             self.next_seq = last_seq + 1 + len(self.pending)
+        self._confirm(last_seq)
         return list(self.pending)
 
     def answer(self, kind: str, last_seq: int) -> list[dict[str, Any]]:

@@ -36,8 +36,8 @@ from realtime.sim_cameras import (
     encode_camera,
 )
 from realtime.sim_clock import SimClock
-from realtime.sim_places import hot_spots
-from realtime.sim_reports import Draft, DraftKind, FeedSettings, ReportFeed, encode
+from realtime.sim_places import SpotKind, distance_m, hot_spots, spots_of_kind
+from realtime.sim_reports import Draft, DraftKind, FeedSettings, ReportFeed, encode, place_name
 from realtime.sim_roads import RoadGraph
 from realtime.sim_scenarios import Scenario, ScenarioItem, scenario_items
 from realtime.sim_terminal import TerminalLink, provision_terminals
@@ -162,6 +162,12 @@ class _Shift:
             self.units = build_units(chosen, roads, nodes, config.seed, config.on_scene_scale)
         self.pending: list[ScenarioItem] = []
         self.scenario_started = False
+
+    def village_near(self, lon: float, lat: float) -> str:
+        """The name of the village closest to a point, as a grid worker would say it."""
+        villages = spots_of_kind(self.spots, SpotKind.VILLAGE) or list(self.spots)
+        spot = min(villages, key=lambda s: distance_m(lon, lat, s.lon, s.lat))
+        return place_name(spot)
 
     def start_scenario(self, sim_now: datetime) -> None:
         """Schedule the scenario's burst from now."""
@@ -324,7 +330,7 @@ def _draw(shift: _Shift, sim_now: datetime, last_sim: datetime, wall_elapsed: fl
             elif isinstance(output, TaskOut):
                 task_messages.append(output)
             elif isinstance(output, DiscoveryOut):
-                address = f"{output.unit_id}巡查点"
+                address = shift.village_near(output.lon, output.lat)
                 drafts.append(shift.feed.discovery(sim_now, output.lon, output.lat, address))
     return _Batch(datetime.now(UTC), drafts, positions, cameras, task_messages)
 
