@@ -213,8 +213,12 @@ async def run_simulation(
     try:
         while not stop.is_set():
             wall = time.monotonic()
-            if config.duration_seconds is not None and wall - wall_start >= config.duration_seconds:
-                break
+            # The last tick draws exactly up to the end, so a run of D seconds sends ~rate x D.
+            last_tick = (
+                config.duration_seconds is not None and wall - wall_start >= config.duration_seconds
+            )
+            if last_tick and config.duration_seconds is not None:
+                wall = wall_start + config.duration_seconds
             sim_now = clock.sim_at(wall)
             if wall - wall_start >= config.scenario_after_seconds:
                 shift.start_scenario(sim_now)
@@ -244,6 +248,8 @@ async def run_simulation(
                 while len(backlog) > MAX_BACKLOG_BATCHES:
                     stats.dropped += len(backlog.popleft().drafts)
             stats.ticks += 1
+            if last_tick:
+                break
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), config.tick_seconds + backoff)
     finally:
