@@ -5,8 +5,8 @@ faults and alarms on the cameras stream, and each unit answers its dispatches th
 field terminal on the websocket gateway. It never touches the database. Everything random
 comes from one seed; the simulated clock sets what happens when (the hour of the day, how
 far a unit has driven), while every message is stamped with the real time, because the
-stack judges stamps against its own clock. Re-running a seed replays the same source_ids
-(the stack treats them as the same reports); give another `--tag` for fresh ones.
+stack judges stamps against its own clock. The same seed and start give the same reports;
+source_ids carry the seed and the start unless `--tag` fixes them (to replay a run's ids).
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ class SimConfig:
     scenario: Scenario | None = None
     scenario_after_seconds: float = 5.0  # wall seconds after the start
     duration_seconds: float | None = None  # wall seconds; None = until stopped
-    tag: str | None = None  # source_id tag; default "s<seed>"
+    tag: str | None = None  # source_id tag; default: seed and start, fresh for every run
     sim_start: datetime | None = None  # the simulated start; default: now
     rhythm: bool = True  # day and week shape the rate (off: a flat load)
     malformed_share: float = 0.02
@@ -83,15 +83,21 @@ class SimConfig:
     on_scene_scale: float = 1.0  # below 1: shorter stays on scene (tests of the round trip)
 
     def __post_init__(self) -> None:
+        if self.sim_start is not None and self.sim_start.tzinfo is None:
+            raise ValueError("sim_start needs a time zone offset")
         if self.rate < 0:
             raise ValueError(f"rate must not be negative, got {self.rate:g}")
         if self.tick_seconds <= 0:
             raise ValueError("tick_seconds must be positive")
 
-    @property
-    def source_tag(self) -> str:
-        """The tag in every simulated source_id."""
-        return self.tag or f"s{self.seed}"
+    def source_tag(self, sim_start: datetime) -> str:
+        """The tag in every simulated source_id.
+
+        By default the seed and the simulated start, so a restarted simulator never repeats
+        an earlier run's ids (the stack would take them as the same reports); a given `tag`
+        replays exactly the same ids.
+        """
+        return self.tag or f"s{self.seed}-{sim_start.astimezone(UTC):%Y%m%d%H%M%S}"
 
 
 @dataclass
@@ -145,7 +151,7 @@ class _Shift:
         self.clock = clock
         self.spots = hot_spots(pack)
         feed_settings = FeedSettings(
-            config.source_tag,
+            config.source_tag(clock.sim_start),
             repeat_share=config.repeat_share,
             malformed_share=config.malformed_share,
             rhythm=config.rhythm,
@@ -395,9 +401,8 @@ def valid_source_ids(stats: SimStats) -> list[str]:
     ]
 
 
-def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
-    """The options of `app.py simulate`."""
-    parser = argparse.ArgumentParser(prog="app.py simulate", description="the county simulator")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of `app.py simulate`, on any parser (app.py's subcommand or main's own)."""
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--speed", type=float, default=1.0, help="1 to 60 (simulated/wall)")
     parser.add_argument(
@@ -405,12 +410,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--scenario", choices=[s.value for s in Scenario], default=None)
     parser.add_argument("--duration", type=float, default=None, help="wall seconds to run")
-    parser.add_argument("--tag", default=None, help="source_id tag (default s<seed>)")
+    parser.add_argument(
+        "--start", type=datetime.fromisoformat, default=None, help="simulated start (ISO 8601)"
+    )
+    parser.add_argument("--tag", default=None, help="source_id tag (replays the same ids)")
     parser.add_argument("--flat", action="store_true", help="no daily/weekly rhythm (load test)")
     parser.add_argument("--no-units", action="store_true", help="reports and cameras only")
     parser.add_argument("--cameras", type=int, default=None, help="simulate only the first N")
     parser.add_argument("--gateway", default=None, help="ws://host:port/live for terminals")
     parser.add_argument("--no-terminals", action="store_true", help="units without terminals")
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse `app.py simulate`'s options."""
+    parser = argparse.ArgumentParser(prog="app.py simulate", description="the county simulator")
+    add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -426,6 +440,7 @@ def config_from_args(args: argparse.Namespace, env: Mapping[str, str]) -> SimCon
         rate=rate,
         scenario=Scenario(args.scenario) if args.scenario else None,
         duration_seconds=args.duration,
+        sim_start=args.start,
         tag=args.tag,
         rhythm=not args.flat,
         units=not args.no_units,
