@@ -14,12 +14,14 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
+from realtime.sim_roads import Fix
 from realtime.sim_units import FleetUnit, Task, TaskOut, TaskStep
 from realtime.streams import StreamNames
 from realtime.terminals import register_terminal
@@ -69,6 +71,21 @@ class TerminalOutbox:
         self.pending.append(body)
         return body
 
+    def add_position(self, fix: Fix, at: datetime) -> dict[str, Any]:
+        """Number a position report (sent from the scene, as a terminal does on arrival)."""
+        body: dict[str, Any] = {
+            "type": "position",
+            "seq": self.next_seq,
+            "lon": fix.lon,
+            "lat": fix.lat,
+            "at": at.isoformat(timespec="milliseconds"),
+            "speed": fix.speed_kmh,
+            "heading": fix.heading,
+        }
+        self.next_seq += 1
+        self.pending.append(body)
+        return body
+
     def welcome(self, last_seq: int) -> list[dict[str, Any]]:
         """After (re)connecting: what the server already has is done; resend the rest.
 
@@ -93,7 +110,7 @@ class TerminalOutbox:
         self.last_confirmed = max(self.last_confirmed, last_seq)
         while self.pending and self.pending[0]["seq"] <= self.last_confirmed:
             body = self.pending.pop(0)
-            self.confirmed_steps.append((str(body["type"]), int(body["case_id"])))
+            self.confirmed_steps.append((str(body["type"]), int(body.get("case_id", 0))))
 
 
 def tasks_in(message: Mapping[str, Any], unit_id: str) -> list[Task]:
@@ -152,7 +169,13 @@ class TerminalLink:
 
     async def send(self, message: TaskOut) -> None:
         """Queue a task message and send it now if connected (else on reconnect)."""
-        body = self.outbox.add(message)
+        await self._send(self.outbox.add(message))
+
+    async def send_position(self, fix: Fix, at: datetime) -> None:
+        """Queue a position report and send it now if connected."""
+        await self._send(self.outbox.add_position(fix, at))
+
+    async def _send(self, body: dict[str, Any]) -> None:
         if self._ws is not None:
             with contextlib.suppress(WebSocketException, OSError):
                 await self._ws.send(json.dumps(body, ensure_ascii=False))

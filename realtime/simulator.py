@@ -47,6 +47,7 @@ from realtime.sim_units import (
     PositionOut,
     SimUnit,
     TaskOut,
+    TaskStep,
     build_units,
     default_fleet,
     township_nodes,
@@ -166,6 +167,7 @@ class _Shift:
             nodes = township_nodes(pack, roads)
             chosen = fleet if fleet is not None else default_fleet(pack, roads, nodes, config.seed)
             self.units = build_units(chosen, roads, nodes, config.seed, config.on_scene_scale)
+        self.unit_by_id = {u.unit.unit_id: u for u in self.units}
         self.pending: list[ScenarioItem] = []
         self.scenario_started = False
 
@@ -236,6 +238,9 @@ async def run_simulation(
                     link = links.links.get(message.unit_id)
                     if link is not None:
                         await link.send(message)
+                        if message.step is TaskStep.ARRIVAL:
+                            fix = shift.unit_by_id[message.unit_id].position
+                            await link.send_position(fix, batch.stamp)
                 while backlog:
                     await _write(backlog[0], redis, names)
                     _count(stats, backlog.popleft())

@@ -19,7 +19,7 @@ from realtime.sim_terminal import terminal_id_for
 from realtime.sim_units import FleetUnit, Shift
 from realtime.simulator import SimConfig, run_simulation
 from realtime.streams import StreamNames
-from realtime.terminals import TerminalInbox, register_terminal
+from realtime.terminals import TerminalInbox, last_accepted, register_terminal
 from tests.integration.test_gateway_live import gateway_at
 from tests.integration.test_ingest import FIXED_NOW, valid_lines
 from tests.integration.test_realtime_terminals import open_case
@@ -62,7 +62,7 @@ async def test_a_dispatched_simulated_unit_acks_arrives_and_reports_back(
         target = DispatchTarget("fire-9", name="消防1号车")
         await service.execute(case_id, Dispatch(actor="duty-li", targets=(target,)), now=FIXED_NOW)
         for _ in range(300):
-            if await redis.xlen(names.terminal_inbox) >= 4:
+            if await redis.xlen(names.terminal_inbox) >= 4:  # ack, arrival, two feedbacks
                 break
             await asyncio.sleep(0.1)
         await asyncio.sleep(0.5)  # the last answer reaches the terminal
@@ -79,6 +79,8 @@ async def test_a_dispatched_simulated_unit_acks_arrives_and_reports_back(
     while await inbox.process_once():
         pass
     assert (inbox.stats.applied, inbox.stats.refused) == (4, 0)
+    # Five numbered messages: ack, arrival, the position sent from the scene, two feedbacks.
+    assert await last_accepted(redis, names, terminal_id_for("fire-9")) == 5
     async with pool.acquire() as conn:
         log = await queries.case_events(conn, case_id)
     kinds: list[Any] = [e.type.value for e in log if (e.causation_id or "").startswith("terminal:")]
