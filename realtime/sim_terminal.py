@@ -188,7 +188,9 @@ class TerminalLink:
                 await self._session(stop)
                 delay = 0.5
             except (WebSocketException, OSError, TimeoutError, ValueError, KeyError) as exc:
-                log.warning("terminal %s: %s; reconnecting in %.1f s", self._unit_id, exc, delay)
+                # Once per outage: a hundred terminals retrying must not flood the log.
+                level = logging.WARNING if delay == 0.5 else logging.DEBUG
+                log.log(level, "terminal %s: %s; reconnecting in %.1f s", self._unit_id, exc, delay)
             self._ws = None
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
