@@ -35,7 +35,7 @@ from realtime.sim_cameras import (
     alarm_source_id,
     encode_camera,
 )
-from realtime.sim_clock import SimClock
+from realtime.sim_clock import MAX_SPEED, SimClock
 from realtime.sim_places import SpotKind, distance_m, hot_spots, spots_of_kind
 from realtime.sim_reports import Draft, DraftKind, FeedSettings, ReportFeed, encode, place_name
 from realtime.sim_roads import RoadGraph
@@ -88,6 +88,8 @@ class SimConfig:
             raise ValueError("sim_start needs a time zone offset")
         if self.rate < 0:
             raise ValueError(f"rate must not be negative, got {self.rate:g}")
+        if not 1.0 <= self.speed <= MAX_SPEED:
+            raise ValueError(f"speed must be between 1 and {MAX_SPEED:g}, got {self.speed:g}")
         if self.tick_seconds <= 0:
             raise ValueError("tick_seconds must be positive")
 
