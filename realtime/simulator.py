@@ -110,6 +110,7 @@ class SimStats:
     reports: Counter[str] = field(default_factory=Counter)  # by DraftKind
     source_ids: dict[str, list[str]] = field(default_factory=dict)  # by DraftKind
     malformed: Counter[str] = field(default_factory=Counter)  # by Malformed kind
+    repeat_of: dict[str, str] = field(default_factory=dict)  # repeat → its first call
     channels: Counter[str] = field(default_factory=Counter)
     positions: int = 0
     camera_messages: Counter[str] = field(default_factory=Counter)  # by notice
@@ -391,6 +392,8 @@ def _count(stats: SimStats, batch: _Batch) -> None:
         stats.channels[draft.channel.value] += 1
         if draft.malformed is not None:
             stats.malformed[draft.malformed.value] += 1
+        if draft.kind is DraftKind.REPEAT:
+            stats.repeat_of[draft.source_id] = draft.event_key
     stats.positions += len(batch.positions)
     for message in batch.cameras:
         stats.camera_messages[message.notice.value] += 1
