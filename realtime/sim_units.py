@@ -75,6 +75,9 @@ class FleetUnit:
     start_lon: float
     start_lat: float
     shift: Shift = Shift.ALWAYS
+    # A patrol route's check-in points (lon, lat), visited in order and round again; empty:
+    # junctions of the home township at random.
+    patrol_route: tuple[tuple[float, float], ...] = ()
 
 
 class UnitState(StrEnum):
@@ -187,6 +190,8 @@ class SimUnit:
         self._roads = roads
         self._mode = TRAVEL_MODE.get(unit.unit_type, TravelMode.CAR)
         self._patrol_nodes = list(patrol_nodes) or list(range(len(roads.nodes)))
+        self._route_nodes = [roads.nearest_node(lon, lat) for lon, lat in unit.patrol_route]
+        self._route_next = 0
         self._rng = rng
         self._base = roads.nearest_node(unit.start_lon, unit.start_lat)
         self._drive = Drive([], roads.nodes[self._base])
@@ -325,7 +330,11 @@ class SimUnit:
 
     def _start_patrol_leg(self) -> None:
         here = self._roads.nearest_node(self._fix.lon, self._fix.lat)
-        goal = self._rng.choice(self._patrol_nodes)
+        if self._route_nodes:
+            goal = self._route_nodes[self._route_next % len(self._route_nodes)]
+            self._route_next += 1
+        else:
+            goal = self._rng.choice(self._patrol_nodes)
         self._drive = Drive(self._roads.route(here, goal, self._mode), self._roads.nodes[here])
         self.state = UnitState.PATROLLING
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import datetime, timedelta
 
@@ -149,3 +150,24 @@ def test_the_default_fleet_has_every_type_and_unique_ids(roads: RoadGraph) -> No
     assert {u.unit_type for u in fleet} == set(TRAVEL_MODE)
     assert len({u.unit_id for u in fleet}) == len(fleet)
     assert fleet == default_fleet(pack, roads, township_nodes(pack, roads), seed=1)
+
+
+def test_a_unit_with_a_patrol_route_visits_its_check_in_points_in_order(roads: RoadGraph) -> None:
+    """Given check-in points, the patrol drives to each in turn, and round again."""
+    points = tuple(roads.nodes[n] for n in (10, 20, 30))
+    unit = FleetUnit(
+        "car-r", "police_patrol_car", "320118001000", *roads.nodes[10], Shift.ALWAYS, points
+    )
+    sim = SimUnit(unit, roads, [], random.Random(3))
+    visited: list[tuple[float, float]] = []
+    now = MORNING
+    for _ in range(4000):
+        now += timedelta(seconds=STEP_S)
+        sim.step(now, STEP_S)
+        here = (sim.position.lon, sim.position.lat)
+        for point in points:
+            if distance_m(*here, *point) < 1 and (not visited or visited[-1] != point):
+                visited.append(point)
+    assert len(visited) >= 5
+    order = [points.index(p) for p in visited]
+    assert all((b - a) % 3 == 1 for a, b in itertools.pairwise(order))
