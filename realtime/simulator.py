@@ -21,7 +21,7 @@ import random
 import time
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
@@ -160,8 +160,16 @@ class _Shift:
             malformed_share=config.malformed_share,
             rhythm=config.rhythm,
         )
-        # One child generator per part, so adding units does not change the reports.
+        # One generator per part (and its own source_id series), so units, scenarios and
+        # tick timing never change the citizens' reports a seed gives.
         self.feed = ReportFeed(self.spots, feed_settings, random.Random(rng.random()))
+        tag = feed_settings.tag
+        self.grid_feed = ReportFeed(
+            self.spots, replace(feed_settings, tag=f"{tag}-g"), random.Random(rng.random())
+        )
+        self.scenario_feed = ReportFeed(
+            self.spots, replace(feed_settings, tag=f"{tag}-x"), random.Random(rng.random())
+        )
         cameras = pack.cameras if config.cameras is None else pack.cameras[: config.cameras]
         self.cameras = CameraNetwork(cameras, config.camera_settings, random.Random(rng.random()))
         self.units: list[SimUnit] = []
@@ -185,7 +193,7 @@ class _Shift:
         if self.config.scenario is not None and not self.scenario_started:
             self.scenario_started = True
             self.pending = scenario_items(
-                self.config.scenario, sim_now, self.spots, self.feed, self.cameras
+                self.config.scenario, sim_now, self.spots, self.scenario_feed, self.cameras
             )
             log.info("scenario %s started (%d items)", self.config.scenario, len(self.pending))
 
@@ -351,7 +359,7 @@ def _draw(shift: _Shift, sim_now: datetime, last_sim: datetime, wall_elapsed: fl
                 task_messages.append(output)
             elif isinstance(output, DiscoveryOut):
                 address = shift.village_near(output.lon, output.lat)
-                drafts.append(shift.feed.discovery(sim_now, output.lon, output.lat, address))
+                drafts.append(shift.grid_feed.discovery(sim_now, output.lon, output.lat, address))
     return _Batch(datetime.now(UTC), drafts, positions, cameras, task_messages)
 
 

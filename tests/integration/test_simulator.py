@@ -152,11 +152,15 @@ def test_main_runs_from_the_command_line_and_prints_what_it_sent(
 async def test_the_same_seed_and_start_write_the_same_reports(
     redis: aioredis.Redis, names: StreamNames
 ) -> None:
-    """Two runs, one seed, one start: the same documents (but for the stamp), in order."""
+    """Two runs, one seed, one start: the same citizens' reports (but for the stamp), in order.
+
+    Units run too; grid workers' discoveries depend on tick timing, so they have a series
+    (`-g-`) and a generator of their own, and are left out of the comparison.
+    """
 
     async def documents(prefix: str, seed: int) -> list[dict[str, Any]]:
         run_names = StreamNames(names.prefix + prefix)
-        await simulate(redis, run_names, seed=seed, units=False, cameras=0, tag="replay")
+        await simulate(redis, run_names, seed=seed, cameras=0, tag="replay")
         entries: Any = await redis.xrange(run_names.intake)
         out = []
         for _, fields in entries:
@@ -165,7 +169,8 @@ async def test_the_same_seed_and_start_write_the_same_reports(
             except ValueError:
                 doc = {"invalid_json": fields[b"data"].decode()[:40]}
             doc.pop("reported_at", None)
-            out.append(doc)
+            if "-g-" not in str(doc.get("source_id", "")):
+                out.append(doc)
         return out
 
     first = await documents("a:", 5)
