@@ -180,8 +180,14 @@ class TerminalLink:
             with contextlib.suppress(WebSocketException, OSError):
                 await self._ws.send(json.dumps(body, ensure_ascii=False))
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Stay connected until stopped, backing off after failures."""
+    async def run(self, stop: asyncio.Event, start_after: float = 0.0) -> None:
+        """Stay connected until stopped, backing off after failures.
+
+        `start_after` staggers a fleet's first connections, as terminals switch on over a
+        shift change rather than in one millisecond.
+        """
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), start_after)
         delay = 0.5
         while not stop.is_set():
             try:

@@ -58,6 +58,8 @@ log = logging.getLogger(__name__)
 
 POSITIONS_MAXLEN = 100_000
 MAX_BACKOFF_SECONDS = 10.0
+# Terminals connect 50 a second: a hundred at once exhausted the gateway's Redis pool.
+TERMINAL_STAGGER_SECONDS = 0.02
 MAX_BACKLOG_BATCHES = 2_000  # ticks kept while Redis is away (~15 min at 0.5 s)
 
 
@@ -323,7 +325,8 @@ async def _open_terminals(
             continue  # a unit without a terminal still drives and reports its position
         link = TerminalLink(config.gateway_url, unit.unit.unit_id, token, unit.assign)
         terminals.links[unit.unit.unit_id] = link
-        terminals.tasks.append(asyncio.create_task(link.run(stop)))
+        stagger = len(terminals.tasks) * TERMINAL_STAGGER_SECONDS
+        terminals.tasks.append(asyncio.create_task(link.run(stop, stagger)))
     return terminals
 
 
