@@ -12,7 +12,7 @@ import random
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from enum import StrEnum
 
 from shapely.geometry import Point
@@ -22,11 +22,11 @@ from geo.routing import TravelMode
 from realtime.sim_reports import CHINA
 from realtime.sim_roads import Drive, Fix, RoadGraph
 
-# The persisted fleet's unit types (incidents/units.py), and how each one moves.
+# The persisted fleet's unit types (incidents.units.UnitType), and how each one moves.
 TRAVEL_MODE: Mapping[str, TravelMode] = {
-    "police_patrol_car": TravelMode.CAR,
+    "patrol_car": TravelMode.CAR,
     "foot_patrol": TravelMode.FOOT,
-    "joint_defence_team": TravelMode.EBIKE,
+    "joint_defence": TravelMode.EBIKE,
     "mediator": TravelMode.EBIKE,
     "grid_worker": TravelMode.EBIKE,
     "social_worker": TravelMode.EBIKE,
@@ -36,45 +36,58 @@ TRAVEL_MODE: Mapping[str, TravelMode] = {
     "rescue_team": TravelMode.CAR,
 }
 # Types that patrol their township while on duty; the others wait at their base.
-PATROLLING_TYPES = frozenset(
-    {"police_patrol_car", "foot_patrol", "joint_defence_team", "grid_worker"}
-)
+PATROLLING_TYPES = frozenset({"patrol_car", "foot_patrol", "joint_defence", "grid_worker"})
+# Other spellings of the same types that callers may use.
+TYPE_ALIASES: Mapping[str, str] = {
+    "police_patrol_car": "patrol_car",
+    "joint_defence_team": "joint_defence",
+}
 
 
-class Shift(StrEnum):
-    """When a unit is on duty (local time)."""
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """A daily duty window in China time; one that ends at or before its start runs past midnight.
 
-    DAY = "day"  # 08:00-20:00
-    NIGHT = "night"  # 20:00-08:00
-    OFFICE = "office"  # 08:30-17:30
-    ALWAYS = "always"  # fire, ambulance and emergency teams stand by round the clock
+    The same rule as the persisted rosters (`incidents.units.Shift`), so a real roster maps
+    one to one: `Shift(shift.starts, shift.ends)`.
+    """
+
+    starts: time
+    ends: time
+
+    def covers(self, at: datetime) -> bool:
+        """Whether a moment falls in this shift."""
+        local = at.astimezone(CHINA).time().replace(tzinfo=None)
+        if self.starts < self.ends:
+            return self.starts <= local < self.ends
+        return local >= self.starts or local < self.ends
 
 
-def on_duty(shift: Shift, at: datetime) -> bool:
-    """Whether a shift is working at a moment."""
-    local = at.astimezone(CHINA)
-    minute = local.hour * 60 + local.minute
-    match shift:
-        case Shift.DAY:
-            return 8 * 60 <= minute < 20 * 60
-        case Shift.NIGHT:
-            return not 8 * 60 <= minute < 20 * 60
-        case Shift.OFFICE:
-            return 8 * 60 + 30 <= minute < 17 * 60 + 30
-        case Shift.ALWAYS:
-            return True
+DAY = Shift(time(8), time(20))
+NIGHT = Shift(time(20), time(8))
+OFFICE = Shift(time(8, 30), time(17, 30))
+ALWAYS = Shift(time(0), time(0))  # fire, ambulance and emergency teams stand by all day
+
+
+def on_duty(shifts: Sequence[Shift], at: datetime) -> bool:
+    """Whether a roster (its shifts; none: never on) is working at a moment."""
+    return any(shift.covers(at) for shift in shifts)
 
 
 @dataclass(frozen=True, slots=True)
 class FleetUnit:
-    """One unit as the simulator gets it: id, type, home township, base point, roster."""
+    """One unit as the simulator gets it: id, type, home jurisdiction, base point, roster.
+
+    `home_township` may be a township, village or county code (the unit patrols the
+    township it lies in; a county unit anywhere).
+    """
 
     unit_id: str
     unit_type: str
     home_township: str
     start_lon: float
     start_lat: float
-    shift: Shift = Shift.ALWAYS
+    shifts: tuple[Shift, ...] = (ALWAYS,)
     # A patrol route's check-in points (lon, lat), visited in order and round again; empty:
     # junctions of the home township at random.
     patrol_route: tuple[tuple[float, float], ...] = ()
@@ -188,7 +201,8 @@ class SimUnit:
         self.unit = unit
         self._on_scene_scale = on_scene_scale
         self._roads = roads
-        self._mode = TRAVEL_MODE.get(unit.unit_type, TravelMode.CAR)
+        self._type = TYPE_ALIASES.get(unit.unit_type, unit.unit_type)
+        self._mode = TRAVEL_MODE.get(self._type, TravelMode.CAR)
         self._patrol_nodes = list(patrol_nodes) or list(range(len(roads.nodes)))
         self._route_nodes = [roads.nearest_node(lon, lat) for lon, lat in unit.patrol_route]
         self._route_next = 0
@@ -234,7 +248,7 @@ class SimUnit:
         return out
 
     def _move(self, now: datetime, seconds: float, out: list[UnitOutput]) -> bool:
-        working = on_duty(self.unit.shift, now)
+        working = on_duty(self.unit.shifts, now)
         if self._current is None and self._tasks:
             self._current = self._tasks.popleft()
             self._wait_s = self._rng.uniform(*ACK_DELAY_S)
@@ -257,7 +271,7 @@ class SimUnit:
                 return moving
             case UnitState.OFF_DUTY | UnitState.AT_BASE:
                 self.state = UnitState.AT_BASE if working else UnitState.OFF_DUTY
-                if working and self.unit.unit_type in PATROLLING_TYPES:
+                if working and self._type in PATROLLING_TYPES:
                     self._wait_s -= seconds
                     if self._wait_s <= 0:
                         self._start_patrol_leg()
@@ -339,10 +353,27 @@ class SimUnit:
         self.state = UnitState.PATROLLING
 
     def _maybe_discover(self, now: datetime, seconds: float, out: list[UnitOutput]) -> None:
-        if self.unit.unit_type != "grid_worker":
+        if self._type != "grid_worker":
             return
         if self._rng.random() < DISCOVERIES_PER_DUTY_HOUR * seconds / 3600:
             out.append(DiscoveryOut(self.unit.unit_id, self._fix.lon, self._fix.lat, now))
+
+
+def township_of(code: str) -> str:
+    """The township code of a township, village or grid code (a county code stays as it is)."""
+    return f"{code[:9]}000" if len(code) >= 12 else code
+
+
+def start_point(pack: CountyPack, home_code: str) -> tuple[float, float]:
+    """Where a unit of a jurisdiction starts: its township's seat, else the county seat."""
+    township = township_of(home_code)
+    seats = {p.township_code: (p.lon, p.lat) for p in pack.places if p.kind == "government"}
+    if township in seats:
+        return seats[township]
+    return seats.get(pack.townships[0].code) or (
+        pack.boundary.representative_point().x,
+        pack.boundary.representative_point().y,
+    )
 
 
 def township_nodes(pack: CountyPack, roads: RoadGraph) -> dict[str, list[int]]:
@@ -358,12 +389,12 @@ def township_nodes(pack: CountyPack, roads: RoadGraph) -> dict[str, list[int]]:
 
 # Per township: (type, how many, shift pattern). Patrol shifts alternate day and night.
 _PER_TOWNSHIP: Sequence[tuple[str, int, Sequence[Shift]]] = (
-    ("police_patrol_car", 4, (Shift.DAY, Shift.NIGHT)),
-    ("foot_patrol", 2, (Shift.DAY, Shift.NIGHT)),
-    ("joint_defence_team", 1, (Shift.NIGHT,)),
-    ("mediator", 1, (Shift.OFFICE,)),
-    ("grid_worker", 3, (Shift.OFFICE,)),
-    ("social_worker", 1, (Shift.OFFICE,)),
+    ("patrol_car", 4, (DAY, NIGHT)),
+    ("foot_patrol", 2, (DAY, NIGHT)),
+    ("joint_defence", 1, (NIGHT,)),
+    ("mediator", 1, (OFFICE,)),
+    ("grid_worker", 3, (OFFICE,)),
+    ("social_worker", 1, (OFFICE,)),
 )
 _COUNTY_WIDE: Sequence[tuple[str, int]] = (
     ("fire_engine", 3),
@@ -372,9 +403,9 @@ _COUNTY_WIDE: Sequence[tuple[str, int]] = (
     ("rescue_team", 1),
 )
 _SHORT = {
-    "police_patrol_car": "car",
+    "patrol_car": "car",
     "foot_patrol": "foot",
-    "joint_defence_team": "jdt",
+    "joint_defence": "jdt",
     "mediator": "med",
     "grid_worker": "grid",
     "social_worker": "soc",
@@ -410,7 +441,7 @@ def default_fleet(
                         township.code,
                         lon,
                         lat,
-                        shifts[(n - 1) % len(shifts)],
+                        (shifts[(n - 1) % len(shifts)],),
                     )
                 )
     county_seat = seat_of.get(pack.townships[0].code, roads.nodes[0])
@@ -423,7 +454,7 @@ def default_fleet(
                     pack.townships[0].code,
                     county_seat[0],
                     county_seat[1],
-                    Shift.ALWAYS,
+                    (ALWAYS,),
                 )
             )
     return tuple(fleet)
@@ -441,7 +472,7 @@ def build_units(
         SimUnit(
             unit,
             roads,
-            nodes_by_township.get(unit.home_township, ()),
+            nodes_by_township.get(township_of(unit.home_township), ()),
             random.Random(f"unit:{seed}:{unit.unit_id}"),
             on_scene_scale,
         )

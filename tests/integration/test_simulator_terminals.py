@@ -16,7 +16,7 @@ from incidents.store import queries
 from incidents.store.service import CaseService
 from realtime.event_sink import RedisEventSink
 from realtime.sim_terminal import terminal_id_for
-from realtime.sim_units import FleetUnit, Shift
+from realtime.sim_units import ALWAYS, FleetUnit
 from realtime.simulator import SimConfig, run_simulation
 from realtime.streams import StreamNames
 from realtime.terminals import TerminalInbox, last_accepted, register_terminal
@@ -36,7 +36,7 @@ async def test_a_dispatched_simulated_unit_acks_arrives_and_reports_back(
     case_id = await open_case(redis, pool, names)
     location = json.loads(valid_lines()[0])["location"]
     unit = FleetUnit(
-        "fire-9", "fire_engine", "320118001000", location["lon"], location["lat"], Shift.ALWAYS
+        "fire-9", "fire_engine", "320118001000", location["lon"], location["lat"], (ALWAYS,)
     )
     await register_terminal(redis, names, terminal_id_for("fire-9"), "fire-9", TOKEN)
     service = CaseService(pool, RedisEventSink(redis, names))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import numpy as np
 import pytest
@@ -15,6 +15,10 @@ from realtime.sim_places import distance_m
 from realtime.sim_reports import CHINA
 from realtime.sim_roads import Drive, RoadGraph
 from realtime.sim_units import (
+    ALWAYS,
+    DAY,
+    NIGHT,
+    OFFICE,
     TRAVEL_MODE,
     FleetUnit,
     PositionOut,
@@ -27,7 +31,9 @@ from realtime.sim_units import (
     build_units,
     default_fleet,
     on_duty,
+    start_point,
     township_nodes,
+    township_of,
 )
 
 MORNING = datetime(2026, 11, 23, 9, 0, tzinfo=CHINA)
@@ -84,7 +90,7 @@ def test_every_position_lies_on_a_road_and_speeds_are_those_of_the_roads(
 
 def test_a_drive_covers_its_route_at_the_road_speed(roads: RoadGraph) -> None:
     """A car covers its first road at that road's speed and reaches the end of its route."""
-    legs = roads.route(0, 100, TRAVEL_MODE["police_patrol_car"])
+    legs = roads.route(0, 100, TRAVEL_MODE["patrol_car"])
     drive = Drive(legs, roads.nodes[0])
     total = drive.remaining_m
     fix = drive.advance(1)
@@ -98,16 +104,19 @@ def test_a_drive_covers_its_route_at_the_road_speed(roads: RoadGraph) -> None:
 
 def test_rosters() -> None:
     """Day, night and office shifts in local time; emergency teams always on."""
-    assert on_duty(Shift.DAY, MORNING) and not on_duty(Shift.NIGHT, MORNING)
-    assert on_duty(Shift.NIGHT, MORNING.replace(hour=23))
-    assert not on_duty(Shift.OFFICE, MORNING.replace(hour=8, minute=0))
-    assert on_duty(Shift.OFFICE, MORNING.replace(hour=8, minute=30))
-    assert on_duty(Shift.ALWAYS, MORNING.replace(hour=3))
+    assert on_duty((DAY,), MORNING) and not on_duty((NIGHT,), MORNING)
+    assert on_duty((NIGHT,), MORNING.replace(hour=23))
+    assert not on_duty((OFFICE,), MORNING.replace(hour=8, minute=0))
+    assert on_duty((OFFICE,), MORNING.replace(hour=8, minute=30))
+    assert on_duty((ALWAYS,), MORNING.replace(hour=3))
+    assert on_duty((DAY, NIGHT), MORNING.replace(hour=3)) and not on_duty((), MORNING)
+    # A real roster's shift maps one to one.
+    assert Shift(time(22), time(6)).covers(MORNING.replace(hour=5))
 
 
 def test_an_off_duty_unit_sends_nothing_and_starts_at_its_shift(roads: RoadGraph) -> None:
     """A night patrol at 09:00 stays silent; at 20:00 it starts reporting its position."""
-    unit = FleetUnit("car-x", "police_patrol_car", "320118001000", *roads.nodes[3], Shift.NIGHT)
+    unit = FleetUnit("car-x", "patrol_car", "320118001000", *roads.nodes[3], (NIGHT,))
     sim = SimUnit(unit, roads, [3, 4, 5], random.Random(1))
     assert run([sim], MORNING, 30) == []
     assert sim.state is UnitState.OFF_DUTY
@@ -118,7 +127,7 @@ def test_an_off_duty_unit_sends_nothing_and_starts_at_its_shift(roads: RoadGraph
 def test_a_dispatched_unit_acks_drives_arrives_reports_and_returns(roads: RoadGraph) -> None:
     """Ack, arrival, progress, completion in that order; arrival near the case; then home."""
     base = roads.nodes[0]
-    unit = FleetUnit("fire-1", "fire_engine", "320118001000", *base, Shift.ALWAYS)
+    unit = FleetUnit("fire-1", "fire_engine", "320118001000", *base, (ALWAYS,))
     sim = SimUnit(unit, roads, [], random.Random(2))
     target = roads.nodes[60]
     sim.assign(Task(7, target[0] + 0.001, target[1], "fire"))
@@ -156,7 +165,7 @@ def test_a_unit_with_a_patrol_route_visits_its_check_in_points_in_order(roads: R
     """Given check-in points, the patrol drives to each in turn, and round again."""
     points = tuple(roads.nodes[n] for n in (10, 20, 30))
     unit = FleetUnit(
-        "car-r", "police_patrol_car", "320118001000", *roads.nodes[10], Shift.ALWAYS, points
+        "car-r", "police_patrol_car", "320118001000", *roads.nodes[10], (ALWAYS,), points
     )
     sim = SimUnit(unit, roads, [], random.Random(3))
     visited: list[tuple[float, float]] = []
@@ -171,3 +180,15 @@ def test_a_unit_with_a_patrol_route_visits_its_check_in_points_in_order(roads: R
     assert len(visited) >= 5
     order = [points.index(p) for p in visited]
     assert all((b - a) % 3 == 1 for a, b in itertools.pairwise(order))
+
+
+def test_units_of_villages_patrol_their_township_and_start_at_its_seat() -> None:
+    """A village or grid code belongs to its township; a unit starts at the township seat."""
+    pack = load_demo_pack()
+    assert township_of("320118101203") == "320118101000"
+    assert township_of("320118101203-G02") == "320118101000"
+    assert township_of("320118") == "320118"
+    seat = next(
+        p for p in pack.places if p.kind == "government" and p.township_code.endswith("101000")
+    )
+    assert start_point(pack, "320118101203") == (seat.lon, seat.lat)
