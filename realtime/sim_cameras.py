@@ -109,9 +109,17 @@ class CameraNetwork:
     """The pack's cameras as a simulated network."""
 
     def __init__(
-        self, cameras: Sequence[Camera], settings: CameraSettings, rng: random.Random
+        self,
+        cameras: Sequence[Camera],
+        settings: CameraSettings,
+        rng: random.Random,
+        start: datetime | None = None,
     ) -> None:
-        """Keepalive phases are spread over the minute so the stream sees a steady rate."""
+        """Keepalive phases are spread over the minute so the stream sees a steady rate.
+
+        `start`: the simulated moment outages and alarms are drawn from (default: the
+        first `due` call).
+        """
         self._cameras = list(cameras)
         self._settings = settings
         self._rng = rng
@@ -121,6 +129,7 @@ class CameraNetwork:
         self._down_until: dict[str, datetime] = {}
         self._next_outage: datetime | None = None
         self._next_alarm: datetime | None = None
+        self._start = start
         self._wall_origin: float | None = None
 
     @property
@@ -154,7 +163,8 @@ class CameraNetwork:
         if per_second <= 0:
             return
         if self._next_outage is None:
-            self._next_outage = sim_now + timedelta(seconds=self._rng.expovariate(per_second))
+            begin = self._start or sim_now
+            self._next_outage = begin + timedelta(seconds=self._rng.expovariate(per_second))
         while self._next_outage <= sim_now:
             camera = self._rng.choice(self._cameras)
             minutes = self._settings.outage_median_minutes * math.exp(self._rng.gauss(0, 0.6))
@@ -169,7 +179,8 @@ class CameraNetwork:
         if per_second <= 0:
             return
         if self._next_alarm is None:
-            self._next_alarm = sim_now + timedelta(seconds=self._rng.expovariate(per_second))
+            begin = self._start or sim_now
+            self._next_alarm = begin + timedelta(seconds=self._rng.expovariate(per_second))
         while self._next_alarm <= sim_now:
             camera = self._rng.choice(self._cameras)
             kind, summary, severity, _ = self._rng.choices(

@@ -274,9 +274,17 @@ class ReportFeed:
     """Draws reports: arrivals at a rhythm-shaped rate, repeats, malformed entries."""
 
     def __init__(
-        self, spots: Sequence[HotSpot], settings: FeedSettings, rng: random.Random
+        self,
+        spots: Sequence[HotSpot],
+        settings: FeedSettings,
+        rng: random.Random,
+        start: datetime | None = None,
     ) -> None:
-        """`spots` from sim_places.hot_spots; `rng` is the feed's own."""
+        """`spots` from sim_places.hot_spots; `rng` is the feed's own.
+
+        `start` is when arrivals begin (default: the first `due` call), so the arrivals of
+        a seed do not shift with the moment the first tick happens to run.
+        """
         if not spots:
             raise ValueError("the report feed needs at least one hot spot")
         self._rng = rng
@@ -285,7 +293,7 @@ class ReportFeed:
         self._villages = [s for s in spots if s.kind is SpotKind.VILLAGE] or list(spots)
         self._serial = 0
         self._repeats: list[tuple[datetime, int, Draft]] = []
-        self._next_arrival: datetime | None = None
+        self._next_arrival: datetime | None = start
 
     def _source_id(self) -> str:
         self._serial += 1

@@ -164,7 +164,9 @@ class _Shift:
         )
         # One generator per part (and its own source_id series), so units, scenarios and
         # tick timing never change the citizens' reports a seed gives.
-        self.feed = ReportFeed(self.spots, feed_settings, random.Random(rng.random()))
+        self.feed = ReportFeed(
+            self.spots, feed_settings, random.Random(rng.random()), start=clock.sim_start
+        )
         tag = feed_settings.tag
         self.grid_feed = ReportFeed(
             self.spots, replace(feed_settings, tag=f"{tag}-g"), random.Random(rng.random())
@@ -173,7 +175,9 @@ class _Shift:
             self.spots, replace(feed_settings, tag=f"{tag}-x"), random.Random(rng.random())
         )
         cameras = pack.cameras if config.cameras is None else pack.cameras[: config.cameras]
-        self.cameras = CameraNetwork(cameras, config.camera_settings, random.Random(rng.random()))
+        self.cameras = CameraNetwork(
+            cameras, config.camera_settings, random.Random(rng.random()), start=clock.sim_start
+        )
         self.units: list[SimUnit] = []
         if config.units:
             roads = RoadGraph(pack.roads)

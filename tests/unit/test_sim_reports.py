@@ -124,3 +124,21 @@ def test_the_clock_at_60x() -> None:
     assert clock.wall_seconds(3600) == 60
     with pytest.raises(ValueError):
         SimClock(MONDAY, 0.0, speed=61)
+
+
+def test_arrivals_do_not_depend_on_when_the_ticks_fall() -> None:
+    """From a fixed start, ticking late or early, coarse or fine, draws the same reports."""
+
+    def drafts(first_tick_s: float, step_s: float) -> list[bytes]:
+        feed = ReportFeed(
+            hot_spots(load_demo_pack()), FeedSettings("t"), random.Random(9), start=MONDAY
+        )
+        out: list[Draft] = []
+        elapsed = first_tick_s
+        while elapsed < 3600:
+            out += feed.due(MONDAY + timedelta(seconds=elapsed), 0.05)
+            elapsed += step_s
+        out += feed.due(MONDAY + timedelta(seconds=3600), 0.05)
+        return [encode(d, STAMP) for d in out]
+
+    assert drafts(0.0, 30.0) == drafts(42.0, 7.0) == drafts(0.5, 600.0)
