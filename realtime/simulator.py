@@ -6,7 +6,8 @@ field terminal on the websocket gateway. It never touches the database. Everythi
 comes from one seed; the simulated clock sets what happens when (the hour of the day, how
 far a unit has driven), while every message is stamped with the real time, because the
 stack judges stamps against its own clock. The same seed and start give the same reports;
-source_ids carry the seed and the start unless `--tag` fixes them (to replay a run's ids).
+source_ids carry the seed and the start (to the millisecond) unless `--tag` fixes them
+(to replay a run's ids).
 """
 
 from __future__ import annotations
@@ -102,7 +103,9 @@ class SimConfig:
         an earlier run's ids (the stack would take them as the same reports); a given `tag`
         replays exactly the same ids.
         """
-        return self.tag or f"s{self.seed}-{sim_start.astimezone(UTC):%Y%m%d%H%M%S}"
+        # To the millisecond: a supervisor may restart a crashed simulator within the second.
+        millis = sim_start.astimezone(UTC).strftime("%Y%m%d%H%M%S%f")[:-3]
+        return self.tag or f"s{self.seed}-{millis}"
 
 
 @dataclass
