@@ -22,6 +22,7 @@ from incidents.store.pool import create_pool
 from realtime.camera_bridge import add_arguments as add_bridge_arguments
 from realtime.camera_bridge import run_from_args as run_bridge_from_args
 from realtime.settings import Settings, tuning_from_env
+from realtime.simulator import add_arguments as add_simulate_arguments
 from realtime.streams import StreamNames
 
 log = logging.getLogger("pingan")
@@ -43,11 +44,16 @@ def _redis(url: str, *, read_retries: int = 0) -> aioredis.Redis:
     from redis.backoff import ExponentialWithJitterBackoff
 
     # Longer than any blocking stream read (1 s), short enough to notice a silent partition.
-    return aioredis.Redis.from_url(
+    # A blocking pool: at a burst of sockets (a hundred terminals reconnecting at once) callers
+    # wait their turn for a connection instead of failing with "too many connections".
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
+        max_connections=200,
+        timeout=10,
         socket_timeout=10,
         retry=Retry(ExponentialWithJitterBackoff(base=0.05, cap=1.0), read_retries),
     )
+    return aioredis.Redis(connection_pool=pool)
 
 
 def _require_urls(settings: Settings) -> tuple[str, str]:
@@ -346,29 +352,49 @@ def cmd_gateway(settings: Settings) -> None:
     _run_until_signal(main)
 
 
-def cmd_simulate(settings: Settings, rate: float | None, seed: int | None) -> None:
-    """Feed simulated reports into the intake stream, and patrol units' positions."""
-    from realtime.simulator import Area, run_feed, run_patrols
+def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
+    """Run the county simulator (docs/simulator.md) against the stack's public interfaces.
 
-    redis_url, _ = _require_urls(settings)
+    With a database, the stored fleet is driven and each unit gets a terminal token issued in
+    the store first (the administrator's part); without one, a seeded fleet without terminals.
+    """
+    import json
+
+    from realtime.sim_fleet import issue_simulator_terminals, stored_fleet
+    from realtime.simulator import config_from_args, run_simulation
+
+    redis_url = settings.redis_url
+    if not redis_url:
+        sys.exit("REDIS_URL is required (make run starts embedded servers and sets it)")
+    config = config_from_args(args, os.environ)
     pack = _pack()
-    villages_per_township: dict[str, int] = {}
-    for village in pack.villages:
-        parent = village.parent_code or ""
-        villages_per_township[parent] = villages_per_township.get(parent, 0) + 1
-    areas = [Area(t.name, t.geometry, villages_per_township.get(t.code, 1)) for t in pack.townships]
+
+    async def fleet_and_tokens(conn: Any) -> tuple[Any, Any]:
+        fleet = await stored_fleet(conn, pack)
+        if not fleet or config.gateway_url is None:
+            return fleet or None, None
+        tokens = await issue_simulator_terminals(conn, fleet, "system:simulator", datetime.now(UTC))
+        return fleet, tokens
+
+    fleet, credentials = None, None
+    if settings.database_url:
+        fleet, credentials = asyncio.run(_with_conn(settings.database_url, fleet_and_tokens))
 
     async def main(stop: asyncio.Event) -> None:
         redis = _redis(redis_url)
         try:
-            await asyncio.gather(
-                run_feed(
-                    redis, _names(settings), areas, rate or settings.sim_rate, stop, seed=seed
-                ),
-                run_patrols(redis, _names(settings), areas, 5, 2.0, stop, seed=seed),
+            stats = await run_simulation(
+                config,
+                stop,
+                redis=redis,
+                names=_names(settings),
+                pack=pack,
+                fleet=fleet,
+                credentials=credentials,
             )
         finally:
             await redis.aclose()
+        print(json.dumps(stats.as_json(), ensure_ascii=False), flush=True)
 
     _run_until_signal(main)
 
@@ -520,9 +546,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     sub.add_parser("former", help="form stored reports into cases (any number may run)")
     sub.add_parser("gateway", help="the websocket gateway")
-    sim = sub.add_parser("simulate", help="feed simulated reports")
-    sim.add_argument("--rate", type=float, default=None, help="reports per second")
-    sim.add_argument("--seed", type=int, default=None)
+    sim = sub.add_parser("simulate", help="the county simulator (docs/simulator.md)")
+    add_simulate_arguments(sim)
     sub.add_parser("migrate", help="apply migrations and load the county pack")
     bridge = sub.add_parser(
         "cameras-bridge", help="bridge a wvp-GB28181-pro platform's Redis channels to ours"
@@ -562,7 +587,7 @@ def main(argv: list[str] | None = None) -> None:
         ),
         "former": lambda: cmd_former(settings),
         "gateway": lambda: cmd_gateway(settings),
-        "simulate": lambda: cmd_simulate(settings, args.rate, args.seed),
+        "simulate": lambda: cmd_simulate(settings, args),
         "migrate": lambda: cmd_migrate(settings),
         "users": lambda: cmd_users(settings, args),
         "cameras-bridge": lambda: run_bridge_from_args(args),

@@ -11,20 +11,16 @@ import asyncio
 import contextlib
 import json
 import logging
-import secrets
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import redis.asyncio as aioredis
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
 from realtime.sim_roads import Fix
-from realtime.sim_units import FleetUnit, Task, TaskOut, TaskStep
-from realtime.streams import StreamNames
-from realtime.terminals import register_terminal
+from realtime.sim_units import Task, TaskOut, TaskStep
 
 log = logging.getLogger(__name__)
 
@@ -32,22 +28,6 @@ log = logging.getLogger(__name__)
 def terminal_id_for(unit_id: str) -> str:
     """The simulated terminal of a unit."""
     return f"sim-{unit_id}"[:64]
-
-
-async def provision_terminals(
-    redis: aioredis.Redis, names: StreamNames, fleet: Sequence[FleetUnit]
-) -> dict[str, str]:
-    """Register a terminal per unit with a fresh token; return unit id → token.
-
-    The one place credentials are made: when terminals move to PostgreSQL, replace this
-    (or pass `credentials` to the simulator directly).
-    """
-    tokens: dict[str, str] = {}
-    for unit in fleet:
-        token = secrets.token_urlsafe(24)
-        await register_terminal(redis, names, terminal_id_for(unit.unit_id), unit.unit_id, token)
-        tokens[unit.unit_id] = token
-    return tokens
 
 
 @dataclass

@@ -41,7 +41,7 @@ from realtime.sim_places import SpotKind, distance_m, hot_spots, spots_of_kind
 from realtime.sim_reports import Draft, DraftKind, FeedSettings, ReportFeed, encode, place_name
 from realtime.sim_roads import RoadGraph
 from realtime.sim_scenarios import Scenario, ScenarioItem, scenario_items
-from realtime.sim_terminal import TerminalLink, provision_terminals
+from realtime.sim_terminal import TerminalLink
 from realtime.sim_units import (
     DiscoveryOut,
     FleetUnit,
@@ -325,7 +325,10 @@ async def _open_terminals(
     if config.gateway_url is None or not shift.units:
         return terminals
     if credentials is None:
-        credentials = await provision_terminals(redis, names, [u.unit for u in shift.units])
+        # Credentials are an administrator's to issue (app.py does it for the demo fleet);
+        # the simulator never touches the store. Units still drive and report positions.
+        log.warning("no terminal credentials given: simulated units answer no dispatches")
+        return terminals
     for unit in shift.units:
         token = credentials.get(unit.unit.unit_id)
         if token is None:

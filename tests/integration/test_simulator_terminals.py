@@ -14,19 +14,18 @@ from incidents.case import DispatchTarget
 from incidents.commands import Accept, Dispatch
 from incidents.store import queries
 from incidents.store.service import CaseService
+from incidents.store.terminal_credentials import issue_terminal
 from realtime.event_sink import RedisEventSink
 from realtime.sim_terminal import terminal_id_for
 from realtime.sim_units import ALWAYS, FleetUnit
 from realtime.simulator import SimConfig, run_simulation
 from realtime.streams import StreamNames
-from realtime.terminals import TerminalInbox, last_accepted, register_terminal
+from realtime.terminals import TerminalInbox, last_accepted
 from tests.integration.test_gateway_live import gateway_at
 from tests.integration.test_ingest import FIXED_NOW, valid_lines
 from tests.integration.test_realtime_terminals import open_case
 
 pytestmark = pytest.mark.integration
-
-TOKEN = "token-of-the-simulated-fire-engine"
 
 
 async def test_a_dispatched_simulated_unit_acks_arrives_and_reports_back(
@@ -38,7 +37,8 @@ async def test_a_dispatched_simulated_unit_acks_arrives_and_reports_back(
     unit = FleetUnit(
         "fire-9", "fire_engine", "320118001000", location["lon"], location["lat"], (ALWAYS,)
     )
-    await register_terminal(redis, names, terminal_id_for("fire-9"), "fire-9", TOKEN)
+    async with pool.acquire() as conn:
+        token = await issue_terminal(conn, terminal_id_for("fire-9"), "fire-9", "admin", FIXED_NOW)
     service = CaseService(pool, RedisEventSink(redis, names))
     stop = asyncio.Event()
     async with gateway_at(redis, pool, names) as (url, _):
@@ -54,7 +54,7 @@ async def test_a_dispatched_simulated_unit_acks_arrives_and_reports_back(
         )
         run = asyncio.create_task(
             run_simulation(
-                config, stop, redis=redis, names=names, fleet=[unit], credentials={"fire-9": TOKEN}
+                config, stop, redis=redis, names=names, fleet=[unit], credentials={"fire-9": token}
             )
         )
         await asyncio.sleep(1.0)  # the terminal says hello first
