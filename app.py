@@ -409,10 +409,14 @@ def cmd_serve(settings: Settings) -> None:
     from dashboard.app import DashboardConfig, MapLayers, create_app
     from dashboard.audit_page import add_audit_routes
     from dashboard.http_guard import GuardSettings, HttpGuard
+    from dashboard.services import Services
     from dashboard.sign_in import SessionGate, add_sign_in_routes
+    from incidents.store.service import CaseService
+    from realtime.event_sink import RedisEventSink
     from realtime.health import stack_health
     from realtime.live_protocol import browser_description
     from realtime.metrics import CONTENT_TYPE, metrics_text
+    from realtime.positions import latest_positions
 
     redis_url, database_url = _require_urls(settings)
     pack = _pack()
@@ -431,15 +435,40 @@ def cmd_serve(settings: Settings) -> None:
         tile_url=settings.tile_url,
         protocol=browser_description(),
     )
-    dash_app = create_app(layers, config)
-    server: FastAPI = dash_app.server
     clients: dict[str, Any] = {}
+    names = _names(settings)
 
     async def connected() -> tuple[aioredis.Redis, Any]:
         if not clients:
             clients["redis"] = _redis(redis_url)
-            clients["pool"] = await create_pool(database_url, min_size=1, max_size=2)
+            clients["pool"] = await create_pool(database_url, min_size=1, max_size=4)
+            clients["cases"] = CaseService(clients["pool"], RedisEventSink(clients["redis"], names))
+            clients["plans"] = plan_service_for(clients["pool"], clients["redis"], names, pack)
         return clients["redis"], clients["pool"]
+
+    async def service(name: str) -> Any:
+        await connected()
+        return clients[name]
+
+    async def positions() -> dict[str, tuple[float, float, datetime]]:
+        redis, _ = await connected()
+        return {
+            u.unit_id: (u.lon, u.lat, datetime.fromtimestamp(u.at_ms / 1000, UTC))
+            for u in await latest_positions(redis, names)
+        }
+
+    async def pool_of() -> Any:
+        _, pool = await connected()
+        return pool
+
+    services = Services(
+        pool_of=pool_of,
+        cases_of=lambda: service("cases"),
+        plans_of=lambda: service("plans"),
+        positions_of=positions,
+    )
+    dash_app = create_app(layers, config, services)
+    server: FastAPI = dash_app.server
 
     @server.get("/healthz")
     async def healthz() -> JSONResponse:
@@ -452,10 +481,6 @@ def cmd_serve(settings: Settings) -> None:
         redis, _ = await connected()
         text = await metrics_text(redis, _names(settings), datetime.now(UTC))
         return PlainTextResponse(text, media_type=CONTENT_TYPE)
-
-    async def pool_of() -> Any:
-        _, pool = await connected()
-        return pool
 
     add_sign_in_routes(server, pool_of)
     add_audit_routes(server, pool_of)

@@ -16,6 +16,8 @@ from fastapi import FastAPI
 from dashboard import ids
 from dashboard.http_guard import CSRF_COOKIE
 from dashboard.i18n import browser_words, pick_lang, role_name, text
+from dashboard.panels import register_panels
+from dashboard.services import Services
 from dashboard.sign_in import SCOPE_KEY
 
 WEB_ASSETS = Path(__file__).resolve().parent.parent / "assets" / "web"
@@ -190,7 +192,9 @@ def signed_in(app: Dash) -> SignedIn | None:
     )
 
 
-def create_app(layers: MapLayers, config: DashboardConfig) -> Dash:
+def create_app(
+    layers: MapLayers, config: DashboardConfig, services: Services | None = None
+) -> Dash:
     """Build the Dash app (FastAPI backend); the caller serves `app.server`."""
     # The framework's interactive API docs are not served: the centre publishes no API there.
     server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
@@ -211,4 +215,5 @@ def create_app(layers: MapLayers, config: DashboardConfig) -> Dash:
         lang = (query.get("lang") or [""])[0] or None
         return page(pick_lang(lang), layers, config, signed_in(app))
 
+    register_panels(app, services)
     return app

@@ -11,6 +11,9 @@ QUEUE_COUNT = "queue-count"
 LINK_STATUS = "link-status"
 CLOCK = "clock"
 DEGRADED_BANNER = "degraded-banner"
+# The case a person opened (a row or a marker clicked): {"case_id": int, "n": click count}.
+SELECTED_CASE = "selected-case"
+CASE_PANEL = "case-panel"
 
 
 def described() -> dict[str, str]:
