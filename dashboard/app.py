@@ -162,8 +162,12 @@ def page(
                             html.Ol(id=ids.QUEUE, className="queue"),
                         ],
                     ),
+                    # The opened case (filled by dashboard.panels when a row or marker is
+                    # clicked: the browser sets SELECTED_CASE).
+                    html.Section(id=ids.CASE_PANEL, className="case-panel", hidden=True),
                 ],
             ),
+            dcc.Store(id=ids.SELECTED_CASE),
             _config_holder(json.dumps(live_config)),
         ],
     )
