@@ -56,7 +56,7 @@ def running_stack(
     }
     children = [
         subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), name],
+            [sys.executable, str(ROOT / "app.py"), *name.split()],
             env=env,
             cwd=ROOT,
             process_group=0,
