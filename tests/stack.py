@@ -26,6 +26,22 @@ def free_port() -> int:
         return port
 
 
+async def listening(port: int) -> None:
+    """Wait (up to 15 s) until 127.0.0.1:`port` accepts connections (a server just started)."""
+    import asyncio
+
+    async with asyncio.timeout(15):
+        while True:
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+            except OSError:
+                await asyncio.sleep(0.05)
+                continue
+            writer.close()
+            await writer.wait_closed()
+            return
+
+
 @dataclass(frozen=True)
 class RunningStack:
     """Where the started stack listens."""

@@ -27,7 +27,7 @@ from realtime.positions import PositionsConsumer, store_tracks_in
 from realtime.streams import StreamNames
 from tests.fault.processes import report_documents
 from tests.integration.test_ingest import make_worker
-from tests.stack import free_port
+from tests.stack import free_port, listening
 
 pytestmark = pytest.mark.integration
 
@@ -137,7 +137,7 @@ async def test_ingest_positions_cameras_and_gateway_on_a_cluster(pool: asyncpg.P
                     "127.0.0.1", gateway_port, stop
                 )
             )
-            await asyncio.sleep(0.3)
+            await listening(gateway_port)
             ws = await connect(f"ws://127.0.0.1:{gateway_port}/live")
             await ws.send(json.dumps({"type": "subscribe", "scope": "320118", "batch": True}))
             assert json.loads(await ws.recv())["type"] == "snapshot"

@@ -16,7 +16,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from realtime.gateway import Gateway, GatewaySettings
 from realtime.streams import StreamNames
 from tests.integration.test_ingest import drain, make_worker, valid_lines
-from tests.stack import free_port
+from tests.stack import free_port, listening
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ async def running_gateway(
     # Fan-out itself, without sign-in (tests/integration/test_gateway_sessions.py has that).
     open_gateway = Gateway(redis, pool, names, GatewaySettings(require_session=False))
     task = asyncio.create_task(open_gateway.serve("127.0.0.1", port, stop))
-    await asyncio.sleep(0.3)
+    await listening(port)
     try:
         yield f"ws://127.0.0.1:{port}/live"
     finally:

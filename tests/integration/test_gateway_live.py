@@ -22,7 +22,7 @@ from websockets.exceptions import ConnectionClosed
 from realtime.gateway import Gateway, GatewaySettings, LocateTownship
 from realtime.positions import PositionsConsumer, PositionSettings, UnitPosition
 from realtime.streams import StreamNames
-from tests.stack import free_port
+from tests.stack import free_port, listening
 
 pytestmark = pytest.mark.integration
 
@@ -46,7 +46,7 @@ async def gateway_at(
     chosen = settings or GatewaySettings(require_session=False)
     gateway = Gateway(redis, pool, names, chosen, locate_township=locate_township)
     task = asyncio.create_task(gateway.serve("127.0.0.1", port, stop))
-    await asyncio.sleep(0.3)
+    await listening(port)
     try:
         yield f"ws://127.0.0.1:{port}/live", gateway
     finally:

@@ -20,7 +20,7 @@ from incidents.store.accounts import create_user, open_session, revoke_user_sess
 from realtime.gateway import Gateway, GatewaySettings
 from realtime.streams import StreamNames
 from tests.e2e.sessions import PASSWORD
-from tests.stack import free_port
+from tests.stack import free_port, listening
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ async def signed_in_gateway(
     port = free_port()
     stop = asyncio.Event()
     task = asyncio.create_task(Gateway(redis, pool, names, settings).serve("127.0.0.1", port, stop))
-    await asyncio.sleep(0.3)
+    await listening(port)
     try:
         yield f"ws://127.0.0.1:{port}/live"
     finally:
