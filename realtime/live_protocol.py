@@ -227,6 +227,8 @@ def browser_description() -> dict[str, Any]:
     fields["event"]["case"] = "case"
     fields["system"] = {"type": "type", **_names(SystemDegraded)}
     fields["subscribe"] = _names(Subscribe)
+    # What the console reads of a unit's status change (incidents.store.unit_store).
+    fields["unit_status"] = {"unit_id": "unit_id", "after": "after"}
     return {
         "protocol": PROTOCOL,
         "messages": {str(tag): str(tag) for tag in messages},
@@ -234,4 +236,11 @@ def browser_description() -> dict[str, Any]:
         "fields": fields,
         "unit_row": list(UNIT_ROW_FIELDS),
         "system_events": {"degraded": "system.degraded", "recovered": "system.recovered"},
+        # Events the console treats apart: a new case and a linked report are marked for a
+        # while; a unit's status recolours its marker.
+        "event_types": {
+            "case_opened": "case.opened",
+            "report_linked": "case.report_linked",
+            "unit_status": "unit.status_changed",
+        },
     }
