@@ -76,7 +76,9 @@ SnapshotBuilder = Callable[[SnapshotReason, str], Awaitable[bytes]]
 class GatewaySettings:
     """Tuning of the gateway."""
 
-    snapshot_limit: int = 500
+    # Every open case in scope goes in the snapshot (a queue or map holding only the newest
+    # few hid the rest); the limit only bounds memory against a runaway backlog.
+    snapshot_limit: int = 50_000
     client_queue: int = 2000
     replay_limit: int = 5000
     subscribe_timeout: float = 10.0
