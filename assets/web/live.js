@@ -42,6 +42,11 @@
     return true;
   }
 
+  // The socket opens as soon as the page's configuration is there, not after the map: the
+  // gateway builds the snapshot while Leaflet and the grid start; cases wait in `state.cases`
+  // and are drawn when the map comes (`onMap` → `regroup`).
+  whenConfigured(connect);
+
   if (window.L && window.L.Map) {
     // dash-leaflet exposes no handle on its map: capture it when Leaflet creates it.
     window.L.Map.addInitHook(function () {
@@ -67,7 +72,6 @@
     map.on("zoomend", regroup);
     regroup();
     bindLayerToggles();
-    connect();
   }
 
   function whenConfigured(then) {
@@ -95,9 +99,13 @@
       subscribe[F.subscribe.type] = C.subscribe;
       subscribe[F.subscribe.scope] = state.cfg.scope;
       subscribe[F.subscribe.since] = state.lastId;
+      subscribe[F.subscribe.compact] = true;
       ws.send(JSON.stringify(subscribe));
     };
-    ws.onmessage = function (msg) { handle(JSON.parse(msg.data)); };
+    ws.onmessage = function (msg) {
+      if (state.snapshotAt === undefined) { state.snapshotAt = window.performance.now(); }
+      handle(JSON.parse(msg.data));
+    };
     ws.onclose = function () {
       setLink("link_lost", "lost");
       window.setTimeout(connect, state.retry);
@@ -109,7 +117,7 @@
     var type = message[F.snapshot.type];
     if (type === M.snapshot) {
       var started = window.performance.now();
-      loadSnapshot(message[F.snapshot.cases]);
+      loadSnapshot(snapshotCases(message));
       (message[F.snapshot.units] || []).forEach(moveUnit);
       state.degraded.clear();
       (message[F.snapshot.degraded] || []).forEach(markDegraded);
@@ -181,12 +189,26 @@
 
   // --- cases: the queue and the map ------------------------------------------------------
 
+  /* The snapshot's cases as objects, from rows named by `case_fields` (compact) or as sent. */
+  function snapshotCases(message) {
+    var names = message[F.snapshot.case_fields], rows = message[F.snapshot.case_rows];
+    if (!names || !rows) { return message[F.snapshot.cases]; }
+    return rows.map(function (row) {
+      var c = {};
+      for (var i = 0; i < names.length; i++) { c[names[i]] = row[i]; }
+      return c;
+    });
+  }
+
   function loadSnapshot(list) {
     state.cases.clear();
     var open = list.filter(function (c) { return c[F.case.status] === "open"; });
     open.forEach(function (c) { state.cases.set(c[F.case.id], { data: c, marker: null, cell: null }); });
+    var t0 = window.performance.now();
     window.pinganQueue.reset(open);
+    var t1 = window.performance.now();
     regroup();
+    state.timings = { queue: t1 - t0, map: window.performance.now() - t1 };
     updateCount();
   }
 
@@ -226,11 +248,13 @@
     state.clusterLayer.clearLayers();
     state.cells.clear();
     state.cases.forEach(function (entry) { entry.marker = null; entry.cell = null; });
-    state.cases.forEach(function (entry, id) { place(id, entry); });
+    // Every case into its cell first, then each cell drawn once (not once per case).
+    state.cases.forEach(function (entry, id) { place(id, entry, true); });
+    state.cells.forEach(redrawCell);
     drawRing();
   }
 
-  function place(id, entry) {
+  function place(id, entry, deferred) {
     if (!state.map) { return; }
     if (!clustering()) { showCase(entry); return; }
     var key = cellKey(entry.data);
@@ -238,7 +262,7 @@
     if (!cell) { cell = { ids: new Set(), cluster: null }; state.cells.set(key, cell); }
     cell.ids.add(id);
     entry.cell = key;
-    redrawCell(cell);
+    if (!deferred) { redrawCell(cell); }
   }
 
   function unplace(id, entry) {
