@@ -117,7 +117,7 @@ def _sign_out(lang: str, who: SignedIn) -> html.Form:
 
 
 def _legend(lang: str) -> html.Div:
-    """The map's legend, always shown: severity colours, step outlines, units, cameras."""
+    """The map's legend, always shown: severity colours, step outlines, unit states."""
 
     def entry(swatch: str, label: str) -> html.Li:
         return html.Li([html.Span(className=f"swatch {swatch}"), html.Span(label)])
@@ -140,14 +140,6 @@ def _legend(lang: str) -> html.Div:
                     entry("unit-busy", text(lang, "unit_busy")),
                     entry("unit-off", text(lang, "unit_off")),
                     entry("unit-stale", text(lang, "unit_stale")),
-                ]
-            ),
-            html.H4(text(lang, "legend_cameras")),
-            html.Ul(
-                [
-                    entry("camera-offline", text(lang, "camera_offline")),
-                    entry("camera-fault", text(lang, "camera_fault")),
-                    entry("camera-alarm", text(lang, "camera_alarm")),
                 ]
             ),
         ],

@@ -17,6 +17,8 @@
   var CELL_PX = 44;
   var CLUSTER_BELOW_ZOOM = 14;
   var STALE_MS = 5 * 60000;
+  // Markers twice as large where the type is (a 4K wall, style.css's media query).
+  var SCALE = window.matchMedia && window.matchMedia("(min-width: 2880px)").matches ? 2 : 1;
   // Level Ⅰ–Ⅳ: four distinct colours (the same in the legend and the queue, style.css).
   var SEVERITY_COLOURS = { 1: "#ff3b3b", 2: "#ff8c1a", 3: "#ffd21a", 4: "#3fa7ff" };
   var STEP_OUTLINES = { intake: "#ffffff", report: "#c9b3ff", dispatch: "#4fc3f7",
@@ -291,7 +293,7 @@
     var n = cell.ids.size;
     var label = document.createElement("span");
     label.textContent = String(n);
-    var size = n < 10 ? 28 : (n < 100 ? 36 : 44);
+    var size = (n < 10 ? 28 : (n < 100 ? 36 : 44)) * SCALE;
     var cluster = window.L.marker([lat / n, lon / n], {
       icon: window.L.divIcon({ html: label, className: "case-cluster sev-" + worst,
                                iconSize: [size, size] }),
@@ -311,9 +313,9 @@
     var c = entry.data, severity = c[F.case.severity];
     var marker = window.L.circleMarker([c[F.case.lat], c[F.case.lon]], {
       renderer: state.canvas,
-      radius: severity <= 2 ? 9 : 7,
+      radius: (severity <= 2 ? 9 : 7) * SCALE,
       color: STEP_OUTLINES[c[F.case.step]] || "#ffffff",
-      weight: 2,
+      weight: 2 * SCALE,
       fillColor: SEVERITY_COLOURS[severity] || SEVERITY_COLOURS[4],
       fillOpacity: 0.9,
     });
@@ -372,7 +374,7 @@
       return;
     }
     var marker = window.L.circleMarker([lat, lon], {
-      radius: 6, className: unitClass(id, atMs), weight: 2, pane: "pingan-units",
+      radius: 6 * SCALE, className: unitClass(id, atMs), weight: 2, pane: "pingan-units",
     });
     var tip = el("div", "unit-tip");
     marker.bindTooltip(tip);
@@ -408,7 +410,7 @@
   function bindLayerToggles() {
     var holder = byId("LAYER_TOGGLES");
     if (!holder) { return; }
-    var layers = { cases: [state.layer, state.clusterLayer], units: [state.unitLayer], cameras: [] };
+    var layers = { cases: [state.layer, state.clusterLayer], units: [state.unitLayer] };
     holder.querySelectorAll("button").forEach(function (button) {
       button.addEventListener("click", function () {
         var on = !button.classList.contains("on");

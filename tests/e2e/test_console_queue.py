@@ -211,3 +211,54 @@ def test_the_console_as_a_duty_officer_sees_it_at_1080p_and_4k(stack: RunningSta
             shoot(page, name)
             assert outside == [], outside
             assert errors == [], errors
+
+
+def test_close_cases_cluster_units_take_their_status_colour_and_layers_switch_off(
+    stack: RunningStack,
+) -> None:
+    """Three cases 100 m apart are one counted cluster at county zoom; a unit's status event
+    recolours its marker; the units switch hides the layer."""
+    client = redis.Redis.from_url(stack.env["REDIS_URL"])
+    prefix = stack.stream_prefix
+    with console(stack) as (page, outside, errors):
+        tags = [f"邻里纠纷 {n} {uuid.uuid4().hex[:6]}" for n in range(3)]
+        for n, tag in enumerate(tags):
+            where = (118.95 + 0.001 * n, 31.36)  # ~100 m apart: the dispute rule merges at 50 m
+            client.xadd(prefix + "intake", {"data": report(tag, where, "dispute")})
+        for tag in tags:
+            row(page, tag).wait_for(timeout=LIVE_BOUND_MS)
+        numbers = [row(page, t).locator('[col-id="case_no"] .case-no').inner_text() for t in tags]
+        assert [page.evaluate("(n) => window.pinganLive.drawnAs(n)", n) for n in numbers] == [
+            "cluster"
+        ] * 3
+        assert page.locator(".case-cluster", has_text="3").count() == 1
+
+        fix = {"unit_id": "patrol-e2e-2", "lon": 118.9, "lat": 31.33}
+        client.xadd(prefix + "positions", {"data": json.dumps({**fix, "at": _now()})})
+        unit = page.locator('path.unit-marker[data-unit-id="patrol-e2e-2"]')
+        unit.wait_for(state="attached", timeout=LIVE_BOUND_MS)
+        for status in ("available", "off_duty"):
+            event = {
+                "schema": "event/1",
+                "type": "unit.status_changed",
+                "at": _now(),
+                "actor": "e2e",
+                "unit_id": "patrol-e2e-2",
+                "township_code": "320118001000",
+                "before": "busy",
+                "after": status,
+            }
+            client.xadd(prefix + "events", {"data": json.dumps(event)})
+            page.wait_for_selector(
+                f'path.unit-marker.status-{status}[data-unit-id="patrol-e2e-2"]',
+                state="attached",
+                timeout=LIVE_BOUND_MS,
+            )
+        page.click('#layer-toggles button[data-layer="units"]')
+        unit.wait_for(state="detached", timeout=LIVE_BOUND_MS)
+        assert outside == [], outside
+        assert errors == [], errors
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()

@@ -47,7 +47,10 @@ def test_report_appears_in_queue_and_on_map_without_reload(stack: RunningStack) 
         page.goto(stack.base_url + "/")
         page.wait_for_selector("#link-status.live", timeout=15_000)
         assert "平安指挥" in page.content()
-        assert page.locator("path.leaflet-interactive").count() >= 8, "township polygons drawn"
+        # The socket opens before the map is drawn: wait for the township polygons themselves.
+        page.wait_for_function(
+            "() => document.querySelectorAll('path.leaflet-interactive').length >= 8"
+        )
         page.evaluate("window.__sameDocument = true")
 
         summary = f'老街东段打架 <img src=x onerror="window.__xss=1"> {uuid.uuid4().hex[:6]}'
