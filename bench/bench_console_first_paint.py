@@ -52,6 +52,28 @@ def _probe(summary: str, serial: int) -> str:
     )
 
 
+# Marks when a probe's case reaches the queue code and when its row is in the grid.
+_WATCH = """() => {
+  const upsert = window.pinganQueue.upsert;
+  window.__seen = { tag: null, arrived: null, shown: null };
+  window.__watch = (tag) => { window.__seen = { tag: tag, arrived: null, shown: null }; };
+  window.pinganQueue.upsert = (data, kind) => {
+    const seen = window.__seen;
+    if (seen.tag && seen.arrived === null && JSON.stringify(data).includes(seen.tag)) {
+      seen.arrived = Date.now();
+    }
+    return upsert(data, kind);
+  };
+  new MutationObserver(() => {
+    const seen = window.__seen;
+    if (seen.arrived !== null && seen.shown === null) {
+      const grid = document.querySelector('.ag-center-cols-container');
+      if (grid && grid.textContent.includes(seen.tag)) { seen.shown = Date.now(); }
+    }
+  }).observe(document.body, { childList: true, subtree: true, characterData: true });
+}"""
+
+
 def _settle(database_url: str, at_least: int, timeout: float = 600.0) -> int:
     """Wait until the worker has formed the cases (the count stops growing)."""
     deadline, last, same = time.monotonic() + timeout, -1, 0
@@ -113,16 +135,29 @@ def measure(cases: int, probes: int) -> dict[str, float]:
                 figures["snapshot bytes"] = len(first[0])
                 figures["snapshot gzip bytes"] = len(gzip.compress(first[0]))
                 figures["bytes per case"] = len(first[0]) / max(total, 1)
+                # Split each delay at the browser: when the delta reached the queue code, and
+                # when the row was in the page (both on the page's clock, which is this one's).
+                page.evaluate(_WATCH)
                 delays: list[float] = []
+                server: list[float] = []
+                browser_side: list[float] = []
                 for serial in range(probes):
                     tag = f"paint-probe-{serial}-{uuid.uuid4().hex[:6]}"
+                    page.evaluate("(t) => window.__watch(t)", tag)
+                    sent_ms = time.time() * 1000
                     sent = time.perf_counter()
                     client.xadd(prefix + "intake", {"data": _probe(tag, serial)})
                     page.locator("#case-queue .ag-row", has_text=tag).wait_for(timeout=10_000)
                     delays.append(time.perf_counter() - sent)
+                    page.wait_for_function("() => window.__seen.shown !== null")
+                    seen = page.evaluate("window.__seen")
+                    server.append(seen["arrived"] - sent_ms)
+                    browser_side.append(seen["shown"] - seen["arrived"])
                 delays.sort()
                 figures["new case p50 ms"] = statistics.median(delays) * 1000
                 figures["new case p95 ms"] = delays[max(0, round(0.95 * len(delays)) - 1)] * 1000
+                figures["  XADD→socket p50 ms"] = statistics.median(server)
+                figures["  socket→row p50 ms"] = statistics.median(browser_side)
                 assert not outside, outside
             keys = list(client.scan_iter(match=prefix + "*"))
             if keys:
