@@ -33,6 +33,12 @@
     return due !== null && due < now;
   }
 
+  /* When a row last had news: its opening, or the report last linked while it was shown. */
+  function latest(data, opened) {
+    var at = Date.parse(opened) || 0;
+    return data && data.pinganBumped > at ? data.pinganBumped : at;
+  }
+
   function markOf(data) {
     var mark = data && data.pinganMark;
     return mark && mark.until > Date.now() ? mark.kind : null;
@@ -69,7 +75,16 @@
     },
     pinganReports: function (params) { return params.value === undefined ? "" : String(params.value); },
     pinganTime: function (params) {
-      return params.value ? window.pinganLive.localTime(params.value) : "";
+      var F = cfg().protocol.fields, opened = params.data && params.data[F.case.opened_at];
+      return opened ? window.pinganLive.localTime(opened) : "";
+    },
+    pinganLatestAt: function (params) {
+      var data = params.data, F = cfg().protocol.fields;
+      if (!data) { return ""; }
+      var opened = data[F.case.opened_at];
+      var at = latest(data, opened);
+      // ISO strings in UTC sort as times; the opening time is kept as sent when not bumped.
+      return at > (Date.parse(opened) || 0) ? new Date(at).toISOString() : opened;
     },
     pinganExternalPresent: function () { return queue.overdueOnly || queue.mineOnly; },
     pinganExternalPasses: function (node) {
@@ -116,6 +131,7 @@
     var row = Object.assign({}, data);
     row.pinganMark = kind ? { kind: kind, until: Date.now() + MARK_MS }
                           : (previous ? previous.pinganMark : null);
+    row.pinganBumped = kind === "linked" ? Date.now() : (previous ? previous.pinganBumped : 0);
     queue.rows.set(id, row);
     (previous ? queue.pending.update : queue.pending.add).push(row);
     schedule();

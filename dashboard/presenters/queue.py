@@ -20,6 +20,7 @@ SEVERITY_CLASS = "pinganSeverityClass(params)"
 ROW_CLASS = "pinganRowClass(params)"
 REPORTS = "pinganReports(params)"
 TIME = "pinganTime(params)"
+LATEST = "pinganLatestAt(params)"
 EXTERNAL_PRESENT = "pinganExternalPresent()"
 EXTERNAL_PASSES = "pinganExternalPasses(params)"
 ROW_ID = "pinganRowId(params)"
@@ -86,6 +87,9 @@ def queue_columns(lang: str) -> list[dict[str, Any]]:
             "headerName": text(lang, "col_opened"),
             "width": 84,
             "sort": "desc",
+            # Sorted by its latest news (opening, or a report linked while shown): a newly
+            # linked report bumps its case to the top; the cell still shows the opening time.
+            "valueGetter": {"function": LATEST},
             "valueFormatter": {"function": TIME},
         },
     ]

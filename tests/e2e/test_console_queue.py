@@ -100,8 +100,14 @@ def test_new_and_linked_reports_mark_their_rows_and_a_click_opens_the_case(
         case_id = int(new.get_attribute("row-id") or 0)
         assert case_id > 0
 
+        later = f"另一处路灯不亮 {uuid.uuid4().hex[:6]}"
+        client.xadd(intake, {"data": report(later, (119.1, 31.3), "public_service")})
+        row(page, later).wait_for(timeout=LIVE_BOUND_MS)
+        assert row(page, later).get_attribute("row-index") == "0", "newest first"
+
         client.xadd(intake, {"data": report("同一路口又一次报警，车辆起火")})
         row(page, summary).locator(".mark-linked").wait_for(timeout=LIVE_BOUND_MS)
+        assert row(page, summary).get_attribute("row-index") == "0", "a linked report bumps it"
         assert row(page, summary).locator(".mark-linked").inner_text() == "+1 报告"
         assert "2" in row(page, summary).locator('[col-id="report_count"]').inner_text()
 
