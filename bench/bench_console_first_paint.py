@@ -21,7 +21,7 @@ import uuid
 import asyncpg
 import redis
 
-import _support  # noqa: F401  (puts the project on sys.path)
+import _support  # puts the project on sys.path; its ROOT names the artefacts folder
 from _support import bench_database, payloads
 from tests.browser import browser, fence
 from tests.e2e.sessions import sign_in
@@ -127,6 +127,9 @@ def measure(cases: int, probes: int) -> dict[str, float]:
                     timeout=60_000,
                 )
                 figures["first paint ms"] = page.evaluate("performance.now()")
+                shots = _support.ROOT / "artefacts" / "screenshots"
+                shots.mkdir(parents=True, exist_ok=True)
+                page.screenshot(path=str(shots / "console-10k-cases.png"))
                 figures["snapshot applied ms"] = page.evaluate("window.pinganLive.snapshotMs")
                 timings = page.evaluate("window.pinganLive.timings")
                 figures["  of which queue ms"] = timings["queue"]

@@ -39,6 +39,14 @@
     return data && data.pinganBumped > at ? data.pinganBumped : at;
   }
 
+  /* The row's sort key: its opening time as sent, or when a report was last linked (ISO
+   * strings in UTC sort as times). */
+  function latestAt(row) {
+    var opened = row[cfg().protocol.fields.case.opened_at];
+    var at = latest(row, opened);
+    return at > (Date.parse(opened) || 0) ? new Date(at).toISOString() : opened;
+  }
+
   function markOf(data) {
     var mark = data && data.pinganMark;
     return mark && mark.until > Date.now() ? mark.kind : null;
@@ -77,14 +85,6 @@
     pinganTime: function (params) {
       var F = cfg().protocol.fields, opened = params.data && params.data[F.case.opened_at];
       return opened ? window.pinganLive.localTime(opened) : "";
-    },
-    pinganLatestAt: function (params) {
-      var data = params.data, F = cfg().protocol.fields;
-      if (!data) { return ""; }
-      var opened = data[F.case.opened_at];
-      var at = latest(data, opened);
-      // ISO strings in UTC sort as times; the opening time is kept as sent when not bumped.
-      return at > (Date.parse(opened) || 0) ? new Date(at).toISOString() : opened;
     },
     pinganExternalPresent: function () { return queue.overdueOnly || queue.mineOnly; },
     pinganExternalPasses: function (node) {
@@ -132,6 +132,7 @@
     row.pinganMark = kind ? { kind: kind, until: Date.now() + MARK_MS }
                           : (previous ? previous.pinganMark : null);
     row.pinganBumped = kind === "linked" ? Date.now() : (previous ? previous.pinganBumped : 0);
+    row.pinganLatest = latestAt(row);
     queue.rows.set(id, row);
     (previous ? queue.pending.update : queue.pending.add).push(row);
     schedule();
@@ -150,7 +151,11 @@
     var F = cfg().protocol.fields;
     queue.rows.clear();
     queue.pending = { add: [], update: [], remove: [] };
-    list.forEach(function (data) { queue.rows.set(data[F.case.id], Object.assign({}, data)); });
+    list.forEach(function (data) {
+      var row = Object.assign({}, data);
+      row.pinganLatest = data[F.case.opened_at];
+      queue.rows.set(data[F.case.id], row);
+    });
     if (queue.api) { queue.api.setGridOption("rowData", Array.from(queue.rows.values())); }
   }
 

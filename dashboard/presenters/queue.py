@@ -20,7 +20,10 @@ SEVERITY_CLASS = "pinganSeverityClass(params)"
 ROW_CLASS = "pinganRowClass(params)"
 REPORTS = "pinganReports(params)"
 TIME = "pinganTime(params)"
-LATEST = "pinganLatestAt(params)"
+# A sort key the browser keeps on each row (not a case field): the time of the row's latest
+# news. A plain field, because the grid reads it for every row on every re-sort, and a
+# function there would be interpreted each time (measured: 83 → 307 ms per new case at 10k).
+LATEST_FIELD = "pinganLatest"
 EXTERNAL_PRESENT = "pinganExternalPresent()"
 EXTERNAL_PASSES = "pinganExternalPasses(params)"
 ROW_ID = "pinganRowId(params)"
@@ -83,17 +86,17 @@ def queue_columns(lang: str) -> list[dict[str, Any]]:
             "cellClass": {"function": DEADLINE_CLASS},
         },
         {
-            "field": "opened_at",
+            # Sorted by its latest news (opening, or a report linked while shown): a newly
+            # linked report bumps its case to the top; the cell shows the opening time.
+            "field": LATEST_FIELD,
+            "colId": "opened_at",
             "headerName": text(lang, "col_opened"),
             "width": 84,
             "sort": "desc",
-            # Sorted by its latest news (opening, or a report linked while shown): a newly
-            # linked report bumps its case to the top; the cell still shows the opening time.
-            "valueGetter": {"function": LATEST},
             "valueFormatter": {"function": TIME},
         },
     ]
-    unknown = [c["field"] for c in columns if c["field"] not in fields]
+    unknown = [c["field"] for c in columns if c["field"] not in fields | {LATEST_FIELD}]
     if unknown:  # a renamed view field must not leave an empty column behind
         raise ValueError(f"queue columns name no case field: {unknown}")
     return columns

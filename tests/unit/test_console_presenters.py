@@ -6,7 +6,7 @@ import pytest
 
 from dashboard.i18n import county_title
 from dashboard.presenters.map_view import township_of, view_bounds
-from dashboard.presenters.queue import queue_columns
+from dashboard.presenters.queue import LATEST_FIELD, queue_columns
 from incidents.views import CaseView
 
 COUNTY = ((31.23, 118.69), (31.49, 119.21))
@@ -26,7 +26,7 @@ TOWNSHIPS = {
 def test_every_column_names_a_case_field_and_has_a_heading_in_both_languages() -> None:
     """Columns show CaseView fields, headed in Chinese by default and in English on request."""
     zh, en = queue_columns("zh-CN"), queue_columns("en")
-    fields = [c["field"] for c in zh]
+    fields = [c.get("colId", c["field"]) for c in zh]  # the column of each case field
     assert set(fields) <= set(CaseView.__struct_fields__)
     wanted = {"severity", "case_no", "category", "summary", "township_name", "step", "owner"}
     assert wanted | {"report_count", "deadline_at", "opened_at", "channel"} <= set(fields)
@@ -36,11 +36,12 @@ def test_every_column_names_a_case_field_and_has_a_heading_in_both_languages() -
 
 def test_coded_columns_filter_by_their_words_not_their_codes() -> None:
     """Category, step, channel and level filter on what the officer reads (e.g. 交通)."""
-    by_field = {c["field"]: c for c in queue_columns("zh-CN")}
+    by_field = {c.get("colId", c["field"]): c for c in queue_columns("zh-CN")}
     for field in ("category", "step", "channel", "severity"):
         assert "pinganWord" in by_field[field]["filterValueGetter"]["function"]
         assert by_field[field]["floatingFilter"] is True
     assert by_field["opened_at"]["sort"] == "desc", "newest first until the officer sorts"
+    assert by_field["opened_at"]["field"] == LATEST_FIELD, "sorted by latest news: a plain field"
 
 
 def test_a_township_user_fits_their_township_and_a_county_user_the_county() -> None:
