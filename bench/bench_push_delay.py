@@ -58,7 +58,7 @@ def measure(reports: int) -> list[float]:
                     tag = f"delay-probe-{serial}-{uuid.uuid4().hex[:6]}"
                     sent = time.perf_counter()
                     client.xadd(prefix + "intake", {"data": document(tag, serial)})
-                    page.locator("li.case-row", has_text=tag).wait_for(timeout=5_000)
+                    page.locator("#case-queue .ag-row", has_text=tag).wait_for(timeout=5_000)
                     delays.append(time.perf_counter() - sent)
                 assert not outside, outside
             keys = list(client.scan_iter(match=prefix + "*"))

@@ -9,14 +9,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
+import dash_ag_grid as dag
 import dash_leaflet as dl
 from dash import Dash, Input, Output, dcc, html
 from fastapi import FastAPI
 
 from dashboard import ids
 from dashboard.http_guard import CSRF_COOKIE
-from dashboard.i18n import browser_words, pick_lang, role_name, text
+from dashboard.i18n import browser_words, county_title, pick_lang, role_name, text
 from dashboard.panels import register_panels
+from dashboard.presenters.map_view import view_bounds
+from dashboard.presenters.queue import ROW_ID, grid_options, queue_columns
 from dashboard.services import Services
 from dashboard.sign_in import SCOPE_KEY
 
@@ -56,7 +59,7 @@ def _label_townships(layer: dict[str, Any]) -> dict[str, Any]:
     return {**layer, "features": features}
 
 
-def _map(layers: MapLayers, config: DashboardConfig) -> dl.Map:
+def _map(layers: MapLayers, config: DashboardConfig, jurisdiction: str | None) -> dl.Map:
     children: list[Any] = []
     if config.tile_url:
         children.append(dl.TileLayer(url=config.tile_url))
@@ -73,11 +76,13 @@ def _map(layers: MapLayers, config: DashboardConfig) -> dl.Map:
             interactive=False,
         ),
     ]
-    # Fitted to the county's bounds at whatever size the screen is (a fixed zoom left the
-    # county a small island on a 4K wall), in fractional zoom steps so it fills the map.
+    # Fitted to the viewer's township (or the county) at whatever size the screen is (a fixed
+    # zoom left the county a small island on a 4K wall), in fractional zoom steps so it fills
+    # the map. Only the first view: after that the view stays where the user puts it.
+    fit = view_bounds(layers.townships, layers.bounds, jurisdiction)
     return dl.Map(
         id=ids.LIVE_MAP,
-        bounds=[list(corner) for corner in layers.bounds],
+        bounds=[list(corner) for corner in fit],
         boundsOptions={"padding": [16, 16]},
         zoomSnap=0.1,
         zoomDelta=0.5,
@@ -111,6 +116,91 @@ def _sign_out(lang: str, who: SignedIn) -> html.Form:
     )
 
 
+def _legend(lang: str) -> html.Div:
+    """The map's legend, always shown: severity colours, step outlines, unit states."""
+
+    def entry(swatch: str, label: str) -> html.Li:
+        return html.Li([html.Span(className=f"swatch {swatch}"), html.Span(label)])
+
+    severities = [entry(f"sev-{n}", browser_words(lang)["severity"][str(n)]) for n in (1, 2, 3, 4)]
+    steps = browser_words(lang)["step"]
+    return html.Div(
+        id=ids.MAP_LEGEND,
+        className="map-legend",
+        children=[
+            html.H3(text(lang, "legend")),
+            html.H4(text(lang, "legend_severity")),
+            html.Ul(severities),
+            html.H4(text(lang, "legend_steps")),
+            html.Ul([entry(f"step-{code}", name) for code, name in steps.items()]),
+            html.H4(text(lang, "legend_units")),
+            html.Ul(
+                [
+                    entry("unit-available", text(lang, "unit_available")),
+                    entry("unit-busy", text(lang, "unit_busy")),
+                    entry("unit-off", text(lang, "unit_off")),
+                    entry("unit-stale", text(lang, "unit_stale")),
+                ]
+            ),
+        ],
+    )
+
+
+def _layer_toggles(lang: str) -> html.Div:
+    """One switch per live layer (the browser shows and hides the layer; pressed: shown)."""
+    return html.Div(
+        id=ids.LAYER_TOGGLES,
+        className="layer-toggles",
+        children=[_toggle(text(lang, f"layer_{name}"), name) for name in ("cases", "units")],
+    )
+
+
+def _toggle(label: str, layer: str) -> html.Button:
+    # data-* props are wildcard attributes, which the component's type stubs do not know.
+    attributes: dict[str, Any] = {"data-layer": layer}
+    return html.Button(label, className="toggle on", **attributes)
+
+
+def _queue(lang: str) -> html.Aside:
+    """The queue of open cases: a grid whose rows the live socket adds, moves and removes."""
+    return html.Aside(
+        className="queue-panel",
+        children=[
+            html.Div(
+                className="queue-head",
+                children=[
+                    html.H2(
+                        [
+                            text(lang, "live_queue"),
+                            html.Span("0", id=ids.QUEUE_COUNT, className="count"),
+                        ]
+                    ),
+                    html.Button(
+                        text(lang, "overdue_only"), id=ids.QUEUE_OVERDUE_ONLY, className="toggle"
+                    ),
+                    html.Button(
+                        text(lang, "mine_only"), id=ids.QUEUE_MINE_ONLY, className="toggle"
+                    ),
+                ],
+            ),
+            # Empty at first paint and never fed by a callback: rowData through Dash would
+            # re-send every row per change; the browser applies row transactions instead.
+            dag.AgGrid(
+                id=ids.QUEUE,
+                columnDefs=queue_columns(lang),
+                rowData=[],
+                getRowId=ROW_ID,
+                defaultColDef={"sortable": True, "resizable": True},
+                dashGridOptions=grid_options(),
+                # Widths are proportions: the columns fill the panel at 1080p and on a 4K wall.
+                columnSize="responsiveSizeToFit",
+                className="queue-grid",
+                style={"height": "100%", "width": "100%"},
+            ),
+        ],
+    )
+
+
 def page(
     lang: str, layers: MapLayers, config: DashboardConfig, who: SignedIn | None = None
 ) -> html.Div:
@@ -120,14 +210,18 @@ def page(
         "ws_port": config.ws_port,
         # The live feed a user may ask for is their own jurisdiction (the gateway checks).
         "scope": who.jurisdiction if who is not None else config.scope,
+        "user": who.username if who is not None else None,
         "lang": lang,
         "words": browser_words(lang),
         "protocol": dict(config.protocol),
         "ids": ids.described(),
     }
+    # data-ag-theme-mode: AG Grid's built-in theme follows it into its dark colours.
+    theme: dict[str, Any] = {"data-ag-theme-mode": "dark"}
     return html.Div(
         className="console",
         lang=lang,
+        **theme,
         children=[
             html.Header(
                 className="topbar",
@@ -136,7 +230,7 @@ def page(
                         className="brand",
                         children=[
                             html.Span(text(lang, "product"), className="product"),
-                            html.Span(f"{config.county_name}{text(lang, 'centre')}"),
+                            html.Span(county_title(lang, config.scope, config.county_name)),
                         ],
                     ),
                     html.Span(text(lang, "link_connecting"), id=ids.LINK_STATUS, className="link"),
@@ -149,19 +243,15 @@ def page(
             html.Main(
                 className="body",
                 children=[
-                    html.Section(className="map-panel", children=[_map(layers, config)]),
-                    html.Aside(
-                        className="queue-panel",
+                    html.Section(
+                        className="map-panel",
                         children=[
-                            html.H2(
-                                [
-                                    text(lang, "live_queue"),
-                                    html.Span("0", id=ids.QUEUE_COUNT, className="count"),
-                                ]
-                            ),
-                            html.Ol(id=ids.QUEUE, className="queue"),
+                            _map(layers, config, who.jurisdiction if who else None),
+                            _legend(lang),
+                            _layer_toggles(lang),
                         ],
                     ),
+                    _queue(lang),
                     # The opened case (filled by dashboard.panels when a row or marker is
                     # clicked: the browser sets SELECTED_CASE).
                     html.Section(id=ids.CASE_PANEL, className="case-panel", hidden=True),

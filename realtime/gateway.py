@@ -42,11 +42,13 @@ from realtime.fanout import (
     plain_wire,
 )
 from realtime.live_protocol import (
+    CASE_FIELDS,
     Error,
     ProtocolError,
     Snapshot,
     SnapshotReason,
     Status,
+    case_rows,
     encode,
     parse_subscribe,
     stream_id_key,
@@ -76,7 +78,9 @@ SnapshotBuilder = Callable[[SnapshotReason, str], Awaitable[bytes]]
 class GatewaySettings:
     """Tuning of the gateway."""
 
-    snapshot_limit: int = 500
+    # Every open case in scope goes in the snapshot (a queue or map holding only the newest
+    # few hid the rest); the limit only bounds memory against a runaway backlog.
+    snapshot_limit: int = 50_000
     client_queue: int = 2000
     replay_limit: int = 5000
     subscribe_timeout: float = 10.0
@@ -391,7 +395,9 @@ class Gateway:
             self._sessions[client] = identity.session_id
 
         async def snapshot(reason: SnapshotReason, last_id: str) -> bytes:
-            return await self._snapshot(viewer, subscription.scope, reason, last_id)
+            return await self._snapshot(
+                viewer, subscription.scope, reason, last_id, subscription.compact
+            )
 
         # Attached before the snapshot, so nothing falls in between.
         try:
@@ -545,7 +551,12 @@ class Gateway:
             return await snapshot("subscribe", last), last
 
     async def _snapshot(
-        self, viewer: Viewer, scope: str, reason: SnapshotReason, last_id: str
+        self,
+        viewer: Viewer,
+        scope: str,
+        reason: SnapshotReason,
+        last_id: str,
+        compact: bool = False,
     ) -> bytes:
         """A screen's snapshot: open cases, units and outages in scope, current to `last_id`."""
         async with self._pool.acquire() as conn:
@@ -562,8 +573,10 @@ class Gateway:
                 scope=scope,
                 reason=reason,
                 last_id=last_id,
-                cases=cases,
+                cases=[] if compact else cases,
                 units=units,
                 degraded=degraded,
+                case_fields=CASE_FIELDS if compact else None,
+                case_rows=case_rows(cases) if compact else None,
             )
         )

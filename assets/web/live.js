@@ -1,17 +1,33 @@
-/* Live deltas for the duty console: one websocket, markers added straight to the Leaflet
- * layer (never through a Dash prop), queue rows built with textContent only: every summary,
- * name and address is untrusted text and must never be parsed as HTML.
+/* Live deltas for the duty console: one websocket; each delta is applied to the map one
+ * feature at a time in the browser (never through a Dash prop) and handed to the queue grid
+ * (assets/web/live_queue.js) as a row transaction. Every summary, name and address is
+ * untrusted text: it goes into the page as textContent or as a grid value, never as HTML.
  *
  * Every element id, message type and field name is looked up (in IDS, M and C, F and SYS)
  * in the description the page embeds, generated from the Python definitions
  * (dashboard/ids.py, realtime/live_protocol.py); tests/unit/test_browser_protocol.py checks
- * that each one looked up here exists. */
+ * that each one looked up here exists.
+ *
+ * Cases on the map: one canvas renderer (10,000 SVG paths would each be a DOM node), grouped
+ * into grid cells of CELL_PX screen pixels below CLUSTER_BELOW_ZOOM; a cell holding several
+ * cases shows one counted cluster, coloured by its most severe case. A delta touches only
+ * its own cell; the cells are rebuilt only when the zoom changes. */
 (function () {
   "use strict";
-  var MAX_ROWS = 200;
-  var state = { map: null, layer: null, unitLayer: null, ws: null, lastId: null,
-                cases: new Map(), units: new Map(), degraded: new Map(), retry: 500, cfg: null };
-  var IDS = null, M = null, C = null, F = null, SYS = null;
+  var CELL_PX = 44;
+  var CLUSTER_BELOW_ZOOM = 14;
+  var STALE_MS = 5 * 60000;
+  // Markers twice as large where the type is (a 4K wall, style.css's media query).
+  var SCALE = window.matchMedia && window.matchMedia("(min-width: 2880px)").matches ? 2 : 1;
+  // Level Ⅰ–Ⅳ: four distinct colours (the same in the legend and the queue, style.css).
+  var SEVERITY_COLOURS = { 1: "#ff3b3b", 2: "#ff8c1a", 3: "#ffd21a", 4: "#3fa7ff" };
+  var STEP_OUTLINES = { intake: "#ffffff", report: "#c9b3ff", dispatch: "#4fc3f7",
+                        feedback: "#7cfc9a", verify: "#ff9de2", archive: "#9e9e9e" };
+  var state = { map: null, canvas: null, layer: null, clusterLayer: null, unitLayer: null,
+                ws: null, lastId: null, cases: new Map(), cells: new Map(), zoom: null,
+                units: new Map(), unitStatus: new Map(), degraded: new Map(), retry: 500,
+                cfg: null, selected: null, ring: null };
+  var IDS = null, M = null, C = null, F = null, SYS = null, EV = null;
   window.pinganLive = state; // for tests and the browser console
 
   function configure() {
@@ -24,8 +40,14 @@
     C = state.cfg.protocol.client_messages;
     F = state.cfg.protocol.fields;
     SYS = state.cfg.protocol.system_events;
+    EV = state.cfg.protocol.event_types;
     return true;
   }
+
+  // The socket opens as soon as the page's configuration is there, not after the map: the
+  // gateway builds the snapshot while Leaflet and the grid start; cases wait in `state.cases`
+  // and are drawn when the map comes (`onMap` → `regroup`).
+  whenConfigured(connect);
 
   if (window.L && window.L.Map) {
     // dash-leaflet exposes no handle on its map: capture it when Leaflet creates it.
@@ -40,10 +62,18 @@
 
   function onMap(map) {
     state.map = map;
+    // Own panes above the boundary layers: dash-leaflet adds those after this hook runs, and
+    // their translucent fill would otherwise sit on top of the cases.
+    ["cases", "clusters", "units"].forEach(function (name, i) {
+      map.createPane("pingan-" + name).style.zIndex = String(450 + i * 10);
+    });
+    state.canvas = window.L.canvas({ padding: 0.3, pane: "pingan-cases" });
     state.layer = window.L.layerGroup().addTo(map);
+    state.clusterLayer = window.L.layerGroup().addTo(map);
     state.unitLayer = window.L.layerGroup().addTo(map);
-    state.cases.forEach(function (entry) { entry.marker = null; placeMarker(entry.data); });
-    connect();
+    map.on("zoomend", regroup);
+    regroup();
+    bindLayerToggles();
   }
 
   function whenConfigured(then) {
@@ -71,9 +101,13 @@
       subscribe[F.subscribe.type] = C.subscribe;
       subscribe[F.subscribe.scope] = state.cfg.scope;
       subscribe[F.subscribe.since] = state.lastId;
+      subscribe[F.subscribe.compact] = true;
       ws.send(JSON.stringify(subscribe));
     };
-    ws.onmessage = function (msg) { handle(JSON.parse(msg.data)); };
+    ws.onmessage = function (msg) {
+      if (state.snapshotAt === undefined) { state.snapshotAt = window.performance.now(); }
+      handle(JSON.parse(msg.data));
+    };
     ws.onclose = function () {
       setLink("link_lost", "lost");
       window.setTimeout(connect, state.retry);
@@ -84,14 +118,15 @@
   function handle(message) {
     var type = message[F.snapshot.type];
     if (type === M.snapshot) {
-      clearAll();
-      message[F.snapshot.cases].slice().reverse().forEach(upsertCase);
+      var started = window.performance.now();
+      loadSnapshot(snapshotCases(message));
       (message[F.snapshot.units] || []).forEach(moveUnit);
       state.degraded.clear();
       (message[F.snapshot.degraded] || []).forEach(markDegraded);
       showDegraded();
       state.lastId = message[F.snapshot.last_id];
       state.retry = 500;
+      state.snapshotMs = window.performance.now() - started;
       setLink("link_live", "live");
     } else if (type === M.replay) {
       message[F.replay.deltas].forEach(applyDelta);
@@ -133,8 +168,11 @@
     } else if (type === SYS.recovered) {
       state.degraded.delete(event[F.system.component]);
       showDegraded();
+    } else if (type === EV.unit_status) {
+      setUnitStatus(event[F.unit_status.unit_id], event[F.unit_status.after]);
     } else if (event[F.event.case]) {
-      upsertCase(event[F.event.case]);
+      var kind = type === EV.case_opened ? "new" : (type === EV.report_linked ? "linked" : null);
+      upsertCase(event[F.event.case], kind);
     }
   }
 
@@ -151,58 +189,240 @@
     node.hidden = parts.length === 0;
   }
 
-  function moveUnit(unit) {
-    var id = unit[F.unit.unit_id], lat = unit[F.unit.lat], lon = unit[F.unit.lon];
-    if (!state.unitLayer || typeof lat !== "number" || typeof lon !== "number") { return; }
-    var marker = state.units.get(id);
-    if (marker) { marker.setLatLng([lat, lon]); return; }
-    marker = window.L.circleMarker([lat, lon], { radius: 5, className: "unit-marker", weight: 1 });
-    marker.bindTooltip(el("div", "unit-tip", id));
-    marker.addTo(state.unitLayer);
-    var path = marker.getElement();
-    if (path) { path.setAttribute("data-unit-id", String(id)); }
-    state.units.set(id, marker);
+  // --- cases: the queue and the map ------------------------------------------------------
+
+  /* The snapshot's cases as objects, from rows named by `case_fields` (compact) or as sent. */
+  function snapshotCases(message) {
+    var names = message[F.snapshot.case_fields], rows = message[F.snapshot.case_rows];
+    if (!names || !rows) { return message[F.snapshot.cases]; }
+    return rows.map(function (row) {
+      var c = {};
+      for (var i = 0; i < names.length; i++) { c[names[i]] = row[i]; }
+      return c;
+    });
   }
 
-  function clearAll() {
-    state.cases.forEach(function (entry) { removeCase(entry); });
+  function loadSnapshot(list) {
     state.cases.clear();
-    if (state.unitLayer) { state.unitLayer.clearLayers(); }
-    state.units.clear();
-  }
-
-  function removeCase(entry) {
-    if (entry.marker && state.layer) { state.layer.removeLayer(entry.marker); }
-    if (entry.row && entry.row.parentNode) { entry.row.parentNode.removeChild(entry.row); }
-  }
-
-  function upsertCase(data) {
-    var id = data[F.case.id];
-    var entry = state.cases.get(id);
-    if (entry) { removeCase(entry); }
-    entry = { data: data, row: null, marker: null };
-    state.cases.set(id, entry);
-    if (data[F.case.status] !== "open") { state.cases.delete(id); updateCount(); return; }
-    entry.row = queueRow(data);
-    var queue = byId("QUEUE");
-    if (queue) { queue.insertBefore(entry.row, queue.firstChild); trimQueue(queue); }
-    placeMarker(data);
+    var open = list.filter(function (c) { return c[F.case.status] === "open"; });
+    open.forEach(function (c) { state.cases.set(c[F.case.id], { data: c, marker: null, cell: null }); });
+    var t0 = window.performance.now();
+    window.pinganQueue.reset(open);
+    var t1 = window.performance.now();
+    regroup();
+    state.timings = { queue: t1 - t0, map: window.performance.now() - t1 };
     updateCount();
   }
 
-  function trimQueue(queue) {
-    while (queue.children.length > MAX_ROWS) {
-      var last = queue.lastChild;
-      var id = Number(last.getAttribute("data-case-id"));
-      var entry = state.cases.get(id);
-      if (entry) { removeCase(entry); state.cases.delete(id); } else { queue.removeChild(last); }
+  function upsertCase(data, kind) {
+    var id = data[F.case.id];
+    var entry = state.cases.get(id);
+    if (entry) { unplace(id, entry); }
+    if (data[F.case.status] !== "open") {
+      state.cases.delete(id);
+      window.pinganQueue.remove(id);
+      updateCount();
+      return;
     }
+    entry = { data: data, marker: null, cell: null };
+    state.cases.set(id, entry);
+    window.pinganQueue.upsert(data, kind);
+    place(id, entry);
+    updateCount();
   }
 
   function updateCount() {
     var node = byId("QUEUE_COUNT");
     if (node) { node.textContent = String(state.cases.size); }
   }
+
+  function clustering() { return state.map && state.map.getZoom() < CLUSTER_BELOW_ZOOM; }
+
+  function cellKey(data) {
+    var p = state.map.project([data[F.case.lat], data[F.case.lon]], state.map.getZoom());
+    return Math.floor(p.x / CELL_PX) + ":" + Math.floor(p.y / CELL_PX);
+  }
+
+  /* Rebuild every marker and cluster for the current zoom (O(cases), only on zoom change). */
+  function regroup() {
+    if (!state.map) { return; }
+    state.layer.clearLayers();
+    state.clusterLayer.clearLayers();
+    state.cells.clear();
+    state.cases.forEach(function (entry) { entry.marker = null; entry.cell = null; });
+    // Every case into its cell first, then each cell drawn once (not once per case).
+    state.cases.forEach(function (entry, id) { place(id, entry, true); });
+    state.cells.forEach(redrawCell);
+    drawRing();
+  }
+
+  function place(id, entry, deferred) {
+    if (!state.map) { return; }
+    if (!clustering()) { showCase(entry); return; }
+    var key = cellKey(entry.data);
+    var cell = state.cells.get(key);
+    if (!cell) { cell = { ids: new Set(), cluster: null }; state.cells.set(key, cell); }
+    cell.ids.add(id);
+    entry.cell = key;
+    if (!deferred) { redrawCell(cell); }
+  }
+
+  function unplace(id, entry) {
+    if (entry.marker) { state.layer.removeLayer(entry.marker); entry.marker = null; }
+    var cell = entry.cell !== null ? state.cells.get(entry.cell) : null;
+    entry.cell = null;
+    if (!cell) { return; }
+    cell.ids.delete(id);
+    redrawCell(cell);
+  }
+
+  function redrawCell(cell) {
+    if (cell.cluster) { state.clusterLayer.removeLayer(cell.cluster); cell.cluster = null; }
+    if (cell.ids.size === 1) {
+      cell.ids.forEach(function (id) { showCase(state.cases.get(id)); });
+      return;
+    }
+    var worst = 4, lat = 0, lon = 0;
+    cell.ids.forEach(function (id) {
+      var entry = state.cases.get(id), c = entry.data;
+      if (entry.marker) { state.layer.removeLayer(entry.marker); entry.marker = null; }
+      worst = Math.min(worst, c[F.case.severity]);
+      lat += c[F.case.lat]; lon += c[F.case.lon];
+    });
+    if (cell.ids.size === 0) { return; }
+    var n = cell.ids.size;
+    var label = document.createElement("span");
+    label.textContent = String(n);
+    var size = (n < 10 ? 28 : (n < 100 ? 36 : 44)) * SCALE;
+    var cluster = window.L.marker([lat / n, lon / n], {
+      icon: window.L.divIcon({ html: label, className: "case-cluster sev-" + worst,
+                               iconSize: [size, size] }),
+      keyboard: false,
+      pane: "pingan-clusters",
+    });
+    cluster.bindTooltip(el("div", null, words().ui.cluster.replace("{n}", n)));
+    cluster.on("click", function () {
+      state.map.setView(cluster.getLatLng(), Math.min(state.map.getZoom() + 2, CLUSTER_BELOW_ZOOM));
+    });
+    cluster.addTo(state.clusterLayer);
+    cell.cluster = cluster;
+  }
+
+  function showCase(entry) {
+    if (!entry || entry.marker) { return; }
+    var c = entry.data, severity = c[F.case.severity];
+    var marker = window.L.circleMarker([c[F.case.lat], c[F.case.lon]], {
+      renderer: state.canvas,
+      radius: (severity <= 2 ? 9 : 7) * SCALE,
+      color: STEP_OUTLINES[c[F.case.step]] || "#ffffff",
+      weight: 2 * SCALE,
+      fillColor: SEVERITY_COLOURS[severity] || SEVERITY_COLOURS[4],
+      fillOpacity: 0.9,
+    });
+    var tip = el("div", "case-tip");
+    tip.appendChild(el("strong", null, c[F.case.case_no]));
+    tip.appendChild(el("div", null, c[F.case.summary]));
+    marker.bindTooltip(tip); // a DOM node: Leaflet inserts it as is, never as HTML text
+    // Opens the case; the map stays where the user put it.
+    marker.on("click", function () { window.pinganQueue.select(c[F.case.id]); });
+    marker.addTo(state.layer);
+    entry.marker = marker;
+  }
+
+  /* Where a case is drawn now: "marker", "cluster" or null (for tests and the console). */
+  state.drawnAs = function (caseNo) {
+    var found = null;
+    state.cases.forEach(function (entry) {
+      if (entry.data[F.case.case_no] !== caseNo) { return; }
+      if (entry.marker && state.layer.hasLayer(entry.marker)) { found = "marker"; }
+      var cell = entry.cell !== null ? state.cells.get(entry.cell) : null;
+      if (!found && cell && cell.cluster) { found = "cluster"; }
+    });
+    return found;
+  };
+
+  /* A ring around the opened case, wherever the map is looking. */
+  state.highlight = function (id) { state.selected = id; drawRing(); };
+
+  function drawRing() {
+    if (state.ring) { state.ring.remove(); state.ring = null; }
+    var entry = state.selected !== null ? state.cases.get(state.selected) : null;
+    if (!entry || !state.map) { return; }
+    state.ring = window.L.circleMarker([entry.data[F.case.lat], entry.data[F.case.lon]], {
+      radius: 16, color: "#ffffff", weight: 3, fill: false, interactive: false,
+      className: "selected-ring", pane: "pingan-units",
+    }).addTo(state.map);
+  }
+
+  // --- units ------------------------------------------------------------------------------
+
+  function unitClass(id, atMs) {
+    var status = state.unitStatus.get(id) || "unknown";
+    var stale = typeof atMs === "number" && Date.now() - atMs > STALE_MS;
+    return "unit-marker status-" + status + (stale ? " stale" : "");
+  }
+
+  function moveUnit(unit) {
+    var id = unit[F.unit.unit_id], lat = unit[F.unit.lat], lon = unit[F.unit.lon];
+    if (!state.unitLayer || typeof lat !== "number" || typeof lon !== "number") { return; }
+    var atMs = unit[F.unit.at_ms];
+    var known = state.units.get(id);
+    if (known) {
+      known.marker.setLatLng([lat, lon]);
+      known.atMs = atMs;
+      paintUnit(id, known);
+      return;
+    }
+    var marker = window.L.circleMarker([lat, lon], {
+      radius: 6 * SCALE, className: unitClass(id, atMs), weight: 2, pane: "pingan-units",
+    });
+    var tip = el("div", "unit-tip");
+    marker.bindTooltip(tip);
+    marker.addTo(state.unitLayer);
+    var path = marker.getElement();
+    if (path) { path.setAttribute("data-unit-id", String(id)); }
+    known = { marker: marker, atMs: atMs, tip: tip };
+    state.units.set(id, known);
+    paintUnit(id, known);
+  }
+
+  function paintUnit(id, known) {
+    var path = known.marker.getElement();
+    if (path) { path.setAttribute("class", unitClass(id, known.atMs) + " leaflet-interactive"); }
+    var w = words().ui, age = "";
+    if (typeof known.atMs === "number" && Date.now() - known.atMs > STALE_MS) {
+      age = " · " + w.unit_age.replace("{m}", Math.floor((Date.now() - known.atMs) / 60000));
+    }
+    known.tip.textContent = String(id) + age;
+  }
+
+  function setUnitStatus(id, status) {
+    state.unitStatus.set(id, status);
+    var known = state.units.get(id);
+    if (known) { paintUnit(id, known); }
+  }
+
+  // Positions grow old without any message: look again twice a minute.
+  window.setInterval(function () { state.units.forEach(function (known, id) { paintUnit(id, known); }); }, 30000);
+
+  // --- layer switches ---------------------------------------------------------------------
+
+  function bindLayerToggles() {
+    var holder = byId("LAYER_TOGGLES");
+    if (!holder) { return; }
+    var layers = { cases: [state.layer, state.clusterLayer], units: [state.unitLayer] };
+    holder.querySelectorAll("button").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var on = !button.classList.contains("on");
+        button.classList.toggle("on", on);
+        (layers[button.getAttribute("data-layer")] || []).forEach(function (layer) {
+          if (on) { layer.addTo(state.map); } else { layer.remove(); }
+        });
+      });
+    });
+  }
+
+  // --- helpers ----------------------------------------------------------------------------
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -218,57 +438,7 @@
     var cst = new Date(d.getTime() + (d.getTimezoneOffset() + 480) * 60000);
     return pad(cst.getHours()) + ":" + pad(cst.getMinutes()) + ":" + pad(cst.getSeconds());
   }
-
-  function queueRow(c) {
-    var w = words();
-    var severity = c[F.case.severity], caseNo = c[F.case.case_no];
-    var row = el("li", "case-row sev-" + severity);
-    row.setAttribute("data-case-id", String(c[F.case.id]));
-    row.setAttribute("data-case-no", caseNo);
-    var head = el("div", "case-head");
-    head.appendChild(el("span", "sev", w.severity[String(severity)] || severity));
-    head.appendChild(el("span", "cat", w.category[c[F.case.category]] || c[F.case.category]));
-    head.appendChild(el("span", "chan", w.channel[c[F.case.channel]] || c[F.case.channel]));
-    head.appendChild(el("span", "time", localTime(c[F.case.opened_at])));
-    row.appendChild(head);
-    row.appendChild(el("div", "summary", c[F.case.summary]));
-    var where = el("div", "where");
-    where.appendChild(el("span", "case-no", caseNo));
-    where.appendChild(el("span", "township", c[F.case.township_name] || ""));
-    if (c[F.case.village_name]) { where.appendChild(el("span", "village", c[F.case.village_name])); }
-    if (!c[F.case.inside_county]) { where.appendChild(el("span", "outside", w.ui.outside)); }
-    var reports = c[F.case.report_count];
-    if (reports > 1) {
-      where.appendChild(el("span", "reports", w.ui.reports.replace("{n}", reports)));
-    }
-    row.appendChild(where);
-    row.addEventListener("click", function () {
-      if (state.map) {
-        state.map.setView([c[F.case.lat], c[F.case.lon]], Math.max(state.map.getZoom(), 14));
-      }
-    });
-    return row;
-  }
-
-  function placeMarker(c) {
-    if (!state.layer) { return; }
-    var entry = state.cases.get(c[F.case.id]);
-    if (!entry || entry.marker) { return; }
-    var severity = c[F.case.severity];
-    var marker = window.L.circleMarker([c[F.case.lat], c[F.case.lon]], {
-      radius: severity <= 2 ? 9 : 7,
-      className: "case-marker sev-" + severity,
-      weight: 2,
-    });
-    var tip = el("div", "case-tip");
-    tip.appendChild(el("strong", null, c[F.case.case_no]));
-    tip.appendChild(el("div", null, c[F.case.summary]));
-    marker.bindTooltip(tip); // a DOM node: Leaflet inserts it as is, never as HTML text
-    marker.addTo(state.layer);
-    var path = marker.getElement();
-    if (path) { path.setAttribute("data-case-no", c[F.case.case_no]); }
-    entry.marker = marker;
-  }
+  state.localTime = localTime;
 
   function tick() {
     var node = IDS ? byId("CLOCK") : null;

@@ -91,18 +91,19 @@ def test_hostile_text_is_stored_as_given_and_shown_as_text(stack: RunningStack) 
         for data in broken.values():
             client.xadd(intake, {"data": data})
         page.wait_for_function(
-            "(n) => document.querySelectorAll('li.case-row').length >= n",
+            "(n) => document.querySelectorAll(`#case-queue .ag-center-cols-container .ag-row`)"
+            ".length >= n",
             arg=len(HOSTILE),
             timeout=20_000,
         )
         shown = page.eval_on_selector_all(
-            "li.case-row .summary", "cells => cells.map(c => c.textContent)"
+            '#case-queue [col-id="summary"]', "cells => cells.map(c => c.textContent)"
         )
         for summary in HOSTILE:
             # innerText folds some whitespace: compare the DOM's text nodes, which keep it.
             assert any(summary in text for text in shown), summary[:40]
         assert page.evaluate("window.__xss === undefined"), "no payload ran"
-        assert page.locator("li.case-row img, li.case-row svg, li.case-row script").count() == 0
+        assert page.locator("#case-queue .ag-row :is(img, svg, script)").count() == 0
         assert "13951234567" not in page.content()
         assert outside == []
 
