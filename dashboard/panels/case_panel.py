@@ -1,0 +1,474 @@
+"""The opened case: its facts, reporter, timeline, reports, units and lifecycle actions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from dash import ALL, Dash, Input, Output, State, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from dashboard import ids
+from dashboard.caller import caller_of
+from dashboard.commands import FIELDS, NEEDS_REASON, TIER_CHOICES, build
+from dashboard.i18n import move_name, pick_lang, text
+from dashboard.presenters import case_panel as show
+from dashboard.services import Services
+from incidents.access import Action, CaseRef, decide
+from incidents.case import Case, Reporter, Satisfaction
+from incidents.lifecycle import IllegalMove, Move, replay
+from incidents.store import guarded, queries
+from incidents.store.case_store import Conn
+from incidents.store.guarded import Caller, Refused
+from incidents.store.queries import CaseDetail
+from incidents.store.service import StaleCase
+
+REVEAL = "reveal"  # the reveal button shares the action buttons' pattern and dialog
+
+
+def lang_of(search: str | None) -> str:
+    """The page's language from its query string (?lang=en)."""
+    query = parse_qs((search or "").lstrip("?"))
+    return pick_lang((query.get("lang") or [""])[0] or None)
+
+
+def _field(
+    label_id: str | None, label: str, control: Any, error_id: str, row_id: str | None
+) -> html.Div:
+    return html.Div(
+        id=row_id or f"{error_id}-row",
+        className="field",
+        children=[
+            html.Label(label, id=label_id or f"{error_id}-label"),
+            control,
+            html.Span(id=error_id, className="field-error", role="alert"),
+        ],
+    )
+
+
+def _dialog(lang: str) -> html.Div:
+    """The confirmation dialog every action opens, with every field any action needs."""
+    satisfactions = [
+        {"label": text(lang, f"sat_{s.value}"), "value": s.value} for s in Satisfaction
+    ]
+    return html.Div(
+        id=ids.PANEL_DIALOG,
+        className="panel-dialog",
+        hidden=True,
+        role="dialog",
+        children=html.Div(
+            className="panel-dialog-card",
+            children=[
+                html.H3(id=ids.PANEL_DIALOG_TITLE),
+                _field(
+                    ids.PANEL_TIER_ROW + "-label",
+                    text(lang, "panel_to_tier"),
+                    dcc.RadioItems(id=ids.PANEL_TIER, options=[], className="choices"),
+                    ids.PANEL_TIER_ERROR,
+                    ids.PANEL_TIER_ROW,
+                ),
+                _field(
+                    None,
+                    text(lang, "panel_to_owner"),
+                    dcc.Input(id=ids.PANEL_OWNER, type="text", maxLength=64),
+                    ids.PANEL_OWNER_ERROR,
+                    ids.PANEL_OWNER_ROW,
+                ),
+                _field(
+                    None,
+                    text(lang, "panel_satisfaction"),
+                    dcc.RadioItems(
+                        id=ids.PANEL_SATISFACTION, options=satisfactions, className="choices"
+                    ),
+                    ids.PANEL_SATISFACTION + "-error",
+                    ids.PANEL_SATISFACTION_ROW,
+                ),
+                _field(
+                    None,
+                    text(lang, "panel_comment"),
+                    dcc.Input(id=ids.PANEL_COMMENT, type="text", maxLength=500),
+                    ids.PANEL_COMMENT + "-error",
+                    ids.PANEL_COMMENT_ROW,
+                ),
+                _field(
+                    ids.PANEL_REASON_LABEL,
+                    text(lang, "panel_reason"),
+                    dcc.Textarea(id=ids.PANEL_REASON, maxLength=500),
+                    ids.PANEL_REASON_ERROR,
+                    ids.PANEL_REASON + "-row",
+                ),
+                html.Div(
+                    className="dialog-buttons",
+                    children=[
+                        html.Button(
+                            text(lang, "panel_confirm"), id=ids.PANEL_CONFIRM, className="primary"
+                        ),
+                        html.Button(text(lang, "panel_cancel"), id=ids.PANEL_DISMISS),
+                    ],
+                ),
+            ],
+        ),
+    )
+
+
+def _shell(lang: str, body: Any, state: dict[str, Any] | None) -> list[Any]:
+    """The panel's frame: close button, body, notice line, dialog and the panel's state."""
+    return [
+        html.Button(text(lang, "panel_close"), id=ids.PANEL_CLOSE, className="panel-close"),
+        html.Div(id=ids.PANEL_NOTICE, className="panel-notice", role="status"),
+        html.Div(body, id=ids.PANEL_BODY),
+        _dialog(lang),
+        dcc.Store(id=ids.PANEL_STATE, data=state),
+    ]
+
+
+def _move_button(move: str, label: str, why_not: str, extra: str = "") -> html.Button:
+    # A disabled button says why in its title and beside it (title alone is not seen on touch).
+    return html.Button(
+        label,
+        id={"type": ids.PANEL_MOVE, "move": move},
+        disabled=bool(why_not),
+        title=why_not,
+        className=f"move {extra}".strip(),
+    )
+
+
+def body(
+    detail: CaseDetail,
+    case: Case,
+    ref: CaseRef | None,
+    caller: Caller,
+    lang: str,
+    now: datetime,
+    revealed: Reporter | None = None,
+) -> list[Any]:
+    """What the panel shows of one case for one caller."""
+    view = detail.case
+    # Which buttons to offer: the one access rule, asked without auditing (the guarded call
+    # that acts decides again, and audits a refusal).
+    may_act = decide(caller.principal, Action.ACT_ON_CASE, ref, now)
+    may_reveal = decide(caller.principal, Action.REVEAL_PERSONAL_DATA, ref, now).allowed
+    reporter = revealed or show.masked_reporter(detail)
+    reporter_row: list[Any] = [
+        html.Span(
+            show.reporter_words(reporter, lang), className="reporter", id="case-panel-reporter"
+        ),
+    ]
+    if revealed is not None:
+        reporter_row.append(html.Span(text(lang, "panel_revealed"), className="revealed"))
+    elif may_reveal and reporter is not None:
+        reporter_row.append(_move_button(REVEAL, text(lang, "panel_reveal"), "", "reveal"))
+    actions = []
+    for state in show.action_states(case, may_act, caller.principal.user_id, lang, now):
+        actions.append(
+            html.Li(
+                [
+                    _move_button(state.move.value, state.label, state.why_not),
+                    html.Span(state.why_not, className="why-not") if state.why_not else None,
+                ],
+                className="enabled" if state.enabled else "disabled",
+            )
+        )
+    return [
+        html.H2(view.summary, className="panel-summary"),
+        html.Dl(
+            className="facts",
+            children=[
+                part
+                for label, value in show.facts(view, lang)
+                for part in (html.Dt(label), html.Dd(value))
+            ]
+            + [html.Dt(text(lang, "panel_reporter")), html.Dd(reporter_row)],
+        ),
+        html.H3(text(lang, "panel_actions")),
+        html.Ul(actions, className="actions"),
+        html.H3(text(lang, "panel_assignments")),
+        html.Ul(
+            [html.Li(show.assignment_line(a, lang)) for a in detail.assignments]
+            or [html.Li(text(lang, "panel_none"), className="none")],
+            className="assignments",
+        ),
+        html.H3(text(lang, "panel_timeline")),
+        html.Ol(
+            [
+                html.Li(
+                    [
+                        html.Span(row.at, className="at"),
+                        html.Span(row.who, className="who"),
+                        html.Span(row.what, className="what"),
+                    ]
+                )
+                for row in show.timeline_rows(detail.timeline, lang)
+            ],
+            className="timeline",
+        ),
+        html.H3(text(lang, "panel_reports")),
+        html.Ul(
+            [
+                html.Li(
+                    [
+                        html.Div(show.report_line(r, lang), className="how"),
+                        html.Div(r.summary, className="text"),
+                    ]
+                )
+                for r in detail.reports
+            ]
+            or [html.Li(text(lang, "panel_none"), className="none")],
+            className="reports",
+        ),
+    ]
+
+
+async def _case_and_ref(conn: Conn, case_id: int) -> tuple[Case, CaseRef | None]:
+    """The case itself (to ask the lifecycle which moves apply) and its access fields."""
+    # Only called after guarded.case_panel allowed the caller this case: same case, same read.
+    case = replay(await queries.case_events(conn, case_id))
+    return case, await guarded.case_ref(conn, case_id)
+
+
+def _state(detail: CaseDetail, lang: str, move: str | None = None) -> dict[str, Any]:
+    return {"case_id": detail.case.id, "version": detail.case.version, "lang": lang, "move": move}
+
+
+def register(app: Dash, services: Services) -> None:
+    """The case panel's callbacks: open, close, choose an action, confirm it."""
+
+    async def read(
+        case_id: int, lang: str, revealed: Reporter | None = None
+    ) -> tuple[Any, dict[str, Any] | None]:
+        now = datetime.now(UTC)
+        pool = await services.pool_of()
+        async with pool.acquire() as conn:
+            caller = await caller_of(app, conn, now)
+            if caller is None:
+                return html.P(text(lang, "panel_refused").format(why=""), className="refused"), None
+            try:
+                detail = await guarded.case_panel(conn, caller, case_id, now)
+            except Refused as refused:
+                why = show.reason_words(refused.reason, lang)
+                return html.P(
+                    text(lang, "panel_refused").format(why=why), className="refused"
+                ), None
+            case, ref = await _case_and_ref(conn, case_id)
+            return body(detail, case, ref, caller, lang, now, revealed), _state(detail, lang)
+
+    @app.callback(
+        Output(ids.CASE_PANEL, "children"),
+        Output(ids.CASE_PANEL, "hidden"),
+        Input(ids.SELECTED_CASE, "data"),
+        State(ids.URL, "search"),
+        prevent_initial_call=True,
+    )
+    async def open_case(selected: dict[str, Any] | None, search: str | None) -> tuple[Any, bool]:
+        if not selected or not isinstance(selected.get("case_id"), int):
+            raise PreventUpdate
+        lang = lang_of(search)
+        content, state = await read(selected["case_id"], lang)
+        return _shell(lang, content, state), False
+
+    @app.callback(
+        Output(ids.CASE_PANEL, "hidden", allow_duplicate=True),
+        Input(ids.PANEL_CLOSE, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def close(n: int | None) -> bool:
+        if not n:
+            raise PreventUpdate
+        return True
+
+    @app.callback(
+        Output(ids.PANEL_DIALOG, "hidden"),
+        Output(ids.PANEL_DIALOG_TITLE, "children"),
+        Output(ids.PANEL_TIER_ROW, "hidden"),
+        Output(ids.PANEL_TIER, "options"),
+        Output(ids.PANEL_TIER, "value"),
+        Output(ids.PANEL_OWNER_ROW, "hidden"),
+        Output(ids.PANEL_SATISFACTION_ROW, "hidden"),
+        Output(ids.PANEL_COMMENT_ROW, "hidden"),
+        Output(ids.PANEL_REASON_LABEL, "children"),
+        Output(ids.PANEL_REASON, "value"),
+        Output(ids.PANEL_REASON_ERROR, "children"),
+        Output(ids.PANEL_TIER_ERROR, "children"),
+        Output(ids.PANEL_OWNER_ERROR, "children"),
+        Output(ids.PANEL_STATE, "data"),
+        Input({"type": ids.PANEL_MOVE, "move": ALL}, "n_clicks"),
+        State(ids.PANEL_STATE, "data"),
+        prevent_initial_call=True,
+    )
+    def choose(clicks: list[int | None], state: dict[str, Any] | None) -> tuple[Any, ...]:
+        trigger = ctx.triggered_id
+        if not state or not isinstance(trigger, dict) or not any(clicks):
+            raise PreventUpdate
+        lang = state["lang"]
+        name = str(trigger["move"])
+        if name == REVEAL:
+            fields: tuple[str, ...] = ("reason",)
+            title, required = text(lang, "panel_reveal_title"), True
+        else:
+            move = Move(name)
+            title = text(lang, "panel_confirm_title").format(move=move_name(lang, move))
+            fields = FIELDS[move]
+            required = move in NEEDS_REASON
+        tiers = TIER_CHOICES.get(Move(name), ()) if name != REVEAL else ()
+        options = [{"label": text(lang, f"tier_{t.value}"), "value": t.value} for t in tiers]
+        if name == Move.ESCALATE.value:
+            options.insert(0, {"label": text(lang, "panel_to_tier_default"), "value": ""})
+        label = text(lang, "panel_reason" if required else "panel_reason_optional")
+        return (
+            False,
+            title,
+            "to_tier" not in fields,
+            options,
+            "",
+            "to_owner" not in fields,
+            "satisfaction" not in fields,
+            "comment" not in fields,
+            label,
+            "",
+            "",
+            "",
+            "",
+            {**state, "move": name},
+        )
+
+    @app.callback(
+        Output(ids.PANEL_DIALOG, "hidden", allow_duplicate=True),
+        Input(ids.PANEL_DISMISS, "n_clicks"),
+        prevent_initial_call=True,
+    )
+    def dismiss(n: int | None) -> bool:
+        if not n:
+            raise PreventUpdate
+        return True
+
+    @app.callback(
+        Output(ids.PANEL_REASON_ERROR, "children", allow_duplicate=True),
+        Output(ids.PANEL_TIER_ERROR, "children", allow_duplicate=True),
+        Output(ids.PANEL_OWNER_ERROR, "children", allow_duplicate=True),
+        Output(ids.PANEL_NOTICE, "children"),
+        Output(ids.PANEL_NOTICE, "className"),
+        Output(ids.PANEL_BODY, "children"),
+        Output(ids.PANEL_DIALOG, "hidden", allow_duplicate=True),
+        Output(ids.PANEL_STATE, "data", allow_duplicate=True),
+        Input(ids.PANEL_CONFIRM, "n_clicks"),
+        State(ids.PANEL_STATE, "data"),
+        State(ids.PANEL_REASON, "value"),
+        State(ids.PANEL_TIER, "value"),
+        State(ids.PANEL_OWNER, "value"),
+        State(ids.PANEL_SATISFACTION, "value"),
+        State(ids.PANEL_COMMENT, "value"),
+        prevent_initial_call=True,
+    )
+    async def confirm(
+        n: int | None,
+        state: dict[str, Any] | None,
+        reason: str | None,
+        tier: str | None,
+        owner: str | None,
+        satisfaction: str | None,
+        comment: str | None,
+    ) -> tuple[Any, ...]:
+        if not n or not state or not state.get("move"):
+            raise PreventUpdate
+        lang, case_id, name = state["lang"], int(state["case_id"]), str(state["move"])
+        form = {
+            "reason": reason,
+            "to_tier": tier,
+            "to_owner": owner,
+            "satisfaction": satisfaction,
+            "comment": comment,
+        }
+        now = datetime.now(UTC)
+        pool = await services.pool_of()
+        async with pool.acquire() as conn:
+            caller = await caller_of(app, conn, now)
+            if caller is None:
+                raise PreventUpdate
+            if name == REVEAL:
+                if not (reason or "").strip():
+                    return (
+                        text(lang, "panel_need_reason"),
+                        "",
+                        "",
+                        no_update,
+                        no_update,
+                        no_update,
+                        False,
+                        no_update,
+                    )
+                try:
+                    reporter = await guarded.reveal_reporter(
+                        conn, caller, case_id, now, reason or ""
+                    )
+                except Refused as refused:
+                    why = show.reason_words(refused.reason, lang)
+                    return (
+                        "",
+                        "",
+                        "",
+                        text(lang, "panel_refused").format(why=why),
+                        "panel-notice bad",
+                        no_update,
+                        True,
+                        no_update,
+                    )
+                detail = await guarded.case_panel(conn, caller, case_id, now)
+                case, ref = await _case_and_ref(conn, case_id)
+                content = body(detail, case, ref, caller, lang, now, reporter)
+                return (
+                    "",
+                    "",
+                    "",
+                    text(lang, "panel_revealed_done"),
+                    "panel-notice good",
+                    content,
+                    True,
+                    _state(detail, lang),
+                )
+            move = Move(name)
+            built = build(move, form, caller.principal.user_id, lang)
+            if built.command is None:
+                errors = built.errors
+                return (
+                    errors.get("reason", ""),
+                    errors.get("to_tier", ""),
+                    errors.get("to_owner", ""),
+                    no_update,
+                    no_update,
+                    no_update,
+                    False,
+                    no_update,
+                )
+            service = await services.cases_of()
+            try:
+                result = await guarded.execute(
+                    service,
+                    conn,
+                    caller,
+                    case_id,
+                    built.command,
+                    now,
+                    expected_version=int(state["version"]),
+                )
+                notice, tone = (
+                    text(lang, "panel_done").format(
+                        move=move_name(lang, move), case_no=result.case.case_no
+                    ),
+                    "good",
+                )
+            except StaleCase as stale:
+                notice, tone = show.stale_words(stale.changed_by, stale.changed_at, lang), "bad"
+            except IllegalMove as illegal:
+                notice, tone = show.illegal_words(move, illegal.why, lang, illegal.step), "bad"
+            except Refused as refused:
+                notice, tone = (
+                    text(lang, "panel_refused").format(why=show.reason_words(refused.reason, lang)),
+                    "bad",
+                )
+        # Success or not, the panel shows the case as it now stands (a stale panel re-reads
+        # only when the user asks: the message tells them to).
+        if tone == "good":
+            content, new_state = await read(case_id, lang)
+            return ("", "", "", notice, "panel-notice good", content, True, new_state)
+        return ("", "", "", notice, "panel-notice bad", no_update, True, no_update)
