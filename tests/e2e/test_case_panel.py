@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
-import asyncpg
 import pytest
 import redis
 from playwright.sync_api import Page, expect
@@ -67,7 +63,9 @@ def open_panel(page: Page, case_id: int) -> None:
     page.locator("#case-panel").wait_for(state="visible", timeout=WAIT_MS)
 
 
-def console_page(chromium: Any, stack: RunningStack, **who: str) -> tuple[Page, list[str], list[str]]:
+def console_page(
+    chromium: Any, stack: RunningStack, **who: str
+) -> tuple[Page, list[str], list[str]]:
     context = chromium.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
     page = context.new_page()
     errors = _console(page)
@@ -82,8 +80,12 @@ def move_button(page: Page, move: str) -> Any:
     return page.locator(f'button.move[id*=\'"move":"{move}"\']')
 
 
+def why_not(page: Page, move: str) -> Any:
+    return page.locator(".actions li", has=move_button(page, move)).locator(".why-not")
+
+
 def test_duty_officer_opens_and_accepts_a_case(stack: RunningStack) -> None:
-    """The panel shows the case with its reporter masked; accept asks first, then the timeline says so."""
+    """The panel shows the case, reporter masked; accept asks first, then the timeline says so."""
     with browser() as chromium:
         page, errors, outside = console_page(chromium, stack)
         summary = f'老街东段打架 <img src=x onerror="window.__xss=1"> {uuid.uuid4().hex[:6]}'
@@ -96,7 +98,8 @@ def test_duty_officer_opens_and_accepts_a_case(stack: RunningStack) -> None:
         assert page.evaluate("window.__xss === undefined"), "the summary must render as text"
         # At intake, dispatch-step moves are disabled with the step named as the reason.
         expect(move_button(page, "verify_pass")).to_be_disabled()
-        expect(panel.locator(".why-not").first).to_contain_text("统一受理")
+        expect(why_not(page, "verify_pass")).to_have_text("当前环节（统一受理）不允许此操作")
+        expect(why_not(page, "escalate")).to_have_text("县级已是最高层级")
         # Rejecting needs a reason: the error shows next to the field, nothing changes.
         move_button(page, "reject").click()
         page.locator("#case-panel-dialog").wait_for(state="visible")
@@ -113,3 +116,104 @@ def test_duty_officer_opens_and_accepts_a_case(stack: RunningStack) -> None:
         shoot(page, "case-panel-accepted")
         assert outside == [], f"requests left the machine: {outside}"
         assert errors == [], errors
+
+
+def confirm(page: Page, move: str, reason: str = "", tier: str | None = None) -> None:
+    """Press a move's button, fill its dialog and confirm it."""
+    move_button(page, move).click()
+    page.locator("#case-panel-dialog").wait_for(state="visible")
+    if tier is not None:
+        page.locator(f'#case-panel-tier input[value="{tier}"]').check()
+    if reason:
+        page.fill("#case-panel-reason", reason)
+    page.click("#case-panel-confirm")
+
+
+def test_duty_officer_reveals_the_reporter_with_a_reason(stack: RunningStack) -> None:
+    """显示 asks why; without a reason it says so next to the field, with one it shows all."""
+    with browser() as chromium:
+        page, errors, outside = console_page(chromium, stack)
+        case_id = new_case(stack, page, f"噪音扰民 {uuid.uuid4().hex[:6]}")
+        open_panel(page, case_id)
+        page.locator("button.move.reveal").click()
+        expect(page.locator("#case-panel-dialog-title")).to_have_text("显示报告人完整信息")
+        page.click("#case-panel-confirm")
+        expect(page.locator("#case-panel-reason-error")).to_have_text("请填写原因")
+        page.fill("#case-panel-reason", "回访报告人核实情况")
+        page.click("#case-panel-confirm")
+        expect(page.locator("#case-panel .reporter")).to_have_text("王先生 13951234567")
+        expect(page.locator("#case-panel-notice")).to_contain_text("已记入审计")
+        assert outside == [] and errors == [], (outside, errors)
+
+
+def test_analyst_sees_the_reporter_masked_and_may_not_act(stack: RunningStack) -> None:
+    """An analyst's panel: masked reporter, no reveal button, every action disabled, in words."""
+    with browser() as chromium:
+        officer, _, _ = console_page(chromium, stack)
+        summary = f"电动车被盗 {uuid.uuid4().hex[:6]}"
+        case_id = new_case(stack, officer, summary)
+        page, errors, outside = console_page(chromium, stack, role="county_analyst")
+        page.locator("li.case-row", has_text=summary).wait_for(timeout=WAIT_MS)
+        open_panel(page, case_id)
+        panel = page.locator("#case-panel")
+        expect(panel.locator(".reporter")).to_have_text("王** 139****4567")
+        assert panel.locator("button.move.reveal").count() == 0
+        expect(move_button(page, "accept")).to_be_disabled()
+        expect(panel.locator(".actions .why-not").first).to_have_text("您的角色无权处置事件")
+        assert "13951234567" not in page.content()
+        shoot(page, "case-panel-analyst")
+        assert outside == [] and errors == [], (outside, errors)
+
+
+def test_township_coordinators_see_their_own_cases_only(stack: RunningStack) -> None:
+    """Handed down to 淳溪街道, its coordinator escalates it back; 阳江镇's is refused in words."""
+    with browser() as chromium:
+        officer, _, _ = console_page(chromium, stack)
+        case_id = new_case(stack, officer, f"邻里纠纷 {uuid.uuid4().hex[:6]}")
+        open_panel(officer, case_id)
+        confirm(officer, "accept")
+        expect(officer.locator("#case-panel-notice")).to_contain_text("已受理", timeout=WAIT_MS)
+        confirm(officer, "hand_down", "属地化解", tier="township")
+        expect(officer.locator("#case-panel-notice")).to_contain_text("已交办下级", timeout=WAIT_MS)
+
+        own, errors, outside = console_page(
+            chromium, stack, role="township_coordinator", jurisdiction="320118001000"
+        )
+        open_panel(own, case_id)
+        expect(own.locator("#case-panel .timeline")).to_contain_text("交办至乡镇（街道）")
+        expect(move_button(own, "escalate")).to_be_enabled()
+        confirm(own, "escalate", "涉及多部门，需县级协调")
+        expect(own.locator("#case-panel-notice")).to_contain_text("已上报上级", timeout=WAIT_MS)
+        # Back with the county, the township may only view it: the buttons say so.
+        expect(move_button(own, "escalate")).to_be_disabled()
+        expect(own.locator("#case-panel .actions")).to_contain_text(
+            "该事件由county办理".replace("county", "县（区）")
+        )
+        shoot(own, "case-panel-township")
+        assert outside == [] and errors == [], (outside, errors)
+
+        other, errors, outside = console_page(
+            chromium, stack, role="township_coordinator", jurisdiction="320118101000"
+        )
+        open_panel(other, case_id)
+        expect(other.locator("#case-panel .refused")).to_have_text("无权操作：不在您的辖区内")
+        assert other.locator("#case-panel .panel-summary").count() == 0
+        assert outside == [] and errors == [], (outside, errors)
+
+
+def test_a_stale_edit_names_who_changed_the_case(stack: RunningStack) -> None:
+    """Two officers open the same case; the second to act is told who changed it, and when."""
+    with browser() as chromium:
+        first, _, _ = console_page(chromium, stack)
+        case_id = new_case(stack, first, f"井盖缺失 {uuid.uuid4().hex[:6]}")
+        open_panel(first, case_id)
+        second, errors, outside = console_page(chromium, stack)
+        open_panel(second, case_id)
+        confirm(first, "accept")
+        expect(first.locator("#case-panel-notice")).to_contain_text("已受理", timeout=WAIT_MS)
+        who = first.locator("#case-panel .facts dd").nth(8).inner_text()
+        confirm(second, "reject", "误报")
+        notice = second.locator("#case-panel-notice")
+        expect(notice).to_contain_text(f"此事件已被 {who} 于 ", timeout=WAIT_MS)
+        expect(notice).to_contain_text("修改，请刷新")
+        assert outside == [] and errors == [], (outside, errors)
