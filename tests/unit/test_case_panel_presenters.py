@@ -1,0 +1,146 @@
+"""What the case panel shows and offers, given a case: words, masking, actions and their reasons."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from dashboard.commands import build
+from dashboard.presenters.case_panel import (
+    action_states,
+    facts,
+    masked_reporter,
+    reason_words,
+    reporter_words,
+    stale_words,
+    timeline_rows,
+)
+from incidents.access import Decision, owned_elsewhere
+from incidents.commands import EvaluateAndArchive, HandDown, Reject
+from incidents.lifecycle import Move
+from incidents.store.queries import CaseDetail, timeline_of
+from incidents.views import PlaceNames, case_view
+from incidents.vocabulary import Step, Tier
+from tests.unit.lifecycle_fixtures import Driver, drive_to, new_case
+
+ALLOWED = Decision(True)
+ZH = "zh-CN"
+
+
+def _states(driver: Driver, actor: str, may: Decision = ALLOWED, lang: str = ZH) -> dict[Move, str]:
+    states = action_states(driver.case, may, actor, lang, driver.now)
+    return {state.move: state.why_not for state in states}
+
+
+def _detail(driver: Driver) -> CaseDetail:
+    view = case_view(driver.case, PlaceNames("淳溪街道", "南漪社区居委会"))
+    return CaseDetail(view, timeline_of(driver.log), [], [])
+
+
+def test_at_intake_accept_and_reject_are_offered_and_the_rest_say_why_not() -> None:
+    states = _states(new_case(), "duty-a")
+    assert states[Move.ACCEPT] == "" and states[Move.REJECT] == ""
+    assert states[Move.ESCALATE] == "县级已是最高层级"
+    assert states[Move.VERIFY_PASS] == "当前环节（统一受理）不允许此操作"
+    assert states[Move.HAND_OVER] == "当前环节（统一受理）不允许此操作"
+
+
+def test_a_township_case_may_be_escalated_and_handed_down_to_a_village() -> None:
+    states = _states(new_case(owning_tier=Tier.TOWNSHIP), "town-a")
+    assert states[Move.ESCALATE] == ""
+    assert states[Move.HAND_DOWN] == ""
+
+
+def test_only_the_owner_hands_over_and_a_handler_may_not_verify() -> None:
+    driver = drive_to(new_case(), Step.REPORT)  # duty-a accepted: the owner
+    assert _states(driver, "duty-b")[Move.HAND_OVER] == "只有首问责任人才能移交"
+    assert _states(driver, "duty-a")[Move.HAND_OVER] == ""
+    driver = drive_to(driver, Step.VERIFY)  # field-1 reported completion
+    assert (
+        _states(driver, "field-1")[Move.VERIFY_PASS] == "办理人不能核查自己办理的事件，须由他人核查"
+    )
+    assert _states(driver, "verifier")[Move.VERIFY_PASS] == ""
+    assert _states(driver, "verifier")[Move.VERIFY_FAIL] == ""
+
+
+def test_the_role_or_the_owner_refusal_shows_on_moves_the_lifecycle_allows() -> None:
+    driver = new_case()
+    analyst = _states(driver, "ana", Decision(False, "your role may not act on cases"))
+    assert analyst[Move.ACCEPT] == "您的角色无权处置事件"
+    # The lifecycle's reason comes first: it is true whoever asks.
+    assert analyst[Move.VERIFY_PASS] == "当前环节（统一受理）不允许此操作"
+    township = _states(driver, "town", Decision(False, owned_elsewhere("county")))
+    assert township[Move.REJECT] == "该事件由县（区）办理，您只能查看"
+    english = _states(driver, "town", Decision(False, owned_elsewhere("county")), "en")
+    assert english[Move.REJECT] == "the case is owned by the county: you may only view it"
+
+
+def test_an_archived_case_offers_nothing() -> None:
+    driver = drive_to(new_case(), Step.ARCHIVE)
+    driver.do(EvaluateAndArchive(actor="duty-a", satisfaction=None, reason="联系不上报告人"))
+    assert set(_states(driver, "duty-a").values()) == {"事件已结束"}
+
+
+def test_the_timeline_says_who_did_what_and_why_in_words() -> None:
+    driver = drive_to(new_case(), Step.REPORT)
+    driver.do(HandDown(actor="duty-a", to_tier=Tier.TOWNSHIP, reason="属地化解"))
+    driver = drive_to(driver, Step.ARCHIVE)
+    rows = timeline_rows(timeline_of(driver.log), ZH)
+    whats = [row.what for row in rows]
+    assert whats[0] == "立案" and rows[0].who == "系统"
+    assert whats[1] == "受理，成为首问责任人" and rows[1].who == "duty-a"
+    assert whats[2] == "交办至乡镇（街道）；原因：属地化解"
+    assert "派遣 car-1" in whats and "car-1 到场" in whats and "核查通过" in whats
+    assert rows[0].at == "11-26 21:14"  # China time
+    english = [row.what for row in timeline_rows(timeline_of(driver.log), "en")]
+    assert english[2] == "Handed down to the township; Reason: 属地化解"
+
+
+def test_the_panel_shows_the_reporter_masked_and_nowhere_in_full() -> None:
+    detail = _detail(new_case())
+    reporter = masked_reporter(detail)
+    assert reporter_words(reporter, ZH) == "王** 139****4567"
+    shown = " ".join(value for _, value in facts(detail.case, ZH))
+    shown += " ".join(row.what for row in timeline_rows(detail.timeline, ZH))
+    assert "13951234567" not in shown and "王先生" not in shown
+
+
+def test_facts_name_the_place_step_and_owner() -> None:
+    shown = dict(facts(_detail(drive_to(new_case(), Step.REPORT)).case, ZH))
+    assert shown["位置"] == "淳溪街道 / 南漪社区居委会 / 320118001002-03"
+    assert shown["环节"] == "发现上报"
+    assert shown["首问责任人"] == "duty-a"
+    assert shown["类别"] == "治安" and shown["等级"] == "Ⅱ级"
+
+
+def test_a_stale_edit_names_who_and_when_in_china_time() -> None:
+    at = datetime(2026, 11, 26, 13, 14, 5, tzinfo=UTC)
+    assert stale_words("duty-b", at, ZH) == "此事件已被 duty-b 于 21:14 修改，请刷新"
+    assert stale_words("duty-b", at, "en") == "This case was changed by duty-b at 21:14; reload it"
+
+
+@pytest.mark.parametrize(
+    ("reason", "words"),
+    [
+        ("outside your jurisdiction", "不在您的辖区内"),
+        ("your role may not reveal personal data", "您的角色无权查看个人信息"),
+        ("a reason is required", "必须填写原因"),
+        ("something new the rules say", "不符合办理规则（something new the rules say）"),
+    ],
+)
+def test_refusals_read_in_chinese(reason: str, words: str) -> None:
+    assert reason_words(reason, ZH) == words
+
+
+def test_the_dialog_asks_for_what_each_move_needs_next_to_the_field() -> None:
+    assert build(Move.REJECT, {"reason": "  "}, "duty-a", ZH).errors == {"reason": "请填写原因"}
+    missing = build(Move.HAND_DOWN, {"reason": "属地"}, "duty-a", ZH).errors
+    assert missing == {"to_tier": "请选择目标层级"}
+    assert build(Move.HAND_DOWN, {"reason": "属地", "to_tier": "county"}, "d", ZH).errors
+    unevaluated = build(Move.EVALUATE_AND_ARCHIVE, {}, "duty-a", ZH).errors
+    assert unevaluated == {"reason": "未取得满意度评价时请填写原因"}
+    made = build(Move.REJECT, {"reason": " 重复报警 "}, "duty-a", ZH).command
+    assert made == Reject(actor="duty-a", reason="重复报警")
+    down = build(Move.HAND_DOWN, {"reason": "属地", "to_tier": "village"}, "duty-a", ZH).command
+    assert down == HandDown(actor="duty-a", reason="属地", to_tier=Tier.VILLAGE)
