@@ -13,7 +13,9 @@ from dashboard import ids
 from dashboard.caller import caller_of
 from dashboard.commands import FIELDS, NEEDS_REASON, TIER_CHOICES, build
 from dashboard.i18n import move_name, pick_lang, text
+from dashboard.panels import dispatch
 from dashboard.presenters import case_panel as show
+from dashboard.presenters.dispatch import DispatchRow
 from dashboard.services import Services
 from incidents.access import Action, CaseRef, decide
 from incidents.case import Case, Reporter, Satisfaction
@@ -23,6 +25,8 @@ from incidents.store.case_store import Conn
 from incidents.store.guarded import Caller, Refused
 from incidents.store.queries import CaseDetail
 from incidents.store.service import StaleCase
+from incidents.store.unit_store import UnitNotFound
+from incidents.units import UnitNotAvailable
 
 REVEAL = "reveal"  # the reveal button shares the action buttons' pattern and dialog
 
@@ -142,6 +146,7 @@ def body(
     lang: str,
     now: datetime,
     revealed: Reporter | None = None,
+    dispatch_rows: list[DispatchRow] | None = None,
 ) -> list[Any]:
     """What the panel shows of one case for one caller."""
     view = detail.case
@@ -183,6 +188,7 @@ def body(
         ),
         html.H3(text(lang, "panel_actions")),
         html.Ul(actions, className="actions"),
+        *(dispatch.section(dispatch_rows, lang) if dispatch_rows is not None else []),
         html.H3(text(lang, "panel_assignments")),
         html.Ul(
             [html.Li(show.assignment_line(a, lang)) for a in detail.assignments]
@@ -227,6 +233,46 @@ async def _case_and_ref(conn: Conn, case_id: int) -> tuple[Case, CaseRef | None]
     return case, await guarded.case_ref(conn, case_id)
 
 
+def failure_words(failure: Exception, move: Move, lang: str) -> str:
+    """Why a command or a dispatch did not happen, in words."""
+    match failure:
+        case StaleCase():
+            return show.stale_words(failure.changed_by, failure.changed_at, lang)
+        case IllegalMove():
+            return show.illegal_words(move, failure.why, lang, failure.step)
+        case Refused():
+            return text(lang, "panel_refused").format(why=show.reason_words(failure.reason, lang))
+        case UnitNotAvailable():
+            return text(lang, "panel_unit_busy")
+        case UnitNotFound():
+            return text(lang, "panel_unit_gone")
+    return text(lang, "panel_failed")
+
+
+async def compose(
+    conn: Conn,
+    services: Services,
+    detail: CaseDetail,
+    caller: Caller,
+    lang: str,
+    now: datetime,
+    revealed: Reporter | None = None,
+) -> list[Any]:
+    """The panel's body for a case the caller was allowed to view, with its dispatch list."""
+    case, ref = await _case_and_ref(conn, detail.case.id)
+    rows = None
+    may = decide(caller.principal, Action.DISPATCH, ref, now)
+    # The list only where sending is a move of the step and the role dispatches at all.
+    if (
+        may.allowed
+        and show.lifecycle_refusal(case, Move.DISPATCH, caller.principal.user_id, now) is None
+    ):
+        rows = await dispatch.rows_for(
+            conn, services, detail.case, case, caller.principal.user_id, "", lang, now
+        )
+    return body(detail, case, ref, caller, lang, now, revealed, rows)
+
+
 def _state(detail: CaseDetail, lang: str, move: str | None = None) -> dict[str, Any]:
     return {"case_id": detail.case.id, "version": detail.case.version, "lang": lang, "move": move}
 
@@ -250,8 +296,8 @@ def register(app: Dash, services: Services) -> None:
                 return html.P(
                     text(lang, "panel_refused").format(why=why), className="refused"
                 ), None
-            case, ref = await _case_and_ref(conn, case_id)
-            return body(detail, case, ref, caller, lang, now, revealed), _state(detail, lang)
+            content = await compose(conn, services, detail, caller, lang, now, revealed)
+            return content, _state(detail, lang)
 
     @app.callback(
         Output(ids.CASE_PANEL, "children"),
@@ -302,15 +348,20 @@ def register(app: Dash, services: Services) -> None:
             raise PreventUpdate
         lang = state["lang"]
         name = str(trigger["move"])
-        if name == REVEAL:
+        unit = dispatch.parse(name)
+        if unit is not None:
             fields: tuple[str, ...] = ("reason",)
+            title = text(lang, "panel_dispatch_title").format(name=unit[1])
+            required = not unit[3]  # sending a unit that is not available needs a reason
+        elif name == REVEAL:
+            fields = ("reason",)
             title, required = text(lang, "panel_reveal_title"), True
         else:
             move = Move(name)
             title = text(lang, "panel_confirm_title").format(move=move_name(lang, move))
             fields = FIELDS[move]
             required = move in NEEDS_REASON
-        tiers = TIER_CHOICES.get(Move(name), ()) if name != REVEAL else ()
+        tiers = TIER_CHOICES.get(Move(name), ()) if name in set(Move) else ()
         options = [{"label": text(lang, f"tier_{t.value}"), "value": t.value} for t in tiers]
         if name == Move.ESCALATE.value:
             options.insert(0, {"label": text(lang, "panel_to_tier_default"), "value": ""})
@@ -341,6 +392,50 @@ def register(app: Dash, services: Services) -> None:
         if not n:
             raise PreventUpdate
         return True
+
+    async def send(
+        conn: Conn,
+        caller: Caller,
+        case_id: int,
+        unit: tuple[str, str, int, bool],
+        reason: str | None,
+        lang: str,
+        now: datetime,
+        state: dict[str, Any],
+    ) -> tuple[Any, ...]:
+        """Send one recommended unit: the guard first, then the dispatch with its rank."""
+        unit_id, name, rank, available = unit
+        why = (reason or "").strip()
+        if not available and not why:
+            words = text(lang, "panel_unit_busy")
+            return (words, "", "", no_update, no_update, no_update, False, no_update)
+        try:
+            await guarded.check(conn, caller, Action.DISPATCH, case_id, now)
+            result = await (await services.cases_of()).dispatch_unit(
+                case_id,
+                unit_id,
+                actor=caller.principal.user_id,
+                now=now,
+                recommendation_rank=rank,
+                override_reason=None if available else why,
+                expected_version=int(state["version"]),
+            )
+            notice = text(lang, "panel_dispatch_done").format(
+                name=name, case_no=result.case.case_no
+            )
+        except (StaleCase, IllegalMove, Refused, UnitNotAvailable, UnitNotFound) as failure:
+            return (
+                "",
+                "",
+                "",
+                failure_words(failure, Move.DISPATCH, lang),
+                "panel-notice bad",
+                no_update,
+                True,
+                no_update,
+            )
+        content, new_state = await read(case_id, lang)
+        return ("", "", "", notice, "panel-notice good", content, True, new_state)
 
     @app.callback(
         Output(ids.PANEL_REASON_ERROR, "children", allow_duplicate=True),
@@ -414,8 +509,7 @@ def register(app: Dash, services: Services) -> None:
                         no_update,
                     )
                 detail = await guarded.case_panel(conn, caller, case_id, now)
-                case, ref = await _case_and_ref(conn, case_id)
-                content = body(detail, case, ref, caller, lang, now, reporter)
+                content = await compose(conn, services, detail, caller, lang, now, reporter)
                 return (
                     "",
                     "",
@@ -426,6 +520,9 @@ def register(app: Dash, services: Services) -> None:
                     True,
                     _state(detail, lang),
                 )
+            unit = dispatch.parse(name)
+            if unit is not None:
+                return await send(conn, caller, case_id, unit, reason, lang, now, state)
             move = Move(name)
             built = build(move, form, caller.principal.user_id, lang)
             if built.command is None:
@@ -457,17 +554,10 @@ def register(app: Dash, services: Services) -> None:
                     ),
                     "good",
                 )
-            except StaleCase as stale:
-                notice, tone = show.stale_words(stale.changed_by, stale.changed_at, lang), "bad"
-            except IllegalMove as illegal:
-                notice, tone = show.illegal_words(move, illegal.why, lang, illegal.step), "bad"
-            except Refused as refused:
-                notice, tone = (
-                    text(lang, "panel_refused").format(why=show.reason_words(refused.reason, lang)),
-                    "bad",
-                )
-        # Success or not, the panel shows the case as it now stands (a stale panel re-reads
-        # only when the user asks: the message tells them to).
+            except (StaleCase, IllegalMove, Refused) as failure:
+                notice, tone = failure_words(failure, move, lang), "bad"
+        # After a change the panel re-reads the case; after a refusal it stays as it was (a
+        # stale panel re-reads when the user opens the case again, as the message asks).
         if tone == "good":
             content, new_state = await read(case_id, lang)
             return ("", "", "", notice, "panel-notice good", content, True, new_state)

@@ -9,11 +9,12 @@ from datetime import datetime, timedelta, timezone
 from dashboard.commands import TIER_CHOICES
 from dashboard.i18n import browser_words, move_name, pick_lang, step_name, text
 from incidents.access import ACTION_WORDS, Decision
-from incidents.case import Case, Reporter, Satisfaction
+from incidents.case import Case, DispatchTarget, Reporter, Satisfaction
 from incidents.commands import (
     Accept,
     Cancel,
     Command,
+    Dispatch,
     Escalate,
     EvaluateAndArchive,
     HandDown,
@@ -205,6 +206,8 @@ def _probes(move: Move, actor: str) -> tuple[Command, ...]:
             return (EvaluateAndArchive(actor=actor, satisfaction=Satisfaction.SATISFIED),)
         case Move.CANCEL:
             return (Cancel(actor=actor, reason=why),)
+        case Move.DISPATCH:
+            return (Dispatch(actor=actor, targets=(DispatchTarget(f"{actor}~probe-unit"),)),)
         case _:
             raise ValueError(f"the panel does not give {move.value}")
 

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 import pytest
 import redis
 from playwright.sync_api import Page, expect
 
+from geo.pack import load_demo_pack
+from geo.recommend import Capability
+from incidents.store.demo_fleet import load_demo_units
+from incidents.store.unit_store import unit_records
 from tests.browser import browser, fence
 from tests.e2e.sessions import sign_in
 from tests.e2e.test_screenshots import shoot
@@ -216,4 +224,68 @@ def test_a_stale_edit_names_who_changed_the_case(stack: RunningStack) -> None:
         notice = second.locator("#case-panel-notice")
         expect(notice).to_contain_text(f"此事件已被 {who} 于 ", timeout=WAIT_MS)
         expect(notice).to_contain_text("修改，请刷新")
+        assert outside == [] and errors == [], (outside, errors)
+
+
+async def _fleet(database_url: str) -> list[tuple[str, str]]:
+    """Load the demo fleet into the stack's store; 淳溪街道's police units (id, name)."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        await load_demo_units(conn, load_demo_pack(), at=datetime.now(UTC))
+        records = await unit_records(conn, "320118001")
+        return [
+            (r.unit.unit_id, r.unit.name)
+            for r in records
+            if Capability.POLICE in r.unit.capabilities
+        ]
+    finally:
+        await conn.close()
+
+
+def load_fleet(stack: RunningStack) -> list[tuple[str, str]]:
+    with ThreadPoolExecutor(1) as pool:  # Playwright's sync API holds this thread's loop
+        return pool.submit(asyncio.run, _fleet(stack.env["DATABASE_URL"])).result(timeout=120)
+
+
+def test_duty_officer_dispatches_the_recommended_unit(stack: RunningStack) -> None:
+    """Accepted, the case lists the nearest police units; one confirmed click sends the first."""
+    police = load_fleet(stack)[:3]
+    assert police, "the demo fleet has police in 淳溪街道"
+    with browser() as chromium:
+        page, errors, outside = console_page(chromium, stack)
+        client = redis.Redis.from_url(stack.env["REDIS_URL"])
+        at = datetime.now(UTC).isoformat()
+        for n, (unit_id, _) in enumerate(police):
+            fix = {"unit_id": unit_id, "lon": 118.8747 + 0.004 * (n + 1), "lat": 31.3246, "at": at}
+            client.xadd(stack.stream_prefix + "positions", {"data": json.dumps(fix)})
+        for unit_id, _ in police:
+            page.locator(f'path.unit-marker[data-unit-id="{unit_id}"]').wait_for(
+                state="attached", timeout=WAIT_MS
+            )
+        client.close()
+        case_id = new_case(stack, page, f"商铺门口聚众斗殴 {uuid.uuid4().hex[:6]}")
+        open_panel(page, case_id)
+        assert page.locator("#case-panel ul.dispatch").count() == 0, "no dispatch at intake"
+        confirm(page, "accept")
+        expect(page.locator("#case-panel-notice")).to_contain_text("已受理", timeout=WAIT_MS)
+        units = page.locator("#case-panel ul.dispatch li.unit")
+        expect(units.first).to_be_visible(timeout=WAIT_MS)
+        nearest_id, nearest = police[0]
+        expect(units.first.locator(".name")).to_have_text(nearest)
+        expect(units.first).to_contain_text("可派遣")
+        expect(units.first.locator(".line")).to_contain_text("公里")
+        shoot(page, "case-panel-dispatch")
+        units.first.locator("button.send").click()
+        expect(page.locator("#case-panel-dialog-title")).to_have_text(f"确认派遣：{nearest}")
+        page.click("#case-panel-confirm")
+        expect(page.locator("#case-panel-notice")).to_contain_text(
+            f"已派遣 {nearest}", timeout=WAIT_MS
+        )
+        expect(page.locator("#case-panel .assignments")).to_contain_text(f"{nearest}（已派遣）")
+        expect(page.locator("#case-panel .timeline")).to_contain_text(f"派遣 {nearest}")
+        sent = page.locator("#case-panel ul.dispatch li.unit", has_text=nearest)
+        expect(sent.locator("button.send")).to_be_disabled()
+        expect(sent).to_contain_text("已派出")
+        assert nearest_id not in page.locator("#case-panel .facts").inner_text()
+        shoot(page, "case-panel-dispatched")
         assert outside == [] and errors == [], (outside, errors)

@@ -16,13 +16,16 @@ from dashboard.presenters.case_panel import (
     stale_words,
     timeline_rows,
 )
+from dashboard.presenters.dispatch import dispatch_rows
+from geo.recommend import Recommendation
 from incidents.access import Decision, owned_elsewhere
-from incidents.commands import EvaluateAndArchive, HandDown, Reject
+from incidents.commands import Dispatch, EvaluateAndArchive, HandDown, Reject
 from incidents.lifecycle import Move
 from incidents.store.queries import CaseDetail, timeline_of
+from incidents.units import UnitRecord, UnitStatus, UnitType, make_unit
 from incidents.views import PlaceNames, case_view
 from incidents.vocabulary import Step, Tier
-from tests.unit.lifecycle_fixtures import Driver, drive_to, new_case
+from tests.unit.lifecycle_fixtures import T0, Driver, drive_to, new_case, unit
 
 ALLOWED = Decision(True)
 ZH = "zh-CN"
@@ -144,3 +147,47 @@ def test_the_dialog_asks_for_what_each_move_needs_next_to_the_field() -> None:
     assert made == Reject(actor="duty-a", reason="重复报警")
     down = build(Move.HAND_DOWN, {"reason": "属地", "to_tier": "village"}, "duty-a", ZH).command
     assert down == HandDown(actor="duty-a", reason="属地", to_tier=Tier.VILLAGE)
+
+
+def _rec(unit_id: str, *, available: bool = True, same: bool = True) -> Recommendation:
+    return Recommendation(unit_id, f"{unit_id}号车", 185.0, 1.94, False, same, "", available)
+
+
+def _records(*busy: str) -> dict[str, UnitRecord]:
+    out = {}
+    for unit_id in ("car-1", "car-2"):
+        unit = make_unit(unit_id, unit_id, UnitType.PATROL_CAR, "320118001", f"{unit_id}号车")
+        status = UnitStatus.DISPATCHED if unit_id in busy else UnitStatus.AVAILABLE
+        out[unit_id] = UnitRecord(unit, "320118001", status, T0)
+    return out
+
+
+def test_dispatch_rows_give_the_estimate_status_and_why_a_unit_cannot_be_sent() -> None:
+    driver = drive_to(new_case(), Step.REPORT)
+    rows = dispatch_rows(
+        [_rec("car-2"), _rec("car-9", available=False)],
+        _records(),
+        driver.case,
+        "duty-a",
+        "",
+        ZH,
+        driver.now,
+    )
+    assert rows[0].rank == 1 and rows[0].why_not == "" and rows[0].status == "可派遣"
+    assert rows[0].line.startswith("约 3 分钟 · 1.9 公里 · ")
+    assert rows[0].reason == "本辖区"
+    assert "须填写改派原因" in rows[1].reason and not rows[1].available
+    driver.do(Dispatch(actor="duty-a", targets=(unit("car-2"),)))
+    again = dispatch_rows(
+        [_rec("car-2")], _records("car-2"), driver.case, "duty-a", "", ZH, driver.now
+    )
+    assert again[0].why_not == "已在处置此事件" and again[0].status == "已派出"
+    at_intake = new_case()
+    early = dispatch_rows(
+        [_rec("car-1")], _records(), at_intake.case, "duty-a", "", ZH, at_intake.now
+    )
+    assert early[0].why_not == "当前环节（统一受理）不允许此操作"
+    refused = dispatch_rows(
+        [_rec("car-1")], _records(), driver.case, "ana", "您的角色无权派遣力量", ZH, driver.now
+    )
+    assert refused[0].why_not == "您的角色无权派遣力量"
