@@ -37,6 +37,12 @@ PANEL_COMMENT_ROW = "case-panel-comment-row"
 PANEL_COMMENT = "case-panel-comment"
 PANEL_CONFIRM = "case-panel-confirm"
 PANEL_DISMISS = "case-panel-dismiss"
+# The manual intake form (dashboard.panels.intake_form), shown in the case panel's slot.
+INTAKE_OPEN = "intake-open"
+INTAKE_FORM = "intake-form"  # its fields are INTAKE_FORM + "-" + field name
+INTAKE_CLOSE = "intake-close"
+INTAKE_NOTICE = "intake-notice"
+INTAKE_SUBMIT = "intake-submit"
 
 
 def described() -> dict[str, str]:

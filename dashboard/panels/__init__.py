@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dash import Dash
 
-from dashboard.panels import case_panel
+from dashboard.panels import case_panel, intake_form
 from dashboard.services import Services
 
 
@@ -13,3 +13,4 @@ def register_panels(app: Dash, services: Services | None) -> None:
     if services is None:
         return
     case_panel.register(app, services)
+    intake_form.register(app, services)

@@ -289,3 +289,32 @@ def test_duty_officer_dispatches_the_recommended_unit(stack: RunningStack) -> No
         assert nearest_id not in page.locator("#case-panel .facts").inner_text()
         shoot(page, "case-panel-dispatched")
         assert outside == [] and errors == [], (outside, errors)
+
+
+def test_manual_intake_shows_a_bad_phone_next_to_the_field(stack: RunningStack) -> None:
+    """The walk-in form: missing and wrong fields are named beside them; nothing is sent."""
+    with browser() as chromium:
+        page, errors, outside = console_page(chromium, stack)
+        # The form opens as the top bar's 人工录入 button opens it: through the opened-case store.
+        page.evaluate(
+            "() => dash_clientside.set_props('selected-case', {data: {intake: true, n: 1}})"
+        )
+        page.locator("#intake-submit").wait_for(timeout=WAIT_MS)
+        page.click("#intake-submit")
+        expect(page.locator("#intake-form-category-error")).to_have_text("请选择类别")
+        expect(page.locator("#intake-form-summary-error")).to_have_text("请填写事件简述")
+        expect(page.locator("#intake-form-township-error")).to_have_text(
+            "请填写经纬度或选择乡镇（街道）"
+        )
+        page.locator('#intake-form-category input[value="dispute"]').check()
+        page.fill("#intake-form-summary", "邻居装修噪音扰民，多次协商未果")
+        page.locator('#intake-form-township input[value="320118101000"]').check()
+        page.fill("#intake-form-name", "李女士")
+        page.fill("#intake-form-phone", "139-abc")
+        page.click("#intake-submit")
+        expect(page.locator("#intake-form-phone-error")).to_contain_text("电话号码格式不正确")
+        expect(page.locator("#intake-form-summary-error")).to_have_text("")
+        expect(page.locator("#intake-form-category-error")).to_have_text("")
+        assert page.locator("#intake-notice").inner_text() == "", "nothing was sent"
+        shoot(page, "intake-form-bad-phone")
+        assert outside == [] and errors == [], (outside, errors)
