@@ -13,7 +13,7 @@ from dashboard import ids
 from dashboard.caller import caller_of
 from dashboard.commands import FIELDS, NEEDS_REASON, TIER_CHOICES, build
 from dashboard.i18n import move_name, pick_lang, text
-from dashboard.panels import dispatch
+from dashboard.panels import dispatch, plans
 from dashboard.presenters import case_panel as show
 from dashboard.presenters.dispatch import DispatchRow
 from dashboard.services import Services
@@ -147,6 +147,7 @@ def body(
     now: datetime,
     revealed: Reporter | None = None,
     dispatch_rows: list[DispatchRow] | None = None,
+    plan_part: list[Any] | None = None,
 ) -> list[Any]:
     """What the panel shows of one case for one caller."""
     view = detail.case
@@ -188,6 +189,7 @@ def body(
         ),
         html.H3(text(lang, "panel_actions")),
         html.Ul(actions, className="actions"),
+        *(plan_part or []),
         *(dispatch.section(dispatch_rows, lang) if dispatch_rows is not None else []),
         html.H3(text(lang, "panel_assignments")),
         html.Ul(
@@ -270,7 +272,11 @@ async def compose(
         rows = await dispatch.rows_for(
             conn, services, detail.case, case, caller.principal.user_id, "", lang, now
         )
-    return body(detail, case, ref, caller, lang, now, revealed, rows)
+    act = decide(caller.principal, Action.ACT_ON_CASE, ref, now)
+    plan_part = await plans.section(
+        conn, case, "" if act.allowed else show.reason_words(act.reason, lang), lang, now
+    )
+    return body(detail, case, ref, caller, lang, now, revealed, rows, plan_part)
 
 
 def _state(detail: CaseDetail, lang: str, move: str | None = None) -> dict[str, Any]:
@@ -349,8 +355,12 @@ def register(app: Dash, services: Services) -> None:
         lang = state["lang"]
         name = str(trigger["move"])
         unit = dispatch.parse(name)
-        if unit is not None:
+        plan = plans.parse(name)
+        if plan is not None:
             fields: tuple[str, ...] = ("reason",)
+            title, required, label_key = plans.dialog(lang, plan[0], plan[2], plan[3])
+        elif unit is not None:
+            fields = ("reason",)
             title = text(lang, "panel_dispatch_title").format(name=unit[1])
             required = not unit[3]  # sending a unit that is not available needs a reason
         elif name == REVEAL:
@@ -365,7 +375,9 @@ def register(app: Dash, services: Services) -> None:
         options = [{"label": text(lang, f"tier_{t.value}"), "value": t.value} for t in tiers]
         if name == Move.ESCALATE.value:
             options.insert(0, {"label": text(lang, "panel_to_tier_default"), "value": ""})
-        label = text(lang, "panel_reason" if required else "panel_reason_optional")
+        if plan is None:
+            label_key = "panel_reason" if required else "panel_reason_optional"
+        label = text(lang, label_key)
         return (
             False,
             title,
@@ -392,6 +404,43 @@ def register(app: Dash, services: Services) -> None:
         if not n:
             raise PreventUpdate
         return True
+
+    async def plan_move(
+        conn: Conn,
+        caller: Caller,
+        case_id: int,
+        plan: tuple[str, int | str, int, str],
+        words: str | None,
+        lang: str,
+        now: datetime,
+    ) -> tuple[Any, ...]:
+        """A plan button's move: the guard, then the plan service."""
+        what, target, arg, name = plan
+        text_given = (words or "").strip()
+        if plans.dialog(lang, what, arg, name)[1] and not text_given:
+            words_needed = text(lang, "panel_need_reason")
+            return (words_needed, "", "", no_update, no_update, no_update, False, no_update)
+        try:
+            await guarded.check(conn, caller, Action.ACT_ON_CASE, case_id, now)
+        except Refused as refused:
+            notice = failure_words(refused, Move.DISPATCH, lang)
+            return ("", "", "", notice, "panel-notice bad", no_update, True, no_update)
+        notice, worked = await plans.act(
+            services,
+            case_id,
+            what,
+            target,
+            arg,
+            name,
+            text_given,
+            caller.principal.user_id,
+            lang,
+            now,
+        )
+        if not worked:
+            return ("", "", "", notice, "panel-notice bad", no_update, True, no_update)
+        content, new_state = await read(case_id, lang)
+        return ("", "", "", notice, "panel-notice good", content, True, new_state)
 
     async def send(
         conn: Conn,
@@ -523,6 +572,9 @@ def register(app: Dash, services: Services) -> None:
             unit = dispatch.parse(name)
             if unit is not None:
                 return await send(conn, caller, case_id, unit, reason, lang, now, state)
+            plan = plans.parse(name)
+            if plan is not None:
+                return await plan_move(conn, caller, case_id, plan, reason, lang, now)
             move = Move(name)
             built = build(move, form, caller.principal.user_id, lang)
             if built.command is None:

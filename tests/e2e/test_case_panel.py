@@ -318,3 +318,43 @@ def test_manual_intake_shows_a_bad_phone_next_to_the_field(stack: RunningStack) 
         assert page.locator("#intake-notice").inner_text() == "", "nothing was sent"
         shoot(page, "intake-form-bad-phone")
         assert outside == [] and errors == [], (outside, errors)
+
+
+def test_a_fire_case_runs_its_plan_from_the_panel(stack: RunningStack) -> None:
+    """The matching plan is proposed; activated with one confirmation; a step ticked; closed."""
+    with browser() as chromium:
+        page, errors, outside = console_page(chromium, stack)
+        client = redis.Redis.from_url(stack.env["REDIS_URL"])
+        summary = f"老街居民楼三楼起火，有人被困 {uuid.uuid4().hex[:6]}"
+        document = json.loads(report(summary))
+        document |= {"category": "fire", "severity": 1}
+        client.xadd(stack.stream_prefix + "intake", {"data": json.dumps(document)})
+        client.close()
+        row = page.locator("li.case-row", has_text=summary)
+        row.wait_for(timeout=WAIT_MS)
+        open_panel(page, int(row.get_attribute("data-case-id") or "0"))
+        proposed = page.locator("#case-panel li.plan.proposed")
+        expect(proposed).to_contain_text("人员密集居住区火灾应急预案", timeout=WAIT_MS)
+        proposed.locator("button").click()
+        expect(page.locator("#case-panel-dialog-title")).to_have_text(
+            "确认启动预案：人员密集居住区火灾应急预案"
+        )
+        page.click("#case-panel-confirm")
+        expect(page.locator("#case-panel-notice")).to_contain_text("已启动预案", timeout=WAIT_MS)
+        plan = page.locator("#case-panel li.plan.active")
+        steps = plan.locator("li.step")
+        expect(steps.first).to_contain_text("待办")
+        expect(plan.locator(".progress")).to_have_text("已完成 0/" + str(steps.count()) + " 步")
+        steps.first.locator("button").click()
+        page.click("#case-panel-confirm")
+        expect(page.locator("#case-panel-notice")).to_contain_text("已完成", timeout=WAIT_MS)
+        expect(plan.locator("li.step").first).to_have_class("step done")
+        shoot(page, "case-panel-plan")
+        plan.locator("button", has_text="关闭预案").click()
+        page.click("#case-panel-confirm")
+        expect(page.locator("#case-panel-reason-error")).to_have_text("请填写原因")
+        page.fill("#case-panel-reason", "明火已扑灭，被困人员全部救出")
+        page.click("#case-panel-confirm")
+        expect(page.locator("#case-panel-notice")).to_contain_text("已关闭预案", timeout=WAIT_MS)
+        expect(page.locator("#case-panel li.plan.closed")).to_contain_text("已关闭")
+        assert outside == [] and errors == [], (outside, errors)

@@ -191,3 +191,42 @@ def test_dispatch_rows_give_the_estimate_status_and_why_a_unit_cannot_be_sent() 
         [_rec("car-1")], _records(), driver.case, "ana", "您的角色无权派遣力量", ZH, driver.now
     )
     assert refused[0].why_not == "您的角色无权派遣力量"
+
+
+def test_plans_show_proposals_not_running_and_each_step_state() -> None:
+    from datetime import timedelta
+
+    from dashboard.presenters.plans import active_plans, proposals
+    from incidents.plan_library import load_library
+    from incidents.plans import PlanStatus, PlanStepView, PlanView, StepState
+
+    fire = load_library()["residential-fire"]
+    steps = (
+        PlanStepView(1, "核实", "county_duty_officer", T0, StepState.DONE, False, T0, "duty-a"),
+        PlanStepView(2, "调派", "county_duty_officer", T0, StepState.OVERDUE, True, None, None),
+        PlanStepView(
+            3, "疏散", "grid_worker", T0 + timedelta(hours=1), StepState.PENDING, False, None, None
+        ),
+    )
+    view = PlanView(
+        7,
+        fire.plan_id,
+        fire.name,
+        42,
+        "no",
+        None,
+        2,
+        PlanStatus.ACTIVE,
+        "duty-a",
+        T0,
+        None,
+        steps,
+        (),
+    )
+    assert proposals([fire], [view]) == []
+    assert proposals([fire], []) == [(fire.plan_id, fire.name)]
+    [shown] = active_plans([view], ZH)
+    assert [s.state_words for s in shown.steps] == ["已完成", "已超时", "待办"]
+    assert shown.steps[2].role == "网格员" and shown.steps[2].due == "11-26 22:14"
+    assert shown.progress == "已完成 1/3 步" and shown.level_words == "Ⅱ级"
+    assert shown.can_raise and shown.can_lower
