@@ -8,7 +8,7 @@ from dash import Dash
 
 from dashboard.sign_in import SCOPE_KEY
 from incidents.access import Grant, Principal, Role
-from incidents.store.accounts import active_grants
+from incidents.store.accounts import Session, active_grants
 from incidents.store.case_store import Conn
 from incidents.store.guarded import Caller
 
@@ -21,6 +21,14 @@ async def caller_of(app: Dash, conn: Conn, now: datetime) -> Caller | None:
     session = raw.scope.get(SCOPE_KEY) if raw is not None else None
     if session is None:
         return None
+    client = getattr(raw, "client", None)
+    return await caller_for(conn, session, client.host if client else None, now)
+
+
+async def caller_for(
+    conn: Conn, session: Session, address: str | None, now: datetime
+) -> Caller | None:
+    """The guarded caller of a session (None for a role this build does not know)."""
     try:
         role = Role(session.role)
     except ValueError:
@@ -33,5 +41,4 @@ async def caller_of(app: Dash, conn: Conn, now: datetime) -> Caller | None:
         jurisdiction=session.jurisdiction,
         grants=tuple(Grant(g.scope, g.expires_at, g.granted_by, g.reason) for g in grants),
     )
-    client = getattr(raw, "client", None)
-    return Caller(principal, client.host if client else None)
+    return Caller(principal, address)

@@ -286,6 +286,9 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "plan_summary": "处置总结",
         "plan_done": "已{what}：{name}",
         "plan_refused": "预案操作未执行：{why}",
+        # --- exports (dashboard.panels.exports) ---
+        "export_opened": "立案时间",
+        "export_summary": "事件简述",
     },
     "en": {
         "product": "Pingan Command",
@@ -563,6 +566,9 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "plan_summary": "Summary of the response",
         "plan_done": "{what}: {name}",
         "plan_refused": "The plan was not changed: {why}",
+        # --- exports (dashboard.panels.exports) ---
+        "export_opened": "Opened",
+        "export_summary": "Summary",
     },
 }
 

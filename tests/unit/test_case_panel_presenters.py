@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
 from dashboard.commands import build
@@ -230,3 +231,23 @@ def test_plans_show_proposals_not_running_and_each_step_state() -> None:
     assert shown.steps[2].role == "网格员" and shown.steps[2].due == "11-26 22:14"
     assert shown.progress == "已完成 1/3 步" and shown.level_words == "Ⅱ级"
     assert shown.can_raise and shown.can_lower
+
+
+def test_the_queue_csv_masks_sensitive_addresses_and_defuses_formulas() -> None:
+    import csv
+    import io
+
+    from dashboard.presenters.exports import queue_csv
+    from incidents.vocabulary import Category
+
+    plain = _detail(new_case()).case
+    petition = _detail(new_case(category=Category.PETITION, case_id=43)).case
+    formula = msgspec.structs.replace(plain, summary='=HYPERLINK("http://x")', id=44)
+    text_out = queue_csv([plain, petition, formula], ZH)
+    assert text_out.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text_out.lstrip("\ufeff"))))
+    assert rows[0][0] == "事件编号" and rows[0][-1] == "事件简述"
+    assert rows[1][6] == "淳溪街道 高淳老街东段" and rows[1][1] == "治安"
+    assert rows[2][6] != "淳溪街道 高淳老街东段" and "***" in rows[2][6]
+    assert rows[3][-1].startswith("'=")
+    assert "13951234567" not in text_out and "王" not in text_out.replace("王**", "")
