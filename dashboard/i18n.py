@@ -91,6 +91,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "signed_in_as": "{name}（{role}）",
         # --- case panel, lifecycle actions (dashboard.panels.case_panel) ---
         "panel_close": "关闭",
+        "panel_refresh": "刷新",
         "panel_case_no": "事件编号",
         "panel_place": "位置",
         "panel_address": "地址",
@@ -371,6 +372,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "signed_in_as": "{name} ({role})",
         # --- case panel, lifecycle actions (dashboard.panels.case_panel) ---
         "panel_close": "Close",
+        "panel_refresh": "Reload",
         "panel_case_no": "Case no.",
         "panel_place": "Place",
         "panel_address": "Address",

@@ -16,6 +16,7 @@ SELECTED_CASE = "selected-case"
 CASE_PANEL = "case-panel"
 # Inside the case panel (dashboard.panels.case_panel): its shell, the action dialog, its fields.
 PANEL_CLOSE = "case-panel-close"
+PANEL_REFRESH = "case-panel-refresh"
 PANEL_BODY = "case-panel-body"
 PANEL_NOTICE = "case-panel-notice"
 PANEL_STATE = "case-panel-state"

@@ -119,7 +119,13 @@ def _dialog(lang: str) -> html.Div:
 def _shell(lang: str, body: Any, state: dict[str, Any] | None) -> list[Any]:
     """The panel's frame: close button, body, notice line, dialog and the panel's state."""
     return [
-        html.Button(text(lang, "panel_close"), id=ids.PANEL_CLOSE, className="panel-close"),
+        html.Div(
+            className="panel-buttons",
+            children=[
+                html.Button(text(lang, "panel_refresh"), id=ids.PANEL_REFRESH),
+                html.Button(text(lang, "panel_close"), id=ids.PANEL_CLOSE),
+            ],
+        ),
         html.Div(id=ids.PANEL_NOTICE, className="panel-notice", role="status"),
         html.Div(body, id=ids.PANEL_BODY),
         _dialog(lang),
@@ -318,6 +324,23 @@ def register(app: Dash, services: Services) -> None:
         lang = lang_of(search)
         content, state = await read(selected["case_id"], lang)
         return _shell(lang, content, state), False
+
+    @app.callback(
+        Output(ids.PANEL_BODY, "children", allow_duplicate=True),
+        Output(ids.PANEL_STATE, "data", allow_duplicate=True),
+        Output(ids.PANEL_NOTICE, "children", allow_duplicate=True),
+        Input(ids.PANEL_REFRESH, "n_clicks"),
+        State(ids.PANEL_STATE, "data"),
+        State(ids.URL, "search"),
+        prevent_initial_call=True,
+    )
+    async def refresh(
+        n: int | None, state: dict[str, Any] | None, search: str | None
+    ) -> tuple[Any, Any, str]:
+        if not n or not state:
+            raise PreventUpdate
+        content, new_state = await read(int(state["case_id"]), lang_of(search))
+        return content, new_state, ""
 
     @app.callback(
         Output(ids.CASE_PANEL, "hidden", allow_duplicate=True),

@@ -224,6 +224,11 @@ def test_a_stale_edit_names_who_changed_the_case(stack: RunningStack) -> None:
         notice = second.locator("#case-panel-notice")
         expect(notice).to_contain_text(f"此事件已被 {who} 于 ", timeout=WAIT_MS)
         expect(notice).to_contain_text("修改，请刷新")
+        # 刷新 shows the case as it now stands, and the moves it now allows.
+        second.click("#case-panel-refresh")
+        expect(second.locator("#case-panel .timeline")).to_contain_text(f"{who}")
+        expect(move_button(second, "accept")).to_be_disabled()
+        expect(second.locator("#case-panel-notice")).to_have_text("")
         assert outside == [] and errors == [], (outside, errors)
 
 
@@ -357,4 +362,26 @@ def test_a_fire_case_runs_its_plan_from_the_panel(stack: RunningStack) -> None:
         page.click("#case-panel-confirm")
         expect(page.locator("#case-panel-notice")).to_contain_text("已关闭预案", timeout=WAIT_MS)
         expect(page.locator("#case-panel li.plan.closed")).to_contain_text("已关闭")
+        assert outside == [] and errors == [], (outside, errors)
+
+
+def test_the_panel_in_english(stack: RunningStack) -> None:
+    """?lang=en: the panel's labels, steps and reasons are English."""
+    with browser() as chromium:
+        context = chromium.new_context(viewport={"width": 1920, "height": 1080}, locale="en")
+        page = context.new_page()
+        errors, outside = _console(page), fence(page)
+        sign_in(page, stack)
+        page.goto(stack.base_url + "/?lang=en")
+        page.wait_for_selector("#link-status.live", timeout=WAIT_MS)
+        case_id = new_case(stack, page, f"Bicycle stolen outside the market {uuid.uuid4().hex[:6]}")
+        open_panel(page, case_id)
+        panel = page.locator("#case-panel")
+        expect(panel.locator(".facts")).to_contain_text("Reporter")
+        expect(move_button(page, "accept")).to_have_text("Accept")
+        expect(why_not(page, "verify_pass")).to_have_text(
+            "Not allowed at the current step (Intake)"
+        )
+        expect(why_not(page, "escalate")).to_have_text("the county is the top tier")
+        shoot(page, "case-panel-en")
         assert outside == [] and errors == [], (outside, errors)
