@@ -154,6 +154,7 @@ def body(
     revealed: Reporter | None = None,
     dispatch_rows: list[DispatchRow] | None = None,
     plan_part: list[Any] | None = None,
+    has_package: bool = False,
 ) -> list[Any]:
     """What the panel shows of one case for one caller."""
     view = detail.case
@@ -196,7 +197,7 @@ def body(
         html.H3(text(lang, "panel_actions")),
         html.Ul(actions, className="actions"),
         *(plan_part or []),
-        *(dispatch.section(dispatch_rows, lang) if dispatch_rows is not None else []),
+        *(dispatch.section(dispatch_rows, lang, has_package) if dispatch_rows is not None else []),
         html.H3(text(lang, "panel_assignments")),
         html.Ul(
             [html.Li(show.assignment_line(a, lang)) for a in detail.assignments]
@@ -268,7 +269,7 @@ async def compose(
 ) -> list[Any]:
     """The panel's body for a case the caller was allowed to view, with its dispatch list."""
     case, ref = await _case_and_ref(conn, detail.case.id)
-    rows = None
+    rows, has_package = None, False
     may = decide(caller.principal, Action.DISPATCH, ref, now)
     # The list only where sending is a move of the step and the role dispatches at all.
     if (
@@ -278,11 +279,12 @@ async def compose(
         rows = await dispatch.rows_for(
             conn, services, detail.case, case, caller.principal.user_id, "", lang, now
         )
+        has_package = bool(await dispatch.package(conn, case, now))
     act = decide(caller.principal, Action.ACT_ON_CASE, ref, now)
     plan_part = await plans.section(
         conn, case, "" if act.allowed else show.reason_words(act.reason, lang), lang, now
     )
-    return body(detail, case, ref, caller, lang, now, revealed, rows, plan_part)
+    return body(detail, case, ref, caller, lang, now, revealed, rows, plan_part, has_package)
 
 
 def _state(detail: CaseDetail, lang: str, move: str | None = None) -> dict[str, Any]:
@@ -379,8 +381,11 @@ def register(app: Dash, services: Services) -> None:
         name = str(trigger["move"])
         unit = dispatch.parse(name)
         plan = plans.parse(name)
-        if plan is not None:
-            fields: tuple[str, ...] = ("reason",)
+        if name == dispatch.PACKAGE:
+            fields: tuple[str, ...] = ()
+            title, required = text(lang, "panel_package_title"), False
+        elif plan is not None:
+            fields = ("reason",)
             title, required, label_key = plans.dialog(lang, plan[0], plan[2], plan[3])
         elif unit is not None:
             fields = ("reason",)
@@ -464,6 +469,53 @@ def register(app: Dash, services: Services) -> None:
             return ("", "", "", notice, "panel-notice bad", no_update, True, no_update)
         content, new_state = await read(case_id, lang)
         return ("", "", "", notice, "panel-notice good", content, True, new_state)
+
+    async def send_package(
+        conn: Conn,
+        caller: Caller,
+        case_id: int,
+        lang: str,
+        now: datetime,
+        state: dict[str, Any],
+    ) -> tuple[Any, ...]:
+        """全部派遣: the running plans' force package, filled from the recommendation."""
+        try:
+            await guarded.check(conn, caller, Action.DISPATCH, case_id, now)
+        except Refused as refused:
+            notice = failure_words(refused, Move.DISPATCH, lang)
+            return ("", "", "", notice, "panel-notice bad", no_update, True, no_update)
+        detail = await guarded.case_panel(conn, caller, case_id, now)
+        case, _ = await _case_and_ref(conn, case_id)
+        filled = await dispatch.fill(conn, services, detail.case, case, now)
+        service = await services.cases_of()
+        version: int | None = int(state["version"])
+        sent: list[str] = []
+        problem = ""
+        for rec, rank in filled.picks:
+            try:
+                result = await service.dispatch_unit(
+                    case_id,
+                    rec.unit_id,
+                    actor=caller.principal.user_id,
+                    now=now,
+                    recommendation_rank=rank,
+                    expected_version=version,
+                )
+            except (StaleCase, IllegalMove, UnitNotAvailable, UnitNotFound) as failure:
+                problem = failure_words(failure, Move.DISPATCH, lang)
+                break
+            version = result.case.version  # each dispatch is one more version of the case
+            sent.append(rec.name)
+        sep = "、" if lang == "zh-CN" else ", "
+        notice = text(lang, "panel_package_done").format(n=len(sent), names=sep.join(sent))
+        if filled.short:
+            short = sep.join(f"{text(lang, f'utype_{t}')}×{n}" for t, n in filled.short)
+            notice += " " + text(lang, "panel_package_short").format(short=short)
+        if problem:
+            notice += " " + problem
+        tone = "good" if sent and not problem and not filled.short else "bad"
+        content, new_state = await read(case_id, lang)
+        return ("", "", "", notice, f"panel-notice {tone}", content, True, new_state)
 
     async def send(
         conn: Conn,
@@ -598,6 +650,8 @@ def register(app: Dash, services: Services) -> None:
             plan = plans.parse(name)
             if plan is not None:
                 return await plan_move(conn, caller, case_id, plan, reason, lang, now)
+            if name == dispatch.PACKAGE:
+                return await send_package(conn, caller, case_id, lang, now, state)
             move = Move(name)
             built = build(move, form, caller.principal.user_id, lang)
             if built.command is None:

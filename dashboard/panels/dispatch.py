@@ -12,13 +12,15 @@ from dash import html
 
 from dashboard import ids
 from dashboard.i18n import text
-from dashboard.presenters.dispatch import DispatchRow, dispatch_rows
+from dashboard.presenters.dispatch import DispatchRow, PackageFill, dispatch_rows, fill_package
 from dashboard.services import Services
 from geo.pack import load_demo_pack
 from geo.recommend import recommend
 from geo.routing import Router
 from incidents.case import Case
+from incidents.plans import ForceRequest, PlanStatus, force_requests
 from incidents.store.case_store import Conn
+from incidents.store.plan_store import activations_of_case
 from incidents.store.unit_store import unit_records
 from incidents.units import recommendation_inputs
 from incidents.views import CaseView
@@ -71,6 +73,38 @@ async def rows_for(
     return dispatch_rows(recommendations, by_id, case, actor, refusal, lang, now)
 
 
+PACKAGE = "package"  # the 全部派遣 button's move
+
+
+async def package(conn: Conn, case: Case, now: datetime) -> tuple[ForceRequest, ...]:
+    """The force package of the plans running on the case (none: no 全部派遣 button)."""
+    requests: list[ForceRequest] = []
+    for activation in await activations_of_case(conn, case.case_id):
+        if activation.status is PlanStatus.ACTIVE:
+            requests += force_requests(activation.plan)
+    return tuple(requests)
+
+
+async def fill(
+    conn: Conn, services: Services, view: CaseView, case: Case, now: datetime
+) -> PackageFill:
+    """The units that fill the running plans' package, best first by road time."""
+    requests = await package(conn, case, now)
+    records = await unit_records(conn)
+    units = recommendation_inputs(records, await services.positions_of())
+    # Every capable unit ranked (not only the category's top five): the package names types.
+    ranked = recommend(
+        await router(),
+        view.lon,
+        view.lat,
+        units,
+        now,
+        case_township_code=view.township_code,
+        k=len(units),
+    )
+    return fill_package(requests, ranked, {r.unit.unit_id: r for r in records}, case)
+
+
 def move_of(row: DispatchRow) -> str:
     """The dispatch button's move name: what the dialog needs to know of the unit."""
     return PREFIX + json.dumps([row.unit_id, row.name, row.rank, row.available], ensure_ascii=False)
@@ -84,9 +118,20 @@ def parse(move: str) -> tuple[str, str, int, bool] | None:
     return str(unit_id), str(name), int(rank), bool(available)
 
 
-def section(rows: list[DispatchRow], lang: str) -> list[Any]:
-    """The dispatch list's heading and rows."""
-    items = []
+def section(rows: list[DispatchRow], lang: str, has_package: bool = False) -> list[Any]:
+    """The dispatch list's heading and rows (and 全部派遣 when a plan with forces runs)."""
+    items: list[Any] = []
+    if has_package:
+        items.append(
+            html.Li(
+                html.Button(
+                    text(lang, "panel_package"),
+                    id={"type": ids.PANEL_MOVE, "move": PACKAGE},
+                    className="move package",
+                ),
+                className="package",
+            )
+        )
     for row in rows:
         items.append(
             html.Li(
@@ -112,6 +157,6 @@ def section(rows: list[DispatchRow], lang: str) -> list[Any]:
                 ],
             )
         )
-    if not items:
-        items = [html.Li(text(lang, "panel_dispatch_none"), className="none")]
+    if not rows:
+        items.append(html.Li(text(lang, "panel_dispatch_none"), className="none"))
     return [html.H3(text(lang, "panel_dispatch")), html.Ul(items, className="dispatch")]

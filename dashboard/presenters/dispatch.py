@@ -12,6 +12,7 @@ from geo.recommend import Recommendation
 from incidents.case import Case, DispatchTarget
 from incidents.commands import Dispatch
 from incidents.lifecycle import IllegalMove, apply
+from incidents.plans import ForceRequest
 from incidents.units import UnitRecord
 
 
@@ -89,3 +90,45 @@ def _why_not(case: Case, rec: Recommendation, actor: str, now: datetime, lang: s
             return text(lang, "panel_already_on_case")
         return reason_words(illegal.why, lang, case.step)
     return ""
+
+
+@dataclass(frozen=True, slots=True)
+class PackageFill:
+    """The units that fill a plan's force package (with their ranks), and what is left short."""
+
+    picks: tuple[tuple[Recommendation, int], ...]
+    short: tuple[tuple[str, int], ...]  # unit type, how many could not be found
+
+
+def fill_package(
+    requests: Sequence[ForceRequest],
+    recommendations: Sequence[Recommendation],
+    records: Mapping[str, UnitRecord],
+    case: Case,
+) -> PackageFill:
+    """Each request (type × count) filled by the best available recommended units of its type."""
+    taken = {a.unit_id for a in case.assignments if a.is_active}
+    picks: list[tuple[Recommendation, int]] = []
+    short: list[tuple[str, int]] = []
+    for request in requests:
+        # Units of the type already on the case count towards the package.
+        have = sum(
+            1
+            for unit_id in taken
+            if (r := records.get(unit_id)) and r.unit.type == request.unit_type
+        )
+        wanted = max(0, request.count - have)
+        for rank, rec in enumerate(recommendations, start=1):
+            if wanted == 0:
+                break
+            record = records.get(rec.unit_id)
+            if record is None or record.unit.type != request.unit_type or not rec.available:
+                continue
+            if rec.unit_id in taken:
+                continue
+            picks.append((rec, rank))
+            taken.add(rec.unit_id)
+            wanted -= 1
+        if wanted:
+            short.append((request.unit_type, wanted))
+    return PackageFill(tuple(picks), tuple(short))

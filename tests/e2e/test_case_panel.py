@@ -385,3 +385,61 @@ def test_the_panel_in_english(stack: RunningStack) -> None:
         expect(why_not(page, "escalate")).to_have_text("the county is the top tier")
         shoot(page, "case-panel-en")
         assert outside == [] and errors == [], (outside, errors)
+
+
+async def _fleet_of_types(database_url: str, types: set[str]) -> list[tuple[str, str, str]]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await load_demo_units(conn, load_demo_pack(), at=datetime.now(UTC))
+        records = await unit_records(conn)
+        return [
+            (r.unit.unit_id, r.unit.name, r.unit.type.value)
+            for r in records
+            if r.unit.type.value in types
+        ]
+    finally:
+        await conn.close()
+
+
+def test_send_all_fills_the_running_plans_force_package(stack: RunningStack) -> None:
+    """全部派遣 sends the plan's package from the nearest units of each type; says what is short."""
+    wanted = {"fire_engine", "ambulance", "patrol_car", "grid_worker"}
+    with ThreadPoolExecutor(1) as pool:
+        fleet = pool.submit(asyncio.run, _fleet_of_types(stack.env["DATABASE_URL"], wanted)).result(
+            timeout=120
+        )
+    fire_engines = sum(1 for _, _, t in fleet if t == "fire_engine")
+    assert 0 < fire_engines < 4, "the demo county has fewer fire engines than the plan asks"
+    with browser() as chromium:
+        page, errors, outside = console_page(chromium, stack)
+        client = redis.Redis.from_url(stack.env["REDIS_URL"])
+        at = datetime.now(UTC).isoformat()
+        for n, (unit_id, _, _) in enumerate(fleet):
+            fix = {"unit_id": unit_id, "lon": 118.87 + 0.0005 * (n % 40), "lat": 31.33, "at": at}
+            client.xadd(stack.stream_prefix + "positions", {"data": json.dumps(fix)})
+        page.locator(f'path.unit-marker[data-unit-id="{fleet[-1][0]}"]').wait_for(
+            state="attached", timeout=WAIT_MS
+        )
+        summary = f"老街居民楼起火 {uuid.uuid4().hex[:6]}"
+        document = json.loads(report(summary)) | {"category": "fire", "severity": 1}
+        client.xadd(stack.stream_prefix + "intake", {"data": json.dumps(document)})
+        client.close()
+        row = page.locator("li.case-row", has_text=summary)
+        row.wait_for(timeout=WAIT_MS)
+        open_panel(page, int(row.get_attribute("data-case-id") or "0"))
+        confirm(page, "accept")
+        expect(page.locator("#case-panel-notice")).to_contain_text("已受理", timeout=WAIT_MS)
+        assert page.locator("button.move.package").count() == 0, "no plan running yet"
+        page.locator("#case-panel li.plan.proposed button").click()
+        page.click("#case-panel-confirm")
+        expect(page.locator("#case-panel-notice")).to_contain_text("已启动预案", timeout=WAIT_MS)
+        page.locator("button.move.package").click()
+        expect(page.locator("#case-panel-dialog-title")).to_have_text("确认按预案派遣全部力量")
+        page.click("#case-panel-confirm")
+        notice = page.locator("#case-panel-notice")
+        sent = fire_engines + 2 + 2 + 3
+        expect(notice).to_contain_text(f"已派遣 {sent} 个力量", timeout=WAIT_MS)
+        expect(notice).to_contain_text(f"未能补齐：消防车×{4 - fire_engines}")
+        expect(page.locator("#case-panel .assignments li")).to_have_count(sent)
+        shoot(page, "case-panel-send-all")
+        assert outside == [] and errors == [], (outside, errors)

@@ -251,3 +251,21 @@ def test_the_queue_csv_masks_sensitive_addresses_and_defuses_formulas() -> None:
     assert rows[2][6] != "淳溪街道 高淳老街东段" and "***" in rows[2][6]
     assert rows[3][-1].startswith("'=")
     assert "13951234567" not in text_out and "王" not in text_out.replace("王**", "")
+
+
+def test_a_force_package_takes_the_best_available_of_each_type_and_says_what_is_short() -> None:
+    from dashboard.presenters.dispatch import fill_package
+    from incidents.plans import ForceRequest
+
+    records = _records("car-2")
+    engine = make_unit("fire-1", "fire-1", UnitType.FIRE_ENGINE, "320118", "消防1号")
+    records["fire-1"] = UnitRecord(engine, None, UnitStatus.AVAILABLE, T0)
+    ranked = [_rec("fire-1"), _rec("car-2", available=False), _rec("car-1")]
+    driver = drive_to(new_case(), Step.REPORT)
+    wanted = (ForceRequest("patrol_car", 2), ForceRequest("fire_engine", 2))
+    filled = fill_package(wanted, ranked, records, driver.case)
+    assert [(rec.unit_id, rank) for rec, rank in filled.picks] == [("car-1", 3), ("fire-1", 1)]
+    assert filled.short == (("patrol_car", 1), ("fire_engine", 1))
+    driver.do(Dispatch(actor="duty-a", targets=(unit("car-1"),)))
+    again = fill_package(wanted, ranked, records, driver.case)
+    assert [rec.unit_id for rec, _ in again.picks] == ["fire-1"], "car-1 already counts"
