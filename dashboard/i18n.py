@@ -290,6 +290,8 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         # --- exports (dashboard.panels.exports) ---
         "export_opened": "立案时间",
         "export_summary": "事件简述",
+        "export_case_map": "事件态势图",
+        "export_case_map_link": "导出态势图（离线）",
         "panel_package": "全部派遣（预案力量）",
         "panel_package_title": "确认按预案派遣全部力量",
         "panel_package_done": "已派遣 {n} 个力量：{names}。",
@@ -585,6 +587,8 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         # --- exports (dashboard.panels.exports) ---
         "export_opened": "Opened",
         "export_summary": "Summary",
+        "export_case_map": "situation map",
+        "export_case_map_link": "Export situation map (offline)",
         "panel_package": "Send all (the plan's forces)",
         "panel_package_title": "Confirm sending the plan's whole force package",
         "panel_package_done": "Sent {n} units: {names}.",

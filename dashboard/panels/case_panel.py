@@ -13,7 +13,7 @@ from dashboard import ids
 from dashboard.caller import caller_of
 from dashboard.commands import FIELDS, NEEDS_REASON, TIER_CHOICES, build
 from dashboard.i18n import move_name, pick_lang, text
-from dashboard.panels import dispatch, plans
+from dashboard.panels import dispatch, exports, plans
 from dashboard.presenters import case_panel as show
 from dashboard.presenters.dispatch import DispatchRow
 from dashboard.services import Services
@@ -194,6 +194,13 @@ def body(
             ]
             + [html.Dt(text(lang, "panel_reporter")), html.Dd(reporter_row)],
         ),
+        html.A(
+            text(lang, "export_case_map_link"),
+            href=exports.case_map_href(view.id, lang),
+            className="export-link",
+        )
+        if decide(caller.principal, Action.EXPORT, ref, now).allowed
+        else None,
         html.H3(text(lang, "panel_actions")),
         html.Ul(actions, className="actions"),
         *(plan_part or []),
