@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+from dash import html
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
@@ -31,6 +32,15 @@ def _pack() -> CountyPack:
 
 
 EXPORT_LIMIT = 10_000  # one file; a county's open cases fit, a bigger ask is narrowed first
+
+
+def queue_link(lang: str) -> html.A:
+    """A download link of the viewer's queue as CSV (for the queue's heading)."""
+    return html.A(
+        text(lang, "export_queue_link"),
+        href=f"/export/queue.csv?lang={lang}",
+        className="export-link",
+    )
 
 
 def case_map_href(case_id: int, lang: str) -> str:
