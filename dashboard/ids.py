@@ -18,6 +18,36 @@ DEGRADED_BANNER = "degraded-banner"
 # The case a person opened (a row or a marker clicked): {"case_id": int, "n": click count}.
 SELECTED_CASE = "selected-case"
 CASE_PANEL = "case-panel"
+# Inside the case panel (dashboard.panels.case_panel): its shell, the action dialog, its fields.
+PANEL_CLOSE = "case-panel-close"
+PANEL_REFRESH = "case-panel-refresh"
+PANEL_BODY = "case-panel-body"
+PANEL_NOTICE = "case-panel-notice"
+PANEL_STATE = "case-panel-state"
+PANEL_MOVE = "case-panel-move"  # pattern-matching type: {"type": PANEL_MOVE, "move": name}
+PANEL_DIALOG = "case-panel-dialog"
+PANEL_DIALOG_TITLE = "case-panel-dialog-title"
+PANEL_REASON = "case-panel-reason"
+PANEL_REASON_LABEL = "case-panel-reason-label"
+PANEL_REASON_ERROR = "case-panel-reason-error"
+PANEL_TIER_ROW = "case-panel-tier-row"
+PANEL_TIER = "case-panel-tier"
+PANEL_TIER_ERROR = "case-panel-tier-error"
+PANEL_OWNER_ROW = "case-panel-owner-row"
+PANEL_OWNER = "case-panel-owner"
+PANEL_OWNER_ERROR = "case-panel-owner-error"
+PANEL_SATISFACTION_ROW = "case-panel-satisfaction-row"
+PANEL_SATISFACTION = "case-panel-satisfaction"
+PANEL_COMMENT_ROW = "case-panel-comment-row"
+PANEL_COMMENT = "case-panel-comment"
+PANEL_CONFIRM = "case-panel-confirm"
+PANEL_DISMISS = "case-panel-dismiss"
+# The manual intake form (dashboard.panels.intake_form), shown in the case panel's slot.
+INTAKE_OPEN = "intake-open"
+INTAKE_FORM = "intake-form"  # its fields are INTAKE_FORM + "-" + field name
+INTAKE_CLOSE = "intake-close"
+INTAKE_NOTICE = "intake-notice"
+INTAKE_SUBMIT = "intake-submit"
 
 
 def described() -> dict[str, str]:

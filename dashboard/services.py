@@ -26,3 +26,6 @@ class Services:
     cases_of: Callable[[], Awaitable[CaseService]]
     plans_of: Callable[[], Awaitable[PlanService]]
     positions_of: Callable[[], Awaitable[Positions]]
+    # Puts one intake/1 document on the intake stream; returns its source id (None: the page
+    # has no intake channel, and the manual intake form says so).
+    submit_report: Callable[[dict[str, Any]], Awaitable[str]] | None = None

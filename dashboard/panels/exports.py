@@ -1,0 +1,135 @@
+"""HTTP exports: the signed-in user's queue as CSV, checked and audited, never with reporters."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from dash import html
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from dashboard.caller import caller_for
+from dashboard.i18n import pick_lang, text
+from dashboard.presenters.case_panel import CST, reason_words
+from dashboard.presenters.exports import queue_csv
+from dashboard.sign_in import session_of_request
+from geo.pack import CountyPack, load_demo_pack
+from geo.situation_map import MapCase, situation_map_html
+from incidents.access import Action
+from incidents.store import guarded
+from incidents.store.accounts import record_audit
+from incidents.store.guarded import Refused
+from incidents.store.queries import QueueFilter
+
+
+@cache
+def _pack() -> CountyPack:
+    # The composition root serves the demo pack (app._pack): the same county.
+    return load_demo_pack()
+
+
+EXPORT_LIMIT = 10_000  # one file; a county's open cases fit, a bigger ask is narrowed first
+
+
+def queue_link(lang: str) -> html.A:
+    """A download link of the viewer's queue as CSV (for the queue's heading)."""
+    return html.A(
+        text(lang, "export_queue_link"),
+        href=f"/export/queue.csv?lang={lang}",
+        className="export-link",
+    )
+
+
+def case_map_href(case_id: int, lang: str) -> str:
+    """Where a case's offline situation map is downloaded."""
+    return f"/export/case/{case_id}/map.html?lang={lang}"
+
+
+def add_export_routes(server: FastAPI, pool_of: Callable[[], Awaitable[Any]]) -> None:
+    """GET /export/queue.csv (the caller's own queue) and a case's situation map."""
+
+    @server.get("/export/case/{case_id}/map.html")
+    async def case_map(case_id: int, request: Request) -> Response:
+        lang = pick_lang(request.query_params.get("lang"))
+        session = session_of_request(request)
+        if session is None:
+            return PlainTextResponse("sign in first", 401)
+        now = datetime.now(UTC)
+        pool = await pool_of()
+        async with pool.acquire() as conn:
+            address = request.client.host if request.client else None
+            caller = await caller_for(conn, session, address, now)
+            if caller is None:
+                return PlainTextResponse("unknown role", 403)
+            try:
+                await guarded.check(conn, caller, Action.EXPORT, case_id, now)
+                detail = await guarded.case_panel(conn, caller, case_id, now)
+            except Refused as refused:
+                why = text(lang, "panel_refused").format(why=reason_words(refused.reason, lang))
+                return PlainTextResponse(why, 403)
+            await record_audit(
+                conn,
+                at=now,
+                user_id=caller.principal.user_id,
+                role=caller.principal.role.value,
+                source_address=caller.source_address,
+                action="export.case_map",
+                outcome="allowed",
+                case_id=case_id,
+                detail="situation map (offline HTML)",
+            )
+        view = detail.case
+        page = situation_map_html(
+            _pack(),
+            cases=[MapCase(view.case_no, view.summary, view.lon, view.lat, view.severity)],
+            focus=(view.lon, view.lat),
+            title=f"{view.case_no} {text(lang, 'export_case_map')}",
+            at=now,
+        )
+        name = f"{view.case_no}-map.html"
+        return Response(
+            page,
+            media_type="text/html; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    @server.get("/export/queue.csv")
+    async def queue_export(request: Request) -> Response:
+        lang = pick_lang(request.query_params.get("lang"))
+        session = session_of_request(request)
+        if session is None:
+            return PlainTextResponse("sign in first", 401)
+        now = datetime.now(UTC)
+        pool = await pool_of()
+        async with pool.acquire() as conn:
+            address = request.client.host if request.client else None
+            caller = await caller_for(conn, session, address, now)
+            if caller is None:
+                return PlainTextResponse("unknown role", 403)
+            try:
+                await guarded.check(conn, caller, Action.EXPORT, None, now)
+                page = await guarded.queue(
+                    conn, caller, QueueFilter(within="", limit=EXPORT_LIMIT), now
+                )
+            except Refused as refused:
+                why = text(lang, "panel_refused").format(why=reason_words(refused.reason, lang))
+                return PlainTextResponse(why, 403)
+            await record_audit(
+                conn,
+                at=now,
+                user_id=caller.principal.user_id,
+                role=caller.principal.role.value,
+                source_address=caller.source_address,
+                action="export.queue",
+                outcome="allowed",
+                detail=f"{len(page.cases)} cases as CSV",
+            )
+        name = f"queue-{now.astimezone(CST):%Y%m%d-%H%M}.csv"
+        return Response(
+            queue_csv(page.cases, lang),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
