@@ -57,9 +57,12 @@ def open_by_step(cases: Iterable[CaseFacts]) -> dict[str, int]:
 
 def on_time_rate(cases: Iterable[CaseFacts]) -> float | None:
     """限时办结率: of the closed cases that had a deadline, the share closed by it."""
-    timed = [c for c in cases if c.closed_at is not None and c.deadline_at is not None]
-    on_time = sum(1 for c in timed if c.closed_at <= c.deadline_at)  # type: ignore[operator]
-    return ratio(on_time, len(timed))
+    timed = [
+        (c.closed_at, c.deadline_at)
+        for c in cases
+        if c.closed_at is not None and c.deadline_at is not None
+    ]
+    return ratio(sum(1 for closed, due in timed if closed <= due), len(timed))
 
 
 def resolved_low_share(cases: Iterable[CaseFacts]) -> float | None:
