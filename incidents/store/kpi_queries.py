@@ -1,0 +1,76 @@
+"""The wall's key figures read from the store: the facts `incidents.kpis` computes them from."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from incidents.access import scope_prefix
+from incidents.kpis import CaseFacts, Kpis, kpis_of
+from incidents.reports import CHINA_TZ
+from incidents.store.case_store import Conn
+
+# Closed cases older than this leave the rates: the wall shows the last 30 days' record.
+WINDOW = timedelta(days=30)
+
+
+def local_midnight(now: datetime) -> datetime:
+    """The start of "today" in China time for the moment `now`."""
+    local = now.astimezone(CHINA_TZ)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def case_facts(conn: Conn, scope: str, since: datetime) -> list[CaseFacts]:
+    """Open cases in `scope`, and those opened or closed since `since`."""
+    rows = await conn.fetch(
+        "SELECT channel, category, step, status, opened_at, deadline_at, closed_at,"
+        " resolution_tier, reopen_count FROM cases"
+        " WHERE coalesce(township_code, county_code) LIKE $1 || '%'"
+        " AND (status = 'open' OR opened_at >= $2 OR closed_at >= $2)",
+        scope_prefix(scope),
+        since,
+    )
+    return [CaseFacts(*row) for row in rows]
+
+
+async def camera_statuses(conn: Conn, scope: str) -> list[str]:
+    """The latest recorded status of each camera in `scope` (cameras never heard from left out)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (h.camera_id) h.status"
+        " FROM camera_status_history h JOIN cameras c ON c.code = h.camera_id"
+        " WHERE coalesce(c.township_code, '') LIKE $1 || '%'"
+        " ORDER BY h.camera_id, h.at DESC, h.event_id DESC",
+        scope_prefix(scope),
+    )
+    return [row["status"] for row in rows]
+
+
+async def unit_statuses(conn: Conn, scope: str) -> list[str]:
+    """The status of each unit based in `scope`."""
+    rows = await conn.fetch(
+        "SELECT s.status FROM unit_states s JOIN units u ON u.unit_id = s.unit_id"
+        " WHERE coalesce(u.township_code, u.home_code) LIKE $1 || '%'",
+        scope_prefix(scope),
+    )
+    return [row["status"] for row in rows]
+
+
+async def wall_scopes(conn: Conn) -> list[str]:
+    """The jurisdictions that have walls: the county and each township."""
+    rows = await conn.fetch(
+        "SELECT code FROM jurisdictions WHERE tier IN ('county', 'township') ORDER BY code"
+    )
+    return [row["code"] for row in rows]
+
+
+async def jurisdiction_kpis(conn: Conn, scope: str, now: datetime) -> Kpis:
+    """Every figure of the wall of `scope` at `now`."""
+    start = local_midnight(now)
+    cases = await case_facts(conn, scope, min(start, now - WINDOW))
+    return kpis_of(
+        scope,
+        cases,
+        await camera_statuses(conn, scope),
+        await unit_statuses(conn, scope),
+        start,
+        now,
+    )
