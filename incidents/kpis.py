@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 
@@ -95,14 +95,34 @@ def units_by_status(statuses: Iterable[str]) -> dict[str, int]:
     return dict(Counter(statuses).most_common())
 
 
+def bucket_counts(opened: Iterable[datetime], end: datetime, width: timedelta, n: int) -> list[int]:
+    """Cases opened in each of the `n` spans of `width` ending at `end` (oldest first)."""
+    counts = [0] * n
+    for at in opened:
+        back = (end - at) // width
+        if 0 <= back < n:
+            counts[n - 1 - back] += 1
+    return counts
+
+
 def hourly_counts(opened: Iterable[datetime], end: datetime, hours: int = 24) -> list[int]:
     """Cases opened in each of the `hours` whole hours ending at `end` (oldest first)."""
-    counts = [0] * hours
-    for at in opened:
-        back = int((end - at).total_seconds() // 3600)
-        if 0 <= back < hours:
-            counts[hours - 1 - back] += 1
-    return counts
+    return bucket_counts(opened, end, timedelta(hours=1), hours)
+
+
+def daily_counts(opened: Iterable[datetime], today_end: datetime, days: int = 30) -> list[int]:
+    """Cases opened on each of the `days` days ending at `today_end` (local midnight next)."""
+    return bucket_counts(opened, today_end, timedelta(days=1), days)
+
+
+class PlanProgress(msgspec.Struct, frozen=True):
+    """An active contingency plan: its name, its case, its level and its steps done."""
+
+    plan_name: str
+    case_no: str
+    level: int
+    done: int
+    total: int
 
 
 class Kpis(msgspec.Struct, frozen=True, kw_only=True):
@@ -122,6 +142,8 @@ class Kpis(msgspec.Struct, frozen=True, kw_only=True):
     cameras_offline: int
     units_by_status: dict[str, int]
     last_24h: list[int]
+    last_30d: list[int]
+    active_plans: list[PlanProgress]
 
 
 def kpis_of(
@@ -131,6 +153,7 @@ def kpis_of(
     unit_statuses: Sequence[str],
     today_start: datetime,
     now: datetime,
+    plans: Sequence[PlanProgress] = (),
 ) -> Kpis:
     """Every figure of one jurisdiction from its cases, cameras and units at `now`."""
     today = opened_since(cases, today_start)
@@ -149,4 +172,6 @@ def kpis_of(
         cameras_offline=sum(1 for s in camera_statuses if s in ("offline", "fault")),
         units_by_status=units_by_status(unit_statuses),
         last_24h=hourly_counts((c.opened_at for c in cases), now),
+        last_30d=daily_counts((c.opened_at for c in cases), today_start + timedelta(days=1)),
+        active_plans=list(plans),
     )

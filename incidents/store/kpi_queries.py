@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from incidents.access import scope_prefix
-from incidents.kpis import CaseFacts, Kpis, kpis_of
+from incidents.kpis import CaseFacts, Kpis, PlanProgress, kpis_of
 from incidents.reports import CHINA_TZ
 from incidents.store.case_store import Conn
 
@@ -54,6 +54,20 @@ async def unit_statuses(conn: Conn, scope: str) -> list[str]:
     return [row["status"] for row in rows]
 
 
+async def active_plans(conn: Conn, scope: str) -> list[PlanProgress]:
+    """The active contingency plans of cases in `scope`, most severe level first."""
+    rows = await conn.fetch(
+        "SELECT coalesce(a.snapshot->>'plan_name', a.plan_id) AS plan_name, c.case_no, a.level,"
+        " count(s.done_at) AS done, count(s.step_no) AS total"
+        " FROM plan_activations a JOIN cases c ON c.id = a.case_id"
+        " LEFT JOIN plan_steps s ON s.activation_id = a.id"
+        " WHERE a.status = 'active' AND coalesce(c.township_code, c.county_code) LIKE $1 || '%'"
+        " GROUP BY a.id, c.case_no ORDER BY a.level, a.activated_at DESC LIMIT 20",
+        scope_prefix(scope),
+    )
+    return [PlanProgress(*row) for row in rows]
+
+
 async def wall_scopes(conn: Conn) -> list[str]:
     """The jurisdictions that have walls: the county and each township."""
     rows = await conn.fetch(
@@ -73,4 +87,5 @@ async def jurisdiction_kpis(conn: Conn, scope: str, now: datetime) -> Kpis:
         await unit_statuses(conn, scope),
         start,
         now,
+        await active_plans(conn, scope),
     )

@@ -146,3 +146,10 @@ def test_kpis_of_gathers_every_figure_for_its_scope() -> None:
     assert got.camera_online_rate == 0.5 and got.cameras_offline == 1
     assert got.units_by_status == {"available": 1}
     assert sum(got.last_24h) == 2
+
+
+def test_daily_counts_put_each_case_on_its_day_ending_today() -> None:
+    """With today ending at the next midnight: today, yesterday, and 3 days back."""
+    end = T0 + timedelta(days=1)
+    opened = [T0 + timedelta(hours=5), T0 - timedelta(hours=1), T0 - timedelta(days=2, hours=1)]
+    assert kpis.daily_counts(opened, end, days=4) == [1, 0, 1, 1]
