@@ -11,6 +11,9 @@ import msgspec
 
 from incidents.vocabulary import Step
 
+KPI_EVENT = "kpi.snapshot"  # one jurisdiction's figures, pushed to its walls
+# Someone who may act on an overdue case has seen it: every wall stops flashing it.
+OVERDUE_ACK_EVENT = "case.overdue_acknowledged"
 LOW_TIERS = frozenset({"township", "village"})  # 矛盾不上交: resolved at township or below
 
 
@@ -174,4 +177,35 @@ def kpis_of(
         last_24h=hourly_counts((c.opened_at for c in cases), now),
         last_30d=daily_counts((c.opened_at for c in cases), today_start + timedelta(days=1)),
         active_plans=list(plans),
+    )
+
+
+_encoder = msgspec.json.Encoder()
+
+
+def kpi_event(figures: Kpis, now: datetime) -> bytes:
+    """A `kpi.snapshot` event: the envelope of every event, routed by `township_code`."""
+    return _encoder.encode(
+        {
+            "schema": "event/1",
+            "type": KPI_EVENT,
+            "at": now,
+            "actor": "system:kpi",
+            "township_code": figures.scope,
+            "kpis": figures,
+        }
+    )
+
+
+def overdue_ack_event(case_id: int, township_code: str | None, actor: str, now: datetime) -> bytes:
+    """A `case.overdue_acknowledged` event for the walls of the case's township and above."""
+    return _encoder.encode(
+        {
+            "schema": "event/1",
+            "type": OVERDUE_ACK_EVENT,
+            "at": now,
+            "actor": actor,
+            "case_id": case_id,
+            "township_code": township_code,
+        }
     )

@@ -1,4 +1,4 @@
-"""The KPI job: every 30 s, each jurisdiction's figures as a `kpi.snapshot` on the events stream.
+"""The KPI job (each wall's figures as a `kpi.snapshot` event every 30 s), and a notice port.
 
 Walls never poll: the gateway fans these events out like any other, routed by
 `township_code` (the county's own code for the county's figures), so a township's wall sees
@@ -9,38 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 import asyncpg
-import msgspec
 import redis.asyncio as aioredis
 
+from incidents.kpis import kpi_event
 from incidents.store.kpi_queries import jurisdiction_kpis, wall_scopes
 from realtime.outages import run_until_stopped
 from realtime.streams import StreamNames
 
 log = logging.getLogger(__name__)
 
-KPI_EVENT = "kpi.snapshot"
-ACTOR = "system:kpi"
 # One worker computes the figures at a time (every worker runs the job).
 _JOB_LOCK = 320_118_014
-_encoder = msgspec.json.Encoder()
-
-
-def kpi_event(figures: object, scope: str, now: datetime) -> bytes:
-    """A `kpi.snapshot` event (the envelope of every event, routed by `township_code`)."""
-    return _encoder.encode(
-        {
-            "schema": "event/1",
-            "type": KPI_EVENT,
-            "at": now,
-            "actor": ACTOR,
-            "township_code": scope,
-            "kpis": figures,
-        }
-    )
 
 
 async def publish_kpis(
@@ -57,7 +40,7 @@ async def publish_kpis(
             return 0
         try:
             wanted = list(scopes) if scopes is not None else await wall_scopes(conn)
-            events = [kpi_event(await jurisdiction_kpis(conn, s, now), s, now) for s in wanted]
+            events = [kpi_event(await jurisdiction_kpis(conn, s, now), now) for s in wanted]
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _JOB_LOCK)
     async with redis.pipeline(transaction=False) as pipe:
@@ -65,6 +48,17 @@ async def publish_kpis(
             pipe.xadd(names.events, {"data": event}, maxlen=maxlen, approximate=True)
         await pipe.execute()
     return len(events)
+
+
+def event_publisher(
+    redis: aioredis.Redis, names: StreamNames, maxlen: int = 1_000_000
+) -> Callable[[bytes], Awaitable[None]]:
+    """A port that puts one ready event on the events stream (for the dashboard's notices)."""
+
+    async def publish(event: bytes) -> None:
+        await redis.xadd(names.events, {"data": event}, maxlen=maxlen, approximate=True)
+
+    return publish
 
 
 async def run_kpi_job(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from incidents.access import scope_prefix
@@ -89,3 +90,60 @@ async def jurisdiction_kpis(conn: Conn, scope: str, now: datetime) -> Kpis:
         now,
         await active_plans(conn, scope),
     )
+
+
+ACK_ACTION = "case.overdue_acknowledged"  # the audit row an acknowledgement leaves
+
+
+@dataclass(frozen=True, slots=True)
+class OverdueCase:
+    """An open case past its deadline, as a console lists it for acknowledgement."""
+
+    case_id: int
+    case_no: str
+    township_name: str | None
+    category: str
+    severity: int
+    deadline_at: datetime
+    acknowledged: bool
+
+
+async def overdue_cases(
+    conn: Conn, scope: str, now: datetime, limit: int = 50
+) -> list[OverdueCase]:
+    """Open cases in `scope` past their deadline at `now`, longest overdue first."""
+    rows = await conn.fetch(
+        "SELECT c.id, c.case_no, c.township_name, c.category, c.severity, c.deadline_at,"
+        " EXISTS (SELECT 1 FROM audit_log a WHERE a.case_id = c.id AND a.action = $3"
+        "   AND a.outcome = 'allowed' AND a.at >= c.deadline_at) AS acknowledged"
+        " FROM cases c WHERE c.status = 'open' AND c.deadline_at < $2"
+        " AND coalesce(c.township_code, c.county_code) LIKE $1 || '%'"
+        " ORDER BY c.deadline_at LIMIT $4",
+        scope_prefix(scope),
+        now,
+        ACK_ACTION,
+        limit,
+    )
+    return [OverdueCase(*row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class CameraSpot:
+    """Where a camera stands and its latest status (None: never heard from)."""
+
+    code: str
+    lon: float
+    lat: float
+    status: str | None
+
+
+async def camera_spots(conn: Conn, scope: str) -> list[CameraSpot]:
+    """Every registered camera in `scope` with its latest recorded status."""
+    rows = await conn.fetch(
+        "SELECT c.code, c.lon, c.lat, h.status FROM cameras c LEFT JOIN LATERAL"
+        " (SELECT status FROM camera_status_history WHERE camera_id = c.code"
+        "  ORDER BY at DESC, event_id DESC LIMIT 1) h ON true"
+        " WHERE c.township_code LIKE $1 || '%' ORDER BY c.code",
+        scope_prefix(scope),
+    )
+    return [CameraSpot(*row) for row in rows]

@@ -10,9 +10,10 @@ import pytest
 import redis.asyncio as aioredis
 
 from geo.pack import load_demo_pack
+from incidents.kpis import KPI_EVENT
 from incidents.store.demo_fleet import load_demo_units
 from incidents.store.kpi_queries import jurisdiction_kpis
-from realtime.kpi_job import KPI_EVENT, publish_kpis
+from realtime.kpi_job import publish_kpis
 from realtime.streams import StreamNames
 from tests.integration.test_ingest import FIXED_NOW, valid_lines
 from tests.integration.test_queries import opened
