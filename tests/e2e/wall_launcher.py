@@ -15,12 +15,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import app  # noqa: E402
-import dashboard.app  # noqa: E402
-import realtime.forces_jobs  # noqa: E402
-from dashboard.wall_page import add_wall_routes  # noqa: E402
-from realtime.kpi_job import event_publisher, run_kpi_job  # noqa: E402
-from realtime.settings import Settings  # noqa: E402
+import app
+import dashboard.app
+import realtime.forces_jobs
+from dashboard.wall_page import add_wall_routes
+from realtime.kpi_job import event_publisher, run_kpi_job
+from realtime.settings import Settings
 
 _create_app = dashboard.app.create_app
 _run_forces_jobs = realtime.forces_jobs.run_forces_jobs

@@ -94,6 +94,8 @@
       clearCases();
       message[F.snapshot.cases].forEach(upsertCase);
       (message[F.snapshot.units] || []).forEach(moveUnit);
+      // Acknowledgements of cases no longer open are forgotten (the set stays bounded).
+      state.acked.forEach(function (id) { if (!state.cases.has(id)) { state.acked.delete(id); } });
       state.lastId = message[F.snapshot.last_id];
       nowLive();
     } else if (type === M.replay) {
@@ -244,8 +246,6 @@
     list.parentNode.classList.toggle("flashing", flashing);
     setText("open", open.length);
     setText("overdue", overdue.length);
-    // Acknowledgements of cases no longer held are forgotten (the set stays bounded).
-    state.acked.forEach(function (id) { if (!state.cases.has(id)) { state.acked.delete(id); } });
   }
 
   // --- units and cameras --------------------------------------------------------------------
