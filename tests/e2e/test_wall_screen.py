@@ -7,67 +7,25 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import asyncpg
 import pytest
 import redis
 from playwright.sync_api import BrowserContext, Page
 
-from geo.pack import load_demo_pack
 from incidents.store.accounts import DISPLAY_COOKIE, create_display_token
-from incidents.store.demo_fleet import load_demo_units
 from tests.browser import browser, fence
-from tests.e2e.conftest import _admin
 from tests.e2e.sessions import sign_in
 from tests.e2e.test_screenshots import shoot
-from tests.services import unique, with_database
-from tests.stack import RunningStack, running_stack
+from tests.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
 
 COUNTY = "320118000000"
-LAUNCHER = Path(__file__).resolve().parent / "wall_launcher.py"
 REPORTER_NAME, REPORTER_PHONE = "王先生", "13951234567"
 ANIMATION = "n => getComputedStyle(n).animationName"
-
-
-async def _load_fleet(database_url: str) -> None:
-    conn = await asyncpg.connect(database_url)
-    try:
-        await load_demo_units(conn, load_demo_pack(), at=datetime.now(UTC))
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-def wall_stack(servers: tuple[str, str], template_database: str) -> Iterator[RunningStack]:
-    """worker + gateway + dashboard with the wall wired in, KPIs pushed every 2 s, a fleet."""
-    redis_url, admin_url = servers
-    name = unique("pingan_wall_")
-    prefix = unique("e2e:") + ":"
-    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    database_url = with_database(admin_url, name)
-    asyncio.run(_load_fleet(database_url))
-    try:
-        with running_stack(
-            redis_url,
-            database_url,
-            prefix,
-            script=LAUNCHER,
-            extra_env={"PINGAN_KPI_SECONDS": "2"},
-        ) as s:
-            yield s
-    finally:
-        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        client = redis.Redis.from_url(redis_url)
-        keys = list(client.scan_iter(match=prefix + "*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 def _in_store(stack: RunningStack, work: object) -> object:
