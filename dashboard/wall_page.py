@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 
@@ -29,7 +28,7 @@ from incidents.store.accounts import Session
 
 # The wall's element ids, once; the script gets them in its configuration.
 WALL_IDS: Mapping[str, str] = {
-    name: f"wall-{name.replace('_', '-')}"
+    name.upper(): f"wall-{name.replace('_', '-')}"
     for name in (
         "config",
         "clock",
@@ -85,14 +84,14 @@ def wall_words(lang: str) -> dict[str, dict[str, str]]:
 def _tile(lang: str, key: str, cls: str = "") -> str:
     return (
         f'<div class="tile {cls}"><span class="label">{html.escape(text(lang, key))}</span>'
-        f'<span class="value" id="{WALL_IDS[key.removeprefix("wall_")]}">—</span></div>'
+        f'<span class="value" id="{WALL_IDS[key.removeprefix("wall_").upper()]}">—</span></div>'
     )
 
 
 def _panel(lang: str, key: str, body_id: str, cls: str, tag: str = "ol") -> str:
     return (
         f'<section class="panel {cls}"><h2>{html.escape(text(lang, key))}</h2>'
-        f'<{tag} id="{WALL_IDS[body_id]}" class="body"></{tag}></section>'
+        f'<{tag} id="{WALL_IDS[body_id.upper()]}" class="body"></{tag}></section>'
     )
 
 
@@ -108,13 +107,13 @@ def map_svg(drawn: WallMap) -> str:
         for t in drawn.townships
     )
     return (
-        f'<svg id="{WALL_IDS["map"]}" class="wall-map" viewBox="0 0 {drawn.width} '
+        f'<svg id="{WALL_IDS["MAP"]}" class="wall-map" viewBox="0 0 {drawn.width} '
         f'{round(drawn.height, 1)}" preserveAspectRatio="xMidYMid meet" role="img">'
         f'<g class="townships">{townships}</g>'
         f'<path class="boundary" d="{drawn.boundary}"></path>'
         f'<g class="labels">{labels}</g>'
-        f'<g id="{WALL_IDS["cameras"]}"></g><g id="{WALL_IDS["units"]}"></g>'
-        f'<g id="{WALL_IDS["cases"]}"></g></svg>'
+        f'<g id="{WALL_IDS["CAMERAS"]}"></g><g id="{WALL_IDS["UNITS"]}"></g>'
+        f'<g id="{WALL_IDS["CASES"]}"></g></svg>'
     )
 
 
@@ -138,9 +137,9 @@ def wall_html(
         '<link rel="stylesheet" href="/assets/wall.css"></head>'
         '<body class="wall-page"><div class="wall">'
         f'<header class="wall-head"><h1>{html.escape(title)}</h1>'
-        f'<span id="{WALL_IDS["kpi_at"]}" class="kpi-at"></span>'
-        f'<span id="{WALL_IDS["link"]}" class="link">{t("link_connecting")}</span>'
-        f'<span id="{WALL_IDS["clock"]}" class="clock"></span></header>'
+        f'<span id="{WALL_IDS["KPI_AT"]}" class="kpi-at"></span>'
+        f'<span id="{WALL_IDS["LINK"]}" class="link">{t("link_connecting")}</span>'
+        f'<span id="{WALL_IDS["CLOCK"]}" class="clock"></span></header>'
         '<section class="panel kpis">'
         + "".join(
             _tile(lang, key, cls)
@@ -153,8 +152,8 @@ def wall_html(
                 ("wall_reopen", ""),
             )
         )
-        + f'<h3>{t("wall_by_step")}</h3><ol id="{WALL_IDS["by_step"]}" class="bars"></ol>'
-        f'<h3>{t("wall_by_channel")}</h3><ol id="{WALL_IDS["by_channel"]}" class="bars"></ol>'
+        + f'<h3>{t("wall_by_step")}</h3><ol id="{WALL_IDS["BY_STEP"]}" class="bars"></ol>'
+        f'<h3>{t("wall_by_channel")}</h3><ol id="{WALL_IDS["BY_CHANNEL"]}" class="bars"></ol>'
         "</section>"
         f'<section class="panel map"><h2>{t("wall_map")}</h2>{map_svg(drawn)}'
         '<ul class="legend">'
@@ -166,17 +165,17 @@ def wall_html(
         + _panel(lang, "wall_overdue_list", "overdue_list", "overdue-panel")
         + _panel(lang, "wall_newest", "newest", "newest")
         + '<section class="panel trends">'
-        f'<h2>{t("wall_trend_24h")}</h2><div id="{WALL_IDS["trend_24h"]}" class="trend"></div>'
-        f'<h2>{t("wall_trend_30d")}</h2><div id="{WALL_IDS["trend_30d"]}" class="trend"></div>'
+        f'<h2>{t("wall_trend_24h")}</h2><div id="{WALL_IDS["TREND_24H"]}" class="trend"></div>'
+        f'<h2>{t("wall_trend_30d")}</h2><div id="{WALL_IDS["TREND_30D"]}" class="trend"></div>'
         "</section>"
         + _panel(lang, "wall_forces", "forces", "forces", "ul")
         + '<section class="panel cameras">'
         f'<h2>{t("wall_cameras")}</h2><div class="camera-tiles">'
         + _tile(lang, "wall_camera_online")
         + _tile(lang, "wall_cameras_offline", "alert")
-        + f'</div><ol id="{WALL_IDS["camera_townships"]}" class="bars"></ol></section>'
+        + f'</div><ol id="{WALL_IDS["CAMERA_TOWNSHIPS"]}" class="bars"></ol></section>'
         + _panel(lang, "wall_plans", "plans", "plans")
-        + f'</div><div id="{WALL_IDS["config"]}" hidden data-config="{config}"></div>'
+        + f'</div><div id="{WALL_IDS["CONFIG"]}" hidden data-config="{config}"></div>'
         '<script src="/assets/wall/wall.js"></script></body></html>'
     )
 
@@ -231,7 +230,7 @@ def add_wall_routes(
             "events": {"kpi": kpis.KPI_EVENT, "ack": kpis.OVERDUE_ACK_EVENT},
             "projection": drawn.projection.as_config(),
             "townships": names,
-            "kpis": msgspec.to_builtins(figures),
+            "kpis": kpis.plain(figures),
             "cameras": [
                 [c.code, *drawn.projection.xy(c.lon, c.lat), c.status or ""] for c in cameras
             ],

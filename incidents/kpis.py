@@ -183,6 +183,12 @@ def kpis_of(
 _encoder = msgspec.json.Encoder()
 
 
+def plain(figures: Kpis) -> dict[str, object]:
+    """The figures as plain JSON-ready values (for a page to embed)."""
+    out: dict[str, object] = msgspec.to_builtins(figures)
+    return out
+
+
 def kpi_event(figures: Kpis, now: datetime) -> bytes:
     """A `kpi.snapshot` event: the envelope of every event, routed by `township_code`."""
     return _encoder.encode(

@@ -160,7 +160,7 @@
     if (!entry) {
       if (state.cases.size >= MAX_CASES) { dropLeastUrgent(); }
       entry = { data: c, dot: svg("circle", { r: 5 }) };
-      byId("cases").appendChild(entry.dot);
+      byId("CASES").appendChild(entry.dot);
       state.cases.set(id, entry);
     }
     entry.data = c;
@@ -225,12 +225,12 @@
       markDot(entry);
     });
     open.sort(rank);
-    var newest = byId("newest");
+    var newest = byId("NEWEST");
     clear(newest);
     open.slice(0, LIST_ROWS).forEach(function (c) { newest.appendChild(caseRow(c)); });
     if (!open.length) { newest.appendChild(el("li", "none", ui("wall_none"))); }
     overdue.sort(function (a, b) { return Date.parse(a[F.case.deadline_at]) - Date.parse(b[F.case.deadline_at]); });
-    var list = byId("overdue_list");
+    var list = byId("OVERDUE_LIST");
     clear(list);
     var flashing = false;
     overdue.slice(0, OVERDUE_ROWS).forEach(function (c) {
@@ -244,8 +244,8 @@
     });
     if (!overdue.length) { list.appendChild(el("li", "none", ui("wall_none"))); }
     list.parentNode.classList.toggle("flashing", flashing);
-    setText("open", open.length);
-    setText("overdue", overdue.length);
+    setText("OPEN", open.length);
+    setText("OVERDUE", overdue.length);
   }
 
   // --- units and cameras --------------------------------------------------------------------
@@ -257,7 +257,7 @@
     if (!dot) {
       dot = svg("rect", { width: 7, height: 7, "class": "unit" });
       dot.setAttribute("data-unit-id", String(id));
-      byId("units").appendChild(dot);
+      byId("UNITS").appendChild(dot);
       state.units.set(id, dot);
     }
     var xy = project(lon, lat);
@@ -274,7 +274,7 @@
       spot.mark = svg("path", {
         d: "M" + (spot.x - 4) + "," + (spot.y - 4) + "l8,8m0,-8l-8,8", "class": "camera-down",
       });
-      byId("cameras").appendChild(spot.mark);
+      byId("CAMERAS").appendChild(spot.mark);
     } else if (!down && spot.mark) {
       spot.mark.remove();
       spot.mark = null;
@@ -327,18 +327,18 @@
   }
 
   function showKpis(k) {
-    setText("today", k.today_total);
-    setText("on_time", percent(k.on_time_rate));
-    setText("low_share", percent(k.resolved_low_share));
-    setText("reopen", percent(k.reopen_rate));
-    setText("camera_online", percent(k.camera_online_rate));
-    setText("cameras_offline", k.cameras_offline);
-    bars("by_step", k.open_by_step, function (s) { return W.step[s] || s; }, STEPS);
-    bars("by_channel", k.today_by_channel, function (c) { return W.channel[c] || c; });
-    bars("forces", k.units_by_status, function (s) { return ui("wall_unit_" + s); });
-    trend("trend_24h", k.last_24h);
-    trend("trend_30d", k.last_30d);
-    var plans = byId("plans");
+    setText("TODAY", k.today_total);
+    setText("ON_TIME", percent(k.on_time_rate));
+    setText("LOW_SHARE", percent(k.resolved_low_share));
+    setText("REOPEN", percent(k.reopen_rate));
+    setText("CAMERA_ONLINE", percent(k.camera_online_rate));
+    setText("CAMERAS_OFFLINE", k.cameras_offline);
+    bars("BY_STEP", k.open_by_step, function (s) { return W.step[s] || s; }, STEPS);
+    bars("BY_CHANNEL", k.today_by_channel, function (c) { return W.channel[c] || c; });
+    bars("FORCES", k.units_by_status, function (s) { return ui("wall_unit_" + s); });
+    trend("TREND_24H", k.last_24h);
+    trend("TREND_30D", k.last_30d);
+    var plans = byId("PLANS");
     clear(plans);
     k.active_plans.forEach(function (p) {
       var row = el("li", "plan sev-" + p.level);
@@ -354,7 +354,7 @@
       plans.appendChild(row);
     });
     if (!k.active_plans.length) { plans.appendChild(el("li", "none", ui("wall_none"))); }
-    setText("kpi_at", ui("wall_kpi_at").replace("{time}", hhmm(k.at)));
+    setText("KPI_AT", ui("wall_kpi_at").replace("{time}", hhmm(k.at)));
     showCameraTownships();
   }
 
@@ -367,7 +367,7 @@
       }
     });
     var order = Object.keys(rates).sort(function (a, b) { return rates[a] - rates[b]; });
-    bars("camera_townships", rates, function (code) { return names[code]; }, order);
+    bars("CAMERA_TOWNSHIPS", rates, function (code) { return names[code]; }, order);
   }
 
   // --- link state and the clock -------------------------------------------------------------
@@ -379,7 +379,7 @@
   }
 
   function showLink() {
-    var node = byId("link");
+    var node = byId("LINK");
     if (state.live) {
       node.textContent = ui("link_live");
       node.className = "link live";
@@ -391,7 +391,7 @@
 
   function tick() {
     var d = cst(new Date());
-    setText("clock", d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
+    setText("CLOCK", d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
       pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()));
     if (!state.live) { showLink(); }
     // Lists at most once a second however fast deltas come; overdue is re-judged every 5 s.
