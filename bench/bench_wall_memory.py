@@ -168,14 +168,15 @@ def main() -> None:
             samples: list[tuple[float, float, int]] = []
             start = time.monotonic()
             try:
-                while (elapsed := time.monotonic() - start) < args.minutes * 60:
+                while time.monotonic() - start < args.minutes * 60:
                     page.wait_for_timeout(15_000)
                     cdp.send("HeapProfiler.collectGarbage")
                     used = cdp.send("Runtime.getHeapUsage")["usedSize"] / 2**20
                     nodes = page.evaluate("() => document.getElementsByTagName('*').length")
                     held = page.evaluate("() => pinganWall.cases.size")
                     samples.append((time.monotonic() - start, used, nodes))
-                    print(f"{elapsed:6.0f} s  heap {used:6.2f} MB  nodes {nodes:5d}  cases {held}")
+                    at = samples[-1][0]
+                    print(f"{at:6.0f} s  heap {used:6.2f} MB  nodes {nodes:5d}  cases {held}")
             finally:
                 stop.set()
                 feeder.join()
