@@ -322,7 +322,7 @@ def overdue_html(lang: str, csrf: str, rows: list[Any], notice: str) -> str:
         f'<!DOCTYPE html><html lang="{lang}"><head><meta charset="utf-8">'
         f"<title>{t('wall_overdue_page')}</title>"
         '<link rel="stylesheet" href="/assets/fonts/noto-sans-sc/noto-sans-sc-400.css">'
-        '<link rel="stylesheet" href="/assets/style.css"></head>'
+        '<link rel="stylesheet" href="/assets/wall.css"></head>'
         f'<body class="overdue-page"><main><h1>{t("wall_overdue_page")}</h1>{shown}'
         f'<ul class="overdue-acks">{body}</ul></main></body></html>'
     )

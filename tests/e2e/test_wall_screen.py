@@ -229,6 +229,7 @@ def test_an_overdue_case_flashes_on_every_wall_until_a_console_acknowledges_it(
         row.locator("button").click()
         assert console.locator(".notice").count() == 1
         assert "已确认" in console.locator("li", has_text=case_no).inner_text()
+        shoot(console, "wall-overdue-ack")
 
         acked = f"#wall-overdue-list .case-row.overdue.acked[data-case-no='{case_no}']"
         for watched in walls:
