@@ -46,6 +46,12 @@
     return [(lon - P.west) * P.cos * P.k, (P.north - lat) * P.k];
   }
 
+  function prefixOf(code) { // 320118000000 and 320118 are the same county (incidents.access)
+    var trimmed = String(code);
+    while (trimmed.length > 6 && trimmed.slice(-3) === "000") { trimmed = trimmed.slice(0, -3); }
+    return trimmed;
+  }
+
   function clear(node) { while (node.firstChild) { node.removeChild(node.firstChild); } }
 
   function pad(n) { return (n < 10 ? "0" : "") + n; }
@@ -129,7 +135,7 @@
     if (type === EV.kpi) {
       var figures = event.kpis;
       if (!figures) { return; }
-      if (figures.scope === cfg.scope) { showKpis(figures); }
+      if (prefixOf(figures.scope) === prefixOf(cfg.scope)) { showKpis(figures); }
       else { state.townshipKpis.set(figures.scope, figures); showCameraTownships(); }
     } else if (type === EV.ack) {
       state.acked.add(event[F.event.case_id]);
