@@ -49,7 +49,13 @@ def display_token(stack: RunningStack, jurisdiction: str = COUNTY) -> str:
     return str(_in_store(stack, issue))
 
 
-def put_report(stack: RunningStack, *, hours_ago: float = 0.0, severity: int = 2) -> str:
+def put_report(
+    stack: RunningStack,
+    *,
+    hours_ago: float = 0.0,
+    severity: int = 2,
+    where: tuple[float, float] = (118.8747, 31.3246),  # 淳溪街道
+) -> str:
     """A report on the intake stream (with a reporter's name and phone); its source id."""
     source_id = f"e2e-wall-{uuid.uuid4().hex}"
     at = datetime.now(UTC) - timedelta(hours=hours_ago)
@@ -59,7 +65,7 @@ def put_report(stack: RunningStack, *, hours_ago: float = 0.0, severity: int = 2
         "channel": "110",
         "category": "dispute",
         "summary": "邻里纠纷，双方争吵",
-        "location": {"lon": 118.8747 + (hash(source_id) % 100) / 5000, "lat": 31.3246},
+        "location": {"lon": where[0] + (hash(source_id) % 100) / 5000, "lat": where[1]},
         "reported_at": at.isoformat(),
         "severity": severity,
         "reporter": {"name": REPORTER_NAME, "phone": REPORTER_PHONE},
@@ -287,16 +293,29 @@ def test_a_lost_link_shows_the_age_of_the_data_and_the_wall_recovers_by_itself(
 
 
 def test_wall_screenshots_at_1080p_and_4k(wall_stack: RunningStack) -> None:
-    """The same wall at 1920×1080 and 3840×2160: regions by layout, glyphs drawn."""
+    """The same wall at 1920×1080 and 3840×2160, and a township's: regions by layout,
+    glyphs drawn."""
     stack = wall_stack
-    token = display_token(stack)
+    county, township = display_token(stack), display_token(stack, "320118001000")
     made = [
-        case_no_of(stack, put_report(stack, hours_ago=hours_ago, severity=severity))
-        for hours_ago, severity in ((0, 1), (0.5, 2), (1, 3), (2, 4), (3, 2), (0.2, 4))
+        case_no_of(stack, put_report(stack, hours_ago=hours_ago, severity=severity, where=where))
+        for hours_ago, severity, where in (
+            (0, 1, (118.95, 31.40)),
+            (0.5, 2, (119.05, 31.33)),
+            (1, 3, (118.80, 31.36)),
+            (2, 4, (118.98, 31.30)),
+            (3, 2, (118.8747, 31.3246)),
+            (0.2, 4, (119.12, 31.42)),
+        )
     ]
     make_overdue(stack, made[4])
     with browser() as chromium:
-        for width, height, name in ((1920, 1080, "wall-1080p"), (3840, 2160, "wall-4k")):
+        shots = (
+            (county, 1920, 1080, "wall-1080p"),
+            (county, 3840, 2160, "wall-4k"),
+            (township, 1920, 1080, "wall-township-1080p"),
+        )
+        for token, width, height, name in shots:
             context = wall_context(chromium, stack, width, height)
             context.add_cookies([{"name": DISPLAY_COOKIE, "value": token, "url": stack.base_url}])
             wall = Watched(context.new_page())
