@@ -41,7 +41,9 @@ class GuardSettings:
     script_hashes: tuple[str, ...] = ()
     # Server-rendered forms: they repeat the CSRF cookie in a field (a form cannot send the
     # header), which their routes check; the guard still checks their origin.
-    form_paths: frozenset[str] = frozenset({"/login", "/logout", "/password", "/admin", "/display"})
+    form_paths: frozenset[str] = frozenset(
+        {"/login", "/logout", "/password", "/admin", "/display", "/overdue/ack"}
+    )
 
 
 def content_security_policy(settings: GuardSettings, host: str) -> str:

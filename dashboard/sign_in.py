@@ -122,6 +122,12 @@ class SessionGate:
                 target = PlainTextResponse("change your one-time password first", 403)
             await target(scope, receive, send)
             return
+        if path == "/" and session.role == "wall_screen":
+            # A wall screen has one page: the wall (its query, e.g. the language, kept).
+            query = scope.get("query_string", b"").decode("latin-1")
+            wall: Response = RedirectResponse("/wall" + (f"?{query}" if query else ""), 303)
+            await wall(scope, receive, send)
+            return
         await self._app(scope, receive, send)
 
 
@@ -320,7 +326,7 @@ def add_sign_in_routes(server: FastAPI, pool_of: PoolOf) -> None:
             return with_csrf(
                 HTMLResponse(display_page(lang, token, error), 401), token, fresh, secure
             )
-        response = RedirectResponse(f"/?lang={lang}", status_code=303)
+        response = RedirectResponse(f"/wall?lang={lang}", status_code=303)
         response.set_cookie(
             DISPLAY_COOKIE,
             form.get("token").strip(),

@@ -59,6 +59,8 @@ def running_stack(
     stream_prefix: str,
     processes: Sequence[str] = ("worker", "gateway", "serve"),
     ready_timeout: float = 60.0,
+    script: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[RunningStack]:
     """Run app.py subcommands against the given servers; stop every process afterwards."""
     port, ws_port = free_port(), free_port()
@@ -69,10 +71,11 @@ def running_stack(
         "PINGAN_STREAM_PREFIX": stream_prefix,
         "PORT": str(port),
         "PINGAN_WS_PORT": str(ws_port),
+        **(extra_env or {}),
     }
     children = [
         subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py"), *name.split()],
+            [sys.executable, str(script or ROOT / "app.py"), *name.split()],
             env=env,
             cwd=ROOT,
             process_group=0,

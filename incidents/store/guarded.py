@@ -27,7 +27,8 @@ from incidents.access import (
 )
 from incidents.case import Reporter
 from incidents.commands import Command, Dispatch
-from incidents.store import queries
+from incidents.kpis import Kpis
+from incidents.store import kpi_queries, queries
 from incidents.store.accounts import record_audit
 from incidents.store.case_store import Conn
 from incidents.store.queries import CaseDetail, QueueFilter, QueuePage
@@ -164,3 +165,33 @@ async def execute(
         await _audit(conn, caller, action.value, "refused", now, case_id, "actor is not the caller")
         raise Refused(action, "a command may only be given in your own name", case_id)
     return await service.execute(case_id, command, now=now, expected_version=expected_version)
+
+
+# --- the wall screen (issue 14) ---------------------------------------------------------------
+
+
+async def wall_figures(conn: Conn, caller: Caller, now: datetime) -> Kpis:
+    """The wall's figures of the caller's own jurisdiction (a wall screen or a director)."""
+    await check(conn, caller, Action.VIEW_WALL, None, now)
+    return await kpi_queries.jurisdiction_kpis(conn, caller.principal.jurisdiction, now)
+
+
+async def wall_cameras(conn: Conn, caller: Caller, now: datetime) -> list[kpi_queries.CameraSpot]:
+    """The cameras the caller's wall places on its map."""
+    await check(conn, caller, Action.VIEW_WALL, None, now)
+    return await kpi_queries.camera_spots(conn, caller.principal.jurisdiction)
+
+
+async def overdue(conn: Conn, caller: Caller, now: datetime) -> list[kpi_queries.OverdueCase]:
+    """Overdue open cases in the caller's jurisdiction (a wall, or a console to acknowledge)."""
+    await check(conn, caller, Action.VIEW_CASES, None, now)
+    return await kpi_queries.overdue_cases(conn, caller.principal.jurisdiction, now)
+
+
+async def acknowledge_overdue(
+    conn: Conn, caller: Caller, case_id: int, now: datetime
+) -> CaseRef | None:
+    """Record that someone who may act on the case has seen it is overdue (audited)."""
+    ref = await check(conn, caller, Action.ACT_ON_CASE, case_id, now)
+    await _audit(conn, caller, kpi_queries.ACK_ACTION, "allowed", now, case_id, "overdue seen")
+    return ref

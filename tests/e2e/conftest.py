@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import pytest
 import redis
 
+from geo.pack import load_demo_pack
+from incidents.store.demo_fleet import load_demo_units
 from tests.services import unique, with_database
 from tests.stack import RunningStack, running_stack
+
+# The wall's routes and KPI job wired into app.py's commands (until app.py wires them itself).
+WALL_LAUNCHER = Path(__file__).resolve().parent / "wall_launcher.py"
 
 
 async def _admin(admin_url: str, sql: str) -> None:
@@ -30,6 +37,41 @@ def stack(servers: tuple[str, str], template_database: str) -> Iterator[RunningS
     asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
     try:
         with running_stack(redis_url, with_database(admin_url, name), prefix) as s:
+            yield s
+    finally:
+        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        client = redis.Redis.from_url(redis_url)
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+async def _load_fleet(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await load_demo_units(conn, load_demo_pack(), at=datetime.now(UTC))
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def wall_stack(servers: tuple[str, str], template_database: str) -> Iterator[RunningStack]:
+    """worker + gateway + dashboard with the wall wired in, KPIs pushed every 2 s, a fleet."""
+    redis_url, admin_url = servers
+    name = unique("pingan_wall_")
+    prefix = unique("e2e:") + ":"
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    database_url = with_database(admin_url, name)
+    asyncio.run(_load_fleet(database_url))
+    try:
+        with running_stack(
+            redis_url,
+            database_url,
+            prefix,
+            script=WALL_LAUNCHER,
+            extra_env={"PINGAN_KPI_SECONDS": "2"},
+        ) as s:
             yield s
     finally:
         asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

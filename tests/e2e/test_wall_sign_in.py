@@ -17,9 +17,10 @@ YANGJIANG = "320118101000"
 
 
 def test_a_wall_signs_in_with_its_token_and_is_cut_off_when_it_is_revoked(
-    stack: RunningStack,
+    wall_stack: RunningStack,
 ) -> None:
     """Token shown once on /admin → the wall connects live as a wall screen → revoked → out."""
+    stack = wall_stack
     with browser() as chromium:
         admin = chromium.new_page()
         sign_in(admin, stack, role="administrator")
@@ -45,8 +46,9 @@ def test_a_wall_signs_in_with_its_token_and_is_cut_off_when_it_is_revoked(
         assert wall.locator(".error").count() == 1
         wall.fill("#token", token)
         wall.click("button[type=submit]")
-        wall.wait_for_selector("#link-status.live", timeout=15_000)
-        assert "大屏" in wall.inner_text(".user")  # signed in as the wall-screen role
+        # A wall screen lands on its wall, scoped to its township.
+        wall.wait_for_selector("#wall-link.live", timeout=15_000)
+        assert "/wall" in wall.url and "阳江镇" in wall.inner_text("h1")
         cookies = {c["name"]: c for c in wall_context.cookies()}
         assert (
             cookies["pingan_display"]["httpOnly"]
@@ -67,7 +69,7 @@ def test_a_wall_signs_in_with_its_token_and_is_cut_off_when_it_is_revoked(
 
         admin.locator("tr", has_text="阳江镇").locator("button").click()
         assert "revoked" in admin.locator("tr", has_text="阳江镇").inner_text()
-        wall.wait_for_selector("#link-status:not(.live)", timeout=15_000)
+        wall.wait_for_selector("#wall-link:not(.live)", timeout=15_000)
         wall.reload()
         assert "/display" in wall.url, "a revoked wall goes back to the token form"
         assert outside == []

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from dashboard import ids
 from dashboard.app import DashboardConfig, MapLayers, SignedIn, page
+from dashboard.wall_page import WALL_IDS
 from realtime.live_protocol import SERVER_MESSAGES, browser_description
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +30,7 @@ def sources() -> dict[str, str]:
 def unknown_names(text: str) -> list[str]:
     """Names a script looks up that the description or the ids module do not define."""
     description = browser_description()
-    element_ids = ids.described()
+    element_ids = {**ids.described(), **WALL_IDS}  # the console's and the wall's
     unknown = [
         f"id {used}"
         for used in re.findall(r"\bIDS\.(\w+)", text) + re.findall(r'byId\("(\w+)"\)', text)
@@ -60,6 +61,7 @@ def test_the_browser_spells_out_no_element_id_or_message_type() -> None:
     """No id or message type appears as a string literal in the scripts."""
     literals = {
         *(f'"{value}"' for value in ids.described().values()),
+        *(f'"{value}"' for value in WALL_IDS.values()),
         *(f'"{cls.__struct_config__.tag}"' for cls in SERVER_MESSAGES),
         '"subscribe"',
     }
