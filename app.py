@@ -239,6 +239,7 @@ def cmd_worker(
     from realtime.event_sink import RedisEventSink
     from realtime.forces_jobs import run_forces_jobs
     from realtime.ingest import IngestSettings, utc_now
+    from realtime.kpi_job import run_kpi_job
     from realtime.placement import locate_in
     from realtime.plan_jobs import run_plan_deadline_job
     from realtime.plan_proposer import run_plan_proposer
@@ -276,6 +277,7 @@ def cmd_worker(
                 run_deadline_job(pool, service, stop, utc_now),
                 run_plan_deadline_job(plans, stop, utc_now),
                 run_forces_jobs(pool, service, stop, utc_now),
+                run_kpi_job(redis, pool, names, stop, utc_now, every_seconds=settings.kpi_seconds),
                 run_plan_proposer(redis, plans, names, stop, utc_now, consumer=consumer),
                 run_camera_keepalive(redis, names, stop),
                 run_camera_history(redis, pool, names, stop, consumer=consumer),
@@ -401,6 +403,8 @@ def cmd_simulate(settings: Settings, args: argparse.Namespace) -> None:
 
 def cmd_serve(settings: Settings) -> None:
     """Serve the Dash command centre (and /healthz) with uvicorn, in this process."""
+    import json
+
     import uvicorn
     from fastapi import FastAPI
     from fastapi.responses import JSONResponse, PlainTextResponse
@@ -409,11 +413,14 @@ def cmd_serve(settings: Settings) -> None:
     from dashboard.app import DashboardConfig, MapLayers, create_app
     from dashboard.audit_page import add_audit_routes
     from dashboard.http_guard import GuardSettings, HttpGuard
+    from dashboard.panels.exports import add_export_routes
     from dashboard.services import Services
     from dashboard.sign_in import SessionGate, add_sign_in_routes
+    from dashboard.wall_page import add_wall_routes
     from incidents.store.service import CaseService
     from realtime.event_sink import RedisEventSink
     from realtime.health import stack_health
+    from realtime.kpi_job import event_publisher
     from realtime.live_protocol import browser_description
     from realtime.metrics import CONTENT_TYPE, metrics_text
     from realtime.positions import latest_positions
@@ -461,11 +468,21 @@ def cmd_serve(settings: Settings) -> None:
         _, pool = await connected()
         return pool
 
+    async def submit_report(document: dict[str, Any]) -> str:
+        redis, _ = await connected()
+        await redis.xadd(names.intake, {"data": json.dumps(document, ensure_ascii=False)})
+        return str(document["source_id"])
+
+    async def publish_notice(event: bytes) -> None:
+        redis, _ = await connected()
+        await event_publisher(redis, names)(event)
+
     services = Services(
         pool_of=pool_of,
         cases_of=lambda: service("cases"),
         plans_of=lambda: service("plans"),
         positions_of=positions,
+        submit_report=submit_report,
     )
     dash_app = create_app(layers, config, services)
     server: FastAPI = dash_app.server
@@ -485,6 +502,17 @@ def cmd_serve(settings: Settings) -> None:
     add_sign_in_routes(server, pool_of)
     add_audit_routes(server, pool_of)
     add_admin_routes(server, pool_of)
+    add_export_routes(server, pool_of)
+    add_wall_routes(
+        server,
+        pool_of,
+        layers.townships,
+        layers.boundary,
+        config.county_name,
+        config.ws_port,
+        config.protocol,
+        publish_notice,
+    )
     guard = GuardSettings(
         allowed_hosts=settings.allowed_hosts,
         ws_port=settings.ws_port,

@@ -186,7 +186,7 @@ def main() -> None:
                 f"wall heap: start {samples[0][1]:.2f} MB, end {samples[-1][1]:.2f} MB, "
                 f"slope after warm-up {slope_per_minute(warm):+.3f} MB/min; DOM nodes "
                 f"{samples[0][2]} → {samples[-1][2]}; {args.rate:g} events/s, "
-                f"{args.positions:g} fixes/s, {args.minutes:g} min; link class \"{live}\"; "
+                f'{args.positions:g} fixes/s, {args.minutes:g} min; link class "{live}"; '
                 f"page errors {len(errors)}"
             )
 

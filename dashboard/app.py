@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -17,11 +18,12 @@ from fastapi import FastAPI
 from dashboard import ids
 from dashboard.http_guard import CSRF_COOKIE
 from dashboard.i18n import browser_words, county_title, pick_lang, role_name, text
-from dashboard.panels import register_panels
+from dashboard.panels import intake_form, register_panels
 from dashboard.presenters.map_view import view_bounds
 from dashboard.presenters.queue import ROW_ID, grid_options, queue_columns
 from dashboard.services import Services
 from dashboard.sign_in import SCOPE_KEY
+from incidents.access import Action, Principal, Role, decide
 
 WEB_ASSETS = Path(__file__).resolve().parent.parent / "assets" / "web"
 
@@ -201,6 +203,37 @@ def _queue(lang: str) -> html.Aside:
     )
 
 
+# The pages a role may open from the console, by the action that opens them (the pages check
+# again on the server: a link is a convenience, never the control).
+_NAV: tuple[tuple[Action, str, str], ...] = (
+    (Action.VIEW_WALL, "/wall", "wall_title"),
+    (Action.ACT_ON_CASE, "/overdue", "wall_overdue_page"),
+    (Action.EXPORT, "/export/queue.csv", "export_queue_link"),
+    (Action.VIEW_AUDIT, "/audit", "audit_title"),
+    (Action.MANAGE_USERS, "/admin", "admin_title"),
+)
+
+
+def _nav(lang: str, who: SignedIn) -> list[Any]:
+    """The intake button and the links to the other pages this user's role may open."""
+    try:
+        principal = Principal(who.username, Role(who.role), who.jurisdiction)
+    except ValueError:
+        return []
+    now = datetime.now(UTC)
+
+    def may(action: Action) -> bool:
+        return decide(principal, action, None, now).allowed
+
+    items: list[Any] = [intake_form.opener(lang)] if may(Action.INTAKE_REPORT) else []
+    items += [
+        html.A(text(lang, words), href=f"{path}?lang={lang}", className="nav-link")
+        for action, path, words in _NAV
+        if may(action)
+    ]
+    return items
+
+
 def page(
     lang: str, layers: MapLayers, config: DashboardConfig, who: SignedIn | None = None
 ) -> html.Div:
@@ -236,6 +269,7 @@ def page(
                     html.Span(text(lang, "link_connecting"), id=ids.LINK_STATUS, className="link"),
                     html.Span(id=ids.CLOCK, className="clock"),
                     html.A(text(lang, "switch_lang"), href=f"?lang={other}", className="lang"),
+                    *(_nav(lang, who) if who is not None else []),
                     *([_sign_out(lang, who)] if who is not None else []),
                 ],
             ),

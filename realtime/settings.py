@@ -29,6 +29,8 @@ class Settings:
     metrics_port: int | None
     screen_tokens: bool
     workers: int = 1
+    # How often the worker pushes each jurisdiction's KPIs to the screens (seconds).
+    kpi_seconds: float = 30.0
     # Host names the command centre answers to (any other Host header is refused).
     allowed_hosts: frozenset[str] = frozenset({"127.0.0.1", "localhost"})
 
@@ -51,6 +53,7 @@ class Settings:
             else None,
             screen_tokens=env.get("PINGAN_SCREEN_TOKENS") == "1",
             workers=max(1, int(env.get("PINGAN_WORKERS", "1"))),
+            kpi_seconds=max(1.0, float(env.get("PINGAN_KPI_SECONDS", "30"))),
             allowed_hosts=frozenset(
                 {"127.0.0.1", "localhost", env.get("HOST", "127.0.0.1")}
                 | {h.strip() for h in env.get("PINGAN_ALLOWED_HOSTS", "").split(",") if h.strip()}

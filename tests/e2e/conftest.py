@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import asyncpg
 import pytest
@@ -16,10 +15,8 @@ from incidents.store.demo_fleet import load_demo_units
 from tests.services import unique, with_database
 from tests.stack import RunningStack, running_stack
 
+
 # The wall's routes and KPI job wired into app.py's commands (until app.py wires them itself).
-WALL_LAUNCHER = Path(__file__).resolve().parent / "wall_launcher.py"
-
-
 async def _admin(admin_url: str, sql: str) -> None:
     conn = await asyncpg.connect(admin_url)
     try:
@@ -69,7 +66,6 @@ def wall_stack(servers: tuple[str, str], template_database: str) -> Iterator[Run
             redis_url,
             database_url,
             prefix,
-            script=WALL_LAUNCHER,
             extra_env={"PINGAN_KPI_SECONDS": "2"},
         ) as s:
             yield s
