@@ -46,6 +46,11 @@ def report(summary: str, lon: float = 118.8747, lat: float = 31.3246, **extra: A
     )
 
 
+def queue_row(page: Page, text: str) -> Any:
+    """The queue's row of a case (the AG Grid's centre part, which holds the summary)."""
+    return page.locator("#case-queue .ag-center-cols-container .ag-row", has_text=text)
+
+
 def _console(page: Page) -> list[str]:
     errors: list[str] = []
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -57,9 +62,9 @@ def new_case(stack: RunningStack, page: Page, summary: str, **where: float) -> i
     client = redis.Redis.from_url(stack.env["REDIS_URL"])
     client.xadd(stack.stream_prefix + "intake", {"data": report(summary, **where)})
     client.close()
-    row = page.locator("li.case-row", has_text=summary)
+    row = queue_row(page, summary)
     row.wait_for(timeout=WAIT_MS)
-    return int(row.get_attribute("data-case-id") or "0")
+    return int(row.get_attribute("row-id") or "0")
 
 
 def open_panel(page: Page, case_id: int) -> None:
@@ -161,7 +166,7 @@ def test_analyst_sees_the_reporter_masked_and_may_not_act(stack: RunningStack) -
         summary = f"电动车被盗 {uuid.uuid4().hex[:6]}"
         case_id = new_case(stack, officer, summary)
         page, errors, outside = console_page(chromium, stack, role="county_analyst")
-        page.locator("li.case-row", has_text=summary).wait_for(timeout=WAIT_MS)
+        queue_row(page, summary).wait_for(timeout=WAIT_MS)
         open_panel(page, case_id)
         panel = page.locator("#case-panel")
         expect(panel.locator(".reporter")).to_have_text("王** 139****4567")
@@ -335,9 +340,9 @@ def test_a_fire_case_runs_its_plan_from_the_panel(stack: RunningStack) -> None:
         document |= {"category": "fire", "severity": 1}
         client.xadd(stack.stream_prefix + "intake", {"data": json.dumps(document)})
         client.close()
-        row = page.locator("li.case-row", has_text=summary)
+        row = queue_row(page, summary)
         row.wait_for(timeout=WAIT_MS)
-        open_panel(page, int(row.get_attribute("data-case-id") or "0"))
+        open_panel(page, int(row.get_attribute("row-id") or "0"))
         proposed = page.locator("#case-panel li.plan.proposed")
         expect(proposed).to_contain_text("人员密集居住区火灾应急预案", timeout=WAIT_MS)
         proposed.locator("button").click()
@@ -424,9 +429,9 @@ def test_send_all_fills_the_running_plans_force_package(stack: RunningStack) -> 
         document = json.loads(report(summary)) | {"category": "fire", "severity": 1}
         client.xadd(stack.stream_prefix + "intake", {"data": json.dumps(document)})
         client.close()
-        row = page.locator("li.case-row", has_text=summary)
+        row = queue_row(page, summary)
         row.wait_for(timeout=WAIT_MS)
-        open_panel(page, int(row.get_attribute("data-case-id") or "0"))
+        open_panel(page, int(row.get_attribute("row-id") or "0"))
         confirm(page, "accept")
         expect(page.locator("#case-panel-notice")).to_contain_text("已受理", timeout=WAIT_MS)
         assert page.locator("button.move.package").count() == 0, "no plan running yet"
