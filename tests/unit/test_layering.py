@@ -23,7 +23,6 @@ _UI = {
     "dash",
     "dash_leaflet",
     "dash_ag_grid",
-    "dash_mantine_components",
     "plotly",
     "fastapi",
 }
