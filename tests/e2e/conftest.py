@@ -76,3 +76,26 @@ def wall_stack(servers: tuple[str, str], template_database: str) -> Iterator[Run
         if keys:
             client.delete(*keys)
         client.close()
+
+
+@pytest.fixture
+def shift_stack(servers: tuple[str, str], template_database: str) -> Iterator[RunningStack]:
+    """The stack with the terminal inbox on, on a fresh database holding the demo fleet."""
+    redis_url, admin_url = servers
+    name = unique("pingan_shift_")
+    prefix = unique("shift:") + ":"
+    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
+    database_url = with_database(admin_url, name)
+
+    asyncio.run(_load_fleet(database_url))
+    try:
+        processes = ("worker --terminal-inbox", "gateway", "serve")
+        with running_stack(redis_url, database_url, prefix, processes) as stack:
+            yield stack
+    finally:
+        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        client = redis.Redis.from_url(redis_url)
+        keys = list(client.scan_iter(match=prefix + "*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import asyncpg
@@ -14,7 +13,6 @@ import pytest
 import redis
 import redis.asyncio as aioredis
 
-from app import load_demo_forces
 from geo.pack import load_demo_pack
 from geo.recommend import recommend
 from geo.routing import Router, TravelMode
@@ -27,43 +25,11 @@ from realtime.positions import latest_positions
 from realtime.sim_fleet import issue_simulator_terminals, stored_fleet
 from realtime.simulator import SimConfig, SimStats, run_simulation
 from realtime.streams import StreamNames
-from tests.e2e.conftest import _admin
-from tests.services import unique, with_database
-from tests.stack import RunningStack, running_stack
+from tests.stack import RunningStack
 
 pytestmark = pytest.mark.e2e
 
 DISPATCHES = 4  # cases the duty officer sends a unit to during the shift
-
-
-@pytest.fixture
-def shift_stack(servers: tuple[str, str], template_database: str) -> Iterator[RunningStack]:
-    """The stack with the terminal inbox on, on a fresh database holding the demo fleet."""
-    redis_url, admin_url = servers
-    name = unique("pingan_shift_")
-    prefix = unique("shift:") + ":"
-    asyncio.run(_admin(admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{template_database}"'))
-    database_url = with_database(admin_url, name)
-
-    async def fleet() -> None:
-        conn = await asyncpg.connect(database_url)
-        try:
-            await load_demo_forces(conn)
-        finally:
-            await conn.close()
-
-    asyncio.run(fleet())
-    try:
-        processes = ("worker --terminal-inbox", "gateway", "serve")
-        with running_stack(redis_url, database_url, prefix, processes) as stack:
-            yield stack
-    finally:
-        asyncio.run(_admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        client = redis.Redis.from_url(redis_url)
-        keys = list(client.scan_iter(match=prefix + "*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
 
 
 async def duty_officer(
