@@ -63,41 +63,54 @@ def running_stack(
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[RunningStack]:
     """Run app.py subcommands against the given servers; stop every process afterwards."""
-    port, ws_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "REDIS_URL": redis_url,
-        "DATABASE_URL": database_url,
-        "PINGAN_STREAM_PREFIX": stream_prefix,
-        "PORT": str(port),
-        "PINGAN_WS_PORT": str(ws_port),
-        **(extra_env or {}),
-    }
-    children = [
-        subprocess.Popen(
-            [sys.executable, str(script or ROOT / "app.py"), *name.split()],
-            env=env,
-            cwd=ROOT,
-            process_group=0,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        for name in processes
-    ]
-    base_url = f"http://127.0.0.1:{port}"
+    # A port free_port() found can be taken by another process before a child binds it:
+    # start again on fresh ports when that happens (it is the test machine's race, not ours).
+    for attempt in range(3):
+        port, ws_port = free_port(), free_port()
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": database_url,
+            "PINGAN_STREAM_PREFIX": stream_prefix,
+            "PORT": str(port),
+            "PINGAN_WS_PORT": str(ws_port),
+            **(extra_env or {}),
+        }
+        children = [
+            subprocess.Popen(
+                [sys.executable, str(script or ROOT / "app.py"), *name.split()],
+                env=env,
+                cwd=ROOT,
+                process_group=0,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+            )
+            for name in processes
+        ]
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_ready(base_url, children, ready_timeout)
+            break
+        except RuntimeError as failed:
+            _stop(children)
+            if "address already in use" not in str(failed) or attempt == 2:
+                raise
     try:
-        _wait_ready(base_url, children, ready_timeout)
         yield RunningStack(base_url, ws_port, stream_prefix, env)
     finally:
-        for child in children:
-            if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(child.pid, signal.SIGKILL)
-                child.wait()
+        _stop(children)
+
+
+def _stop(children: Sequence[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            os.killpg(child.pid, signal.SIGTERM)
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+            child.wait()
 
 
 def _wait_ready(base_url: str, children: Sequence[subprocess.Popen[bytes]], timeout: float) -> None:
