@@ -22,7 +22,7 @@ from dashboard.panels import intake_form, register_panels
 from dashboard.presenters.map_view import view_bounds
 from dashboard.presenters.queue import ROW_ID, grid_options, queue_columns
 from dashboard.services import Services
-from dashboard.sign_in import SCOPE_KEY
+from dashboard.sign_in import callback_request
 from incidents.access import Action, Principal, Role, decide
 
 WEB_ASSETS = Path(__file__).resolve().parent.parent / "assets" / "web"
@@ -306,17 +306,11 @@ def _config_holder(config_json: str) -> html.Div:
 
 def signed_in(app: Dash) -> SignedIn | None:
     """Who sent the request being handled, as the session gate found them."""
-    request = app.backend.request_adapter()
-    # The adapter wraps the Starlette request; the gate left the session in its scope.
-    raw = getattr(request, "_request", None)
-    session = raw.scope.get(SCOPE_KEY) if raw is not None else None
+    session, raw = callback_request(app)
     if session is None:
         return None
     return SignedIn(
-        session.username,
-        session.role,
-        session.jurisdiction,
-        request.cookies.get(CSRF_COOKIE, ""),
+        session.username, session.role, session.jurisdiction, raw.cookies.get(CSRF_COOKIE, "")
     )
 
 

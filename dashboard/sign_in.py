@@ -137,6 +137,14 @@ def session_of_request(request: Request) -> Session | None:
     return session
 
 
+def callback_request(app: Any) -> tuple[Session | None, Any]:
+    """The session the gate found for the Dash callback being handled, and its raw request."""
+    # Dash's adapter wraps the Starlette request; the gate left the session in its scope.
+    raw = getattr(app.backend.request_adapter(), "_request", None)
+    session: Session | None = raw.scope.get(SCOPE_KEY) if raw is not None else None
+    return session, raw
+
+
 @dataclass(frozen=True, slots=True)
 class Form:
     """A posted form's fields (the first value of each)."""

@@ -15,7 +15,7 @@ from http.cookies import SimpleCookie
 
 import asyncpg
 
-from incidents.access import Action, Grant, Principal, Role, decide, in_scope
+from incidents.access import Action, Principal, decide, in_scope
 from incidents.store import accounts
 from incidents.store.case_store import Conn
 from incidents.store.terminal_credentials import live_terminal_digests
@@ -84,21 +84,9 @@ async def identify(
         session = await _session(conn, cookie_header, now)
         if session is None:
             raise ScreenRefused("your session has ended: sign in again")
-        grants = (
-            []
-            if session.kind == "display"
-            else await accounts.active_grants(conn, session.user_id, now)
-        )
-    try:
-        role = Role(session.role)
-    except ValueError:
-        raise ScreenRefused(f"unknown role {session.role!r}") from None
-    principal = Principal(
-        user_id=session.username,
-        role=role,
-        jurisdiction=session.jurisdiction,
-        grants=tuple(Grant(g.scope, g.expires_at, g.granted_by, g.reason) for g in grants),
-    )
+        principal = await accounts.principal_of(conn, session, now)
+    if principal is None:
+        raise ScreenRefused(f"unknown role {session.role!r}")
     why = may_watch(principal, scope, now)
     if why is not None:
         raise ScreenRefused(why)

@@ -59,7 +59,6 @@ def running_stack(
     stream_prefix: str,
     processes: Sequence[str] = ("worker", "gateway", "serve"),
     ready_timeout: float = 60.0,
-    script: Path | None = None,
     extra_env: dict[str, str] | None = None,
 ) -> Iterator[RunningStack]:
     """Run app.py subcommands against the given servers; stop every process afterwards."""
@@ -78,7 +77,7 @@ def running_stack(
         }
         children = [
             subprocess.Popen(
-                [sys.executable, str(script or ROOT / "app.py"), *name.split()],
+                [sys.executable, str(ROOT / "app.py"), *name.split()],
                 env=env,
                 cwd=ROOT,
                 process_group=0,

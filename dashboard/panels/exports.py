@@ -20,8 +20,7 @@ from geo.pack import CountyPack, load_demo_pack
 from geo.situation_map import MapCase, situation_map_html
 from incidents.access import Action
 from incidents.store import guarded
-from incidents.store.accounts import record_audit
-from incidents.store.guarded import Refused
+from incidents.store.guarded import Caller, Refused
 from incidents.store.queries import QueueFilter
 
 
@@ -48,38 +47,45 @@ def case_map_href(case_id: int, lang: str) -> str:
     return f"/export/case/{case_id}/map.html?lang={lang}"
 
 
+async def _caller(request: Request, conn: Any, now: datetime) -> Caller | Response:
+    """The signed-in caller of an export request, or the response that refuses it."""
+    session = session_of_request(request)
+    if session is None:
+        return PlainTextResponse("sign in first", 401)
+    address = request.client.host if request.client else None
+    caller = await caller_for(conn, session, address, now)
+    return PlainTextResponse("unknown role", 403) if caller is None else caller
+
+
+def _refusal(refused: Refused, lang: str) -> Response:
+    why = text(lang, "panel_refused").format(why=reason_words(refused.reason, lang))
+    return PlainTextResponse(why, 403)
+
+
+def _download(body: str, media_type: str, name: str) -> Response:
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(body, media_type=media_type, headers=headers)
+
+
 def add_export_routes(server: FastAPI, pool_of: Callable[[], Awaitable[Any]]) -> None:
     """GET /export/queue.csv (the caller's own queue) and a case's situation map."""
 
     @server.get("/export/case/{case_id}/map.html")
     async def case_map(case_id: int, request: Request) -> Response:
         lang = pick_lang(request.query_params.get("lang"))
-        session = session_of_request(request)
-        if session is None:
-            return PlainTextResponse("sign in first", 401)
         now = datetime.now(UTC)
         pool = await pool_of()
         async with pool.acquire() as conn:
-            address = request.client.host if request.client else None
-            caller = await caller_for(conn, session, address, now)
-            if caller is None:
-                return PlainTextResponse("unknown role", 403)
+            caller = await _caller(request, conn, now)
+            if isinstance(caller, Response):
+                return caller
             try:
                 await guarded.check(conn, caller, Action.EXPORT, case_id, now)
                 detail = await guarded.case_panel(conn, caller, case_id, now)
             except Refused as refused:
-                why = text(lang, "panel_refused").format(why=reason_words(refused.reason, lang))
-                return PlainTextResponse(why, 403)
-            await record_audit(
-                conn,
-                at=now,
-                user_id=caller.principal.user_id,
-                role=caller.principal.role.value,
-                source_address=caller.source_address,
-                action="export.case_map",
-                outcome="allowed",
-                case_id=case_id,
-                detail="situation map (offline HTML)",
+                return _refusal(refused, lang)
+            await guarded.record(
+                conn, caller, "export.case_map", now, case_id, "situation map (offline HTML)"
             )
         view = detail.case
         page = situation_map_html(
@@ -89,47 +95,26 @@ def add_export_routes(server: FastAPI, pool_of: Callable[[], Awaitable[Any]]) ->
             title=f"{view.case_no} {text(lang, 'export_case_map')}",
             at=now,
         )
-        name = f"{view.case_no}-map.html"
-        return Response(
-            page,
-            media_type="text/html; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return _download(page, "text/html; charset=utf-8", f"{view.case_no}-map.html")
 
     @server.get("/export/queue.csv")
     async def queue_export(request: Request) -> Response:
         lang = pick_lang(request.query_params.get("lang"))
-        session = session_of_request(request)
-        if session is None:
-            return PlainTextResponse("sign in first", 401)
         now = datetime.now(UTC)
         pool = await pool_of()
         async with pool.acquire() as conn:
-            address = request.client.host if request.client else None
-            caller = await caller_for(conn, session, address, now)
-            if caller is None:
-                return PlainTextResponse("unknown role", 403)
+            caller = await _caller(request, conn, now)
+            if isinstance(caller, Response):
+                return caller
             try:
                 await guarded.check(conn, caller, Action.EXPORT, None, now)
                 page = await guarded.queue(
                     conn, caller, QueueFilter(within="", limit=EXPORT_LIMIT), now
                 )
             except Refused as refused:
-                why = text(lang, "panel_refused").format(why=reason_words(refused.reason, lang))
-                return PlainTextResponse(why, 403)
-            await record_audit(
-                conn,
-                at=now,
-                user_id=caller.principal.user_id,
-                role=caller.principal.role.value,
-                source_address=caller.source_address,
-                action="export.queue",
-                outcome="allowed",
-                detail=f"{len(page.cases)} cases as CSV",
+                return _refusal(refused, lang)
+            await guarded.record(
+                conn, caller, "export.queue", now, detail=f"{len(page.cases)} cases as CSV"
             )
         name = f"queue-{now.astimezone(CST):%Y%m%d-%H%M}.csv"
-        return Response(
-            queue_csv(page.cases, lang),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
-        )
+        return _download(queue_csv(page.cases, lang), "text/csv; charset=utf-8", name)

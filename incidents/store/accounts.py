@@ -32,6 +32,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import Argon2Error, InvalidHashError
 from msgspec.structs import replace
 
+from incidents.access import Grant as ScopeGrant
+from incidents.access import Principal, Role
 from incidents.store import lockout
 from incidents.store.case_store import Conn
 from incidents.store.lockout import DEFAULT_LOCKOUT, LockoutRules
@@ -642,6 +644,25 @@ async def active_grants(conn: Conn, user_id: int, now: datetime) -> list[Grant]:
         now,
     )
     return [_grant(row) for row in rows]
+
+
+async def principal_of(conn: Conn, session: Session, now: datetime) -> Principal | None:
+    """Whom the access rule judges for a session: its role, jurisdiction and live grants.
+
+    None for a role this build does not know. Grants are read on every call, so a revoked or
+    expired grant stops counting at once; a wall screen's session has none.
+    """
+    try:
+        role = Role(session.role)
+    except ValueError:
+        return None
+    grants = [] if session.kind == "display" else await active_grants(conn, session.user_id, now)
+    return Principal(
+        user_id=session.username,
+        role=role,
+        jurisdiction=session.jurisdiction,
+        grants=tuple(ScopeGrant(g.scope, g.expires_at, g.granted_by, g.reason) for g in grants),
+    )
 
 
 async def revoke_grant(conn: Conn, grant_id: int, now: datetime) -> bool:

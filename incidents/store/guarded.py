@@ -87,6 +87,18 @@ async def _audit(
     )
 
 
+async def record(
+    conn: Conn,
+    caller: Caller,
+    action: str,
+    now: datetime,
+    case_id: int | None = None,
+    detail: str = "",
+) -> None:
+    """Put an allowed act of the caller (an export, a reveal, an acknowledgement) on the trail."""
+    await _audit(conn, caller, action, "allowed", now, case_id, detail)
+
+
 async def check(
     conn: Conn, caller: Caller, action: Action, case_id: int | None, now: datetime
 ) -> CaseRef | None:
