@@ -119,15 +119,25 @@ def main() -> None:
     args = parser.parse_args()
     with bench_database() as (_, database_url):
         rate, latencies = asyncio.run(run(database_url, args.cases, args.concurrency))
+    what = f"accept + dispatch on {args.cases} cases"
+    print_rate(what, ("command", "commands"), args.concurrency, rate, latencies)
+
+
+def print_rate(
+    what: str, nouns: tuple[str, str], concurrency: int, rate: float, latencies: list[float]
+) -> None:
+    """Throughput, latency percentiles and CPU per operation of a concurrent run."""
+    noun, plural = nouns
     latencies.sort()
     p99 = latencies[min(len(latencies) - 1, round(0.99 * len(latencies)) - 1)]
-    print(f"commands            {len(latencies)} (accept + dispatch on {args.cases} cases)")
-    print(f"concurrency         {args.concurrency}")
-    print(f"throughput          {rate:,.0f} commands/s")
-    print(f"latency p50 / p99   {statistics.median(latencies) * 1000:.1f} / {p99 * 1000:.1f} ms")
+    p50 = statistics.median(latencies)
+    print(f"{plural:<20}{len(latencies)} ({what})")
+    print(f"{'concurrency':<20}{concurrency}")
+    print(f"{'throughput':<20}{rate:,.0f} {plural}/s")
+    print(f"{'latency p50 / p99':<20}{p50 * 1000:.1f} / {p99 * 1000:.1f} ms")
     per = 1e6 / len(latencies)
     print(
-        f"CPU per command     {CPU_SPLIT['client'] * per:.0f} µs in this process,"
+        f"{'CPU per ' + noun:<20}{CPU_SPLIT['client'] * per:.0f} µs in this process,"
         f" {CPU_SPLIT['server'] * per:.0f} µs in PostgreSQL (2 cores in all)"
     )
 

@@ -11,11 +11,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import time
 from datetime import timedelta
 
-from bench_commands import CPU_SPLIT, NOW, _cpu_seconds, reports
+from bench_commands import CPU_SPLIT, NOW, _cpu_seconds, print_rate, reports
 
 import _support  # noqa: F401  (puts the project on sys.path)
 from _support import bench_database
@@ -100,17 +99,8 @@ def main() -> None:
     args = parser.parse_args()
     with bench_database() as (_, database_url):
         rate, latencies = asyncio.run(run(database_url, args.cases, args.concurrency))
-    latencies.sort()
-    p99 = latencies[min(len(latencies) - 1, round(0.99 * len(latencies)) - 1)]
-    print(f"dispatches          {len(latencies)} (case + unit status, one transaction each)")
-    print(f"concurrency         {args.concurrency}")
-    print(f"throughput          {rate:,.0f} dispatches/s")
-    print(f"latency p50 / p99   {statistics.median(latencies) * 1000:.1f} / {p99 * 1000:.1f} ms")
-    per = 1e6 / len(latencies)
-    print(
-        f"CPU per dispatch    {CPU_SPLIT['client'] * per:.0f} µs in this process,"
-        f" {CPU_SPLIT['server'] * per:.0f} µs in PostgreSQL (2 cores in all)"
-    )
+    what = "case + unit status, one transaction each"
+    print_rate(what, ("dispatch", "dispatches"), args.concurrency, rate, latencies)
 
 
 if __name__ == "__main__":
