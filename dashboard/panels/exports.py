@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
 from dash import html
@@ -16,19 +15,12 @@ from dashboard.i18n import pick_lang, text
 from dashboard.presenters.case_panel import CST, reason_words
 from dashboard.presenters.exports import queue_csv
 from dashboard.sign_in import session_of_request
-from geo.pack import CountyPack, load_demo_pack
+from geo.pack import load_demo_pack
 from geo.situation_map import MapCase, situation_map_html
 from incidents.access import Action
 from incidents.store import guarded
 from incidents.store.guarded import Caller, Refused
 from incidents.store.queries import QueueFilter
-
-
-@cache
-def _pack() -> CountyPack:
-    # The composition root serves the demo pack (app._pack): the same county.
-    return load_demo_pack()
-
 
 EXPORT_LIMIT = 10_000  # one file; a county's open cases fit, a bigger ask is narrowed first
 
@@ -89,7 +81,7 @@ def add_export_routes(server: FastAPI, pool_of: Callable[[], Awaitable[Any]]) ->
             )
         view = detail.case
         page = situation_map_html(
-            _pack(),
+            load_demo_pack(),  # cached: the same county the composition root serves
             cases=[MapCase(view.case_no, view.summary, view.lon, view.lat, view.severity)],
             focus=(view.lon, view.lat),
             title=f"{view.case_no} {text(lang, 'export_case_map')}",
