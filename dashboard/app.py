@@ -89,6 +89,9 @@ def _map(layers: MapLayers, config: DashboardConfig, jurisdiction: str | None) -
         zoomSnap=0.1,
         zoomDelta=0.5,
         minZoom=8,
+        # Nothing on the server reads the viewport; tracking it sent a prop update on every pan
+        # and, with bounds but no center given, threw in dash-leaflet on the first moveend.
+        trackViewport=False,
         children=children,
         className="live-map",
         style={"background": "#0b1a2a"},

@@ -60,3 +60,12 @@ def fence(page: Page) -> list[str]:
         ),
     )
     return outside
+
+
+def page_errors(page: Page) -> list[str]:
+    """Console errors and uncaught exceptions of a page, as they happen (a script that throws
+    reports no console message: both must be watched)."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"uncaught: {e}"))
+    return errors

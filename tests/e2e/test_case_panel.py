@@ -18,7 +18,7 @@ from geo.pack import load_demo_pack
 from geo.recommend import Capability
 from incidents.store.demo_fleet import load_demo_units
 from incidents.store.unit_store import unit_records
-from tests.browser import browser, fence
+from tests.browser import browser, fence, page_errors
 from tests.e2e.sessions import sign_in
 from tests.e2e.test_screenshots import shoot
 from tests.stack import RunningStack
@@ -52,9 +52,7 @@ def queue_row(page: Page, text: str) -> Any:
 
 
 def _console(page: Page) -> list[str]:
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    return errors
+    return page_errors(page)
 
 
 def new_case(stack: RunningStack, page: Page, summary: str, **where: float) -> int:

@@ -14,7 +14,7 @@ import pytest
 import redis
 from playwright.sync_api import Locator, Page
 
-from tests.browser import browser, fence
+from tests.browser import browser, fence, page_errors
 from tests.e2e.sessions import sign_in
 from tests.e2e.test_screenshots import shoot
 from tests.stack import RunningStack
@@ -61,8 +61,7 @@ def console(
             viewport={"width": size[0], "height": size[1]}, locale="zh-CN"
         )
         page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        errors = page_errors(page)
         outside = fence(page)
         sign_in(page, stack, **who)
         page.goto(stack.base_url + "/")

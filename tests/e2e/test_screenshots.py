@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from tests.browser import browser, fence
+from tests.browser import browser, fence, page_errors
 from tests.e2e.sessions import sign_in
 from tests.stack import RunningStack
 
@@ -48,8 +48,7 @@ def test_the_sign_in_admin_and_audit_pages_as_their_users_see_them(stack: Runnin
     with browser() as chromium:
         context = chromium.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
         page = context.new_page()
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        errors = page_errors(page)
         outside = fence(page)
         page.goto(stack.base_url + "/login")
         page.fill("#username", "nobody")

@@ -27,7 +27,7 @@ from realtime.sim_fleet import issue_simulator_terminals
 from realtime.sim_units import ALWAYS, FleetUnit
 from realtime.simulator import SimConfig, run_simulation
 from realtime.streams import StreamNames
-from tests.browser import browser, fence
+from tests.browser import browser, fence, page_errors
 from tests.e2e.sessions import sign_in
 from tests.e2e.test_case_panel import confirm, move_button, open_panel, queue_row, why_not
 from tests.stack import RunningStack
@@ -145,9 +145,7 @@ def test_the_whole_loop_by_people_seen_live_everywhere(shift_stack: RunningStack
             )
             pages = (duty, other, wall, yangjiang)
             outside = [fence(p) for p in pages]
-            errors: list[str] = []
-            for p in pages:
-                p.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            watched = [page_errors(p) for p in pages]
             for p in (duty, other, yangjiang):
                 p.wait_for_selector("#link-status.live", timeout=15_000)
             wall.wait_for_selector("#wall-link.live", timeout=15_000)
@@ -226,7 +224,7 @@ def test_the_whole_loop_by_people_seen_live_everywhere(shift_stack: RunningStack
             assert queue_row(yangjiang, summary).count() == 0
             assert "13951234567" not in wall.content()
             assert all(o == [] for o in outside), outside
-            assert errors == [], errors
+            assert all(e == [] for e in watched), watched
     finally:
         stats = unit.stop()
     print("seen on every screen after (s):", json.dumps(delays, ensure_ascii=False))
