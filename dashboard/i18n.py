@@ -347,7 +347,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "wall_overdue": "超期",
         "wall_on_time": "限时办结率",
         "wall_low_share": "镇街及以下化解率",
-        "wall_reopen": "返工率",
+        "wall_reopen": "重办率",
         "wall_camera_online": "视频在线率",
         "wall_cameras_offline": "离线点位",
         "wall_by_channel": "今日渠道",

@@ -99,12 +99,18 @@
   // The case number with its mark ("新", "+1 报告") beside it; React children are text.
   window.dashAgGridComponentFunctions = Object.assign(window.dashAgGridComponentFunctions || {}, {
     PinganCaseNo: function (props) {
+      return window.React.createElement("span", { className: "case-no" }, props.value);
+    },
+    // The 新 / +1 报告 mark leads the summary, where the row has room for it (in the case-no
+    // cell it pushed the number out of sight). Text only: React escapes it.
+    PinganSummary: function (props) {
       var h = window.React.createElement, mark = markOf(props.data), ui = words().ui;
-      var parts = [h("span", { key: "no", className: "case-no" }, props.value)];
+      var parts = [];
       if (mark) {
         parts.push(h("span", { key: "mark", className: "mark mark-" + mark },
                      mark === "new" ? ui.mark_new : ui.mark_linked));
       }
+      parts.push(h("span", { key: "text", className: "summary-text" }, props.value));
       return h("span", null, parts);
     },
   });

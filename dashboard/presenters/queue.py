@@ -44,20 +44,20 @@ def queue_columns(lang: str) -> list[dict[str, Any]]:
         {
             "field": "severity",
             "headerName": text(lang, "col_severity"),
-            "width": 70,
+            "width": 84,  # "Level IV" in English
             "cellClass": {"function": SEVERITY_CLASS},
             **_worded("severity"),
         },
         {
             "field": "case_no",
             "headerName": text(lang, "col_case_no"),
-            "width": 188,
+            "width": 196,  # the 20-character case no.
             "cellRenderer": "PinganCaseNo",
             **_TEXT_FILTER,
         },
-        {"field": "category", "headerName": text(lang, "col_category"), "width": 92}
+        {"field": "category", "headerName": text(lang, "col_category"), "width": 116}
         | _worded("category"),
-        {"field": "channel", "headerName": text(lang, "col_channel"), "width": 84}
+        {"field": "channel", "headerName": text(lang, "col_channel"), "width": 100}
         | _worded("channel"),
         {
             "field": "summary",
@@ -65,6 +65,7 @@ def queue_columns(lang: str) -> list[dict[str, Any]]:
             "flex": 1,
             "minWidth": 130,
             "tooltipField": "summary",
+            "cellRenderer": "PinganSummary",
             **_TEXT_FILTER,
         },
         {"field": "township_name", "headerName": text(lang, "col_township"), "width": 92}
@@ -74,14 +75,14 @@ def queue_columns(lang: str) -> list[dict[str, Any]]:
         {
             "field": "report_count",
             "headerName": text(lang, "col_reports"),
-            "width": 72,
+            "width": 88,
             "valueFormatter": {"function": REPORTS},
             "filter": "agNumberColumnFilter",
         },
         {
             "field": "deadline_at",
             "headerName": text(lang, "col_deadline"),
-            "width": 108,
+            "width": 128,
             "valueFormatter": {"function": COUNTDOWN},
             "cellClass": {"function": DEADLINE_CLASS},
         },
@@ -91,7 +92,7 @@ def queue_columns(lang: str) -> list[dict[str, Any]]:
             "field": LATEST_FIELD,
             "colId": "opened_at",
             "headerName": text(lang, "col_opened"),
-            "width": 84,
+            "width": 96,
             "sort": "desc",
             "valueFormatter": {"function": TIME},
         },
