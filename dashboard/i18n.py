@@ -121,6 +121,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "unit_stale": "位置过旧（>5分钟）",
         "unit_age": "{m} 分钟前",
         "cluster": "{n} 起",
+        "case_changed": "{actor} 已于 {at} 更新本案，已重新载入",
         # --- case panel, lifecycle actions (dashboard.panels.case_panel) ---
         "panel_close": "关闭",
         "panel_refresh": "刷新",
@@ -492,6 +493,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "unit_stale": "Position stale (>5 min)",
         "unit_age": "{m} min ago",
         "cluster": "{n} cases",
+        "case_changed": "{actor} changed this case at {at}; reloaded",
         # --- case panel, lifecycle actions (dashboard.panels.case_panel) ---
         "panel_close": "Close",
         "panel_refresh": "Reload",

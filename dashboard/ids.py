@@ -23,6 +23,7 @@ PANEL_CLOSE = "case-panel-close"
 PANEL_REFRESH = "case-panel-refresh"
 PANEL_BODY = "case-panel-body"
 PANEL_NOTICE = "case-panel-notice"
+PANEL_LIVE_NOTICE = "case-panel-live-notice"  # someone else changed the open case
 PANEL_STATE = "case-panel-state"
 PANEL_MOVE = "case-panel-move"  # pattern-matching type: {"type": PANEL_MOVE, "move": name}
 PANEL_DIALOG = "case-panel-dialog"

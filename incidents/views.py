@@ -85,8 +85,27 @@ def case_view(case: Case, names: PlaceNames) -> CaseView:
     )
 
 
+VIEW_FIELDS: tuple[str, ...] = CaseView.__struct_fields__
+
+
+def view_changes(before: CaseView, after: CaseView) -> dict[str, Any]:
+    """The view fields that differ after a change, with their new values (what screens need)."""
+    # Screens hold every open case in scope, so after-values of the changed fields bring
+    # them up to date; applied in stream order they converge even onto a newer snapshot.
+    return {
+        name: new
+        for name, old, new in zip(
+            VIEW_FIELDS,
+            msgspec.structs.astuple(before),
+            msgspec.structs.astuple(after),
+            strict=True,
+        )
+        if old != new
+    }
+
+
 # Every view field is a column of `cases` under the same name.
-VIEW_COLUMNS: tuple[str, ...] = CaseView.__struct_fields__
+VIEW_COLUMNS: tuple[str, ...] = VIEW_FIELDS
 VIEW_SELECT = f"SELECT {', '.join(VIEW_COLUMNS)} FROM cases"
 
 

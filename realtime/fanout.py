@@ -31,6 +31,7 @@ from realtime.live_protocol import (
     encode,
     stream_id_key,
 )
+from realtime.screen_form import screen_event
 
 StreamKey = tuple[int, int]
 Entry = tuple[str, bytes]  # (stream id, event JSON as on the events stream)
@@ -263,15 +264,22 @@ def fan_out(
     Filtering and encoding happen once per audience. Returns the direct writes to make and
     how many entries were valid events (malformed ones are skipped).
     """
-    routed: list[tuple[Route, Frame]] = []
+    routed: list[tuple[Route, Frame, Frame]] = []
     for stream_id, raw in entries:
         route = route_of(raw)
         if route is not None:
-            routed.append((route, Frame.delta(stream_id, raw)))
+            # Screens get the short form, a unit's terminal the whole case it is sent to;
+            # each is made once per entry, whatever the number of screens.
+            whole = Frame.delta(stream_id, raw)
+            short = Frame(screen_event(raw), whole.stream_id, whole.key)
+            routed.append((route, short, whole))
     writes: list[Broadcast] = []
     for audience, members in grouped(clients, lambda c: c.audience).items():
         viewer = members[0].viewer
-        frames = [frame for route, frame in routed if viewer.sees(route)]
+        terminal = viewer.unit_id is not None
+        frames = [
+            whole if terminal else short for route, short, whole in routed if viewer.sees(route)
+        ]
         if frames:
             write = deliver(members, frames, wire_for(audience[2]), writable)
             if write is not None:
@@ -301,5 +309,6 @@ def catch_up(
         last = stream_id
         route = route_of(raw)
         if route is not None and viewer.sees(route):
-            deltas.append(DeltaItem(stream_id, msgspec.Raw(raw)))
+            data = raw if viewer.unit_id is not None else screen_event(raw)
+            deltas.append(DeltaItem(stream_id, msgspec.Raw(data)))
     return Replay(since=since, last_id=last, deltas=deltas), last

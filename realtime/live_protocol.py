@@ -2,9 +2,9 @@
 
 Client messages are validated on the way in (unknown fields refused); server messages are
 tagged structs (`type` comes first on the wire, then `v`), written by `encode`. A delta
-carries the event exactly as it stands on the events stream (`msgspec.Raw`): the gateway
-never decodes and re-encodes it. `docs/live-protocol.md` documents these structs and a test
-holds the two together.
+carries the event as raw JSON (`msgspec.Raw`): a terminal gets it as it stands on the events
+stream, a screen its short form (`realtime.screen_form`: what changed, not the whole case).
+`docs/live-protocol.md` documents these structs and a test holds the two together.
 """
 
 from __future__ import annotations
@@ -238,6 +238,7 @@ def browser_description() -> dict[str, Any]:
     # What every event carries (ARCHITECTURE.md §3), and what the outage events add.
     fields["event"] = {name: name for name in ("schema", "type", "at", "actor", "case_id")}
     fields["event"]["case"] = "case"
+    fields["event"]["changes"] = "changes"  # the short form's changed case fields
     fields["system"] = {"type": "type", **_names(SystemDegraded)}
     fields["subscribe"] = _names(Subscribe)
     # What the console reads of a unit's status change (incidents.store.unit_store).

@@ -170,10 +170,35 @@
       showDegraded();
     } else if (type === EV.unit_status) {
       setUnitStatus(event[F.unit_status.unit_id], event[F.unit_status.after]);
-    } else if (event[F.event.case]) {
+    } else if (event[F.event.case] || event[F.event.changes]) {
       var kind = type === EV.case_opened ? "new" : (type === EV.report_linked ? "linked" : null);
-      upsertCase(event[F.event.case], kind);
+      var data = event[F.event.case] || merged(event[F.event.case_id], event[F.event.changes]);
+      if (data) { upsertCase(data, kind); }
+      if (data && data[F.case.id] === state.selected) { caseChanged(event); }
     }
+  }
+
+  /* The case as this screen holds it, with a short delta's changed fields applied. Every open
+   * case in scope is held, so a case not held is one this screen need not show. */
+  function merged(id, changes) {
+    var entry = state.cases.get(id);
+    if (!entry) { return null; }
+    return Object.assign({}, entry.data, changes);
+  }
+
+  /* Someone changed the open case: say who and when above the panel (the panel's own
+   * buttons then act on a version the core will refuse as changed, so reload is offered). */
+  function caseChanged(event) {
+    var panel = byId("CASE_PANEL"), node = byId("PANEL_LIVE_NOTICE");
+    if (!panel || panel.hidden || !node || event[F.event.actor] === state.cfg.user) { return; }
+    node.textContent = words().ui.case_changed
+      .replace("{actor}", String(event[F.event.actor] || ""))
+      .replace("{at}", localTime(event[F.event.at]));
+    node.hidden = false;
+    // Reload the panel (timeline, allowed actions) unless the user is confirming an action:
+    // then their confirmation meets the core's "changed by …, reload" refusal instead.
+    var dialog = byId("PANEL_DIALOG"), reload = byId("PANEL_REFRESH");
+    if (reload && (!dialog || dialog.hidden)) { reload.click(); }
   }
 
   function showDegraded() {

@@ -127,6 +127,10 @@ def _shell(lang: str, body: Any, state: dict[str, Any] | None) -> list[Any]:
             ],
         ),
         html.Div(id=ids.PANEL_NOTICE, className="panel-notice", role="status"),
+        # Filled by live.js when someone else changes this case (assets/web/live.js).
+        html.Div(
+            id=ids.PANEL_LIVE_NOTICE, className="panel-live-notice", role="status", hidden=True
+        ),
         html.Div(body, id=ids.PANEL_BODY),
         _dialog(lang),
         dcc.Store(id=ids.PANEL_STATE, data=state),

@@ -20,7 +20,7 @@ from asyncpg.pool import PoolConnectionProxy
 from incidents.case import Case, CaseStatus, Jurisdiction, case_to_row, case_to_snapshot
 from incidents.events import Event, EventRow, event_to_row, join_objects, public_event_json
 from incidents.reports import CHINA_TZ, case_number
-from incidents.views import CaseView, PlaceNames, case_view
+from incidents.views import CaseView, PlaceNames, case_view, view_changes
 
 # Functions take a plain connection or one borrowed from a pool.
 Conn: TypeAlias = "asyncpg.Connection[Any] | PoolConnectionProxy[Any]"
@@ -225,12 +225,22 @@ class _EventIdMember(msgspec.Struct, gc=False):
 _ENCODER = msgspec.json.Encoder()
 
 
-def public_event(event: Event, view: CaseView) -> str:
-    """The events-stream document: the masked event and the case view after it.
+class _ChangesMember(msgspec.Struct, gc=False):
+    """The `changes` member: the view fields the command changed (screens get only these)."""
 
-    The log id is not known until the insert; `with_event_id` adds it in front.
+    changes: dict[str, Any]
+
+
+def public_event(event: Event, view: CaseView, changes: dict[str, Any] | None = None) -> str:
+    """The events-stream document: the masked event, the case view after it, what changed.
+
+    `changes` is absent for a case new to the screens (opened, split off): they need the
+    whole view. The log id is not known until the insert; `with_event_id` adds it in front.
     """
-    return join_objects([public_event_json(event), _ENCODER.encode(_CaseMember(view))]).decode()
+    parts = [public_event_json(event), _ENCODER.encode(_CaseMember(view))]
+    if changes is not None:
+        parts.append(_ENCODER.encode(_ChangesMember(changes)))
+    return join_objects(parts).decode()
 
 
 def with_event_id(event_id: int, payload: str) -> bytes:
@@ -257,13 +267,25 @@ def _pending(
 
 
 async def write_events(
-    conn: Conn, events: Sequence[Event], views: Mapping[int, CaseView]
+    conn: Conn,
+    events: Sequence[Event],
+    views: Mapping[int, CaseView],
+    before: Mapping[int, CaseView] | None = None,
 ) -> list[PendingEvent]:
-    """Append events to the log and their one outbox row, in order; return them to publish."""
+    """Append events to the log and their one outbox row, in order; return them to publish.
+
+    `before` holds the views of the cases that existed before these events (their events
+    carry what changed); cases not in it are new to the screens.
+    """
     if not events:
         return []
     ids = await reserve_ids(conn, "case_event_id_seq", len(events))
-    payloads = [public_event(event, views[event.case_id]) for event in events]
+    changes = {
+        case_id: view_changes(old, views[case_id]) for case_id, old in (before or {}).items()
+    }
+    payloads = [
+        public_event(event, views[event.case_id], changes.get(event.case_id)) for event in events
+    ]
     await conn.copy_records_to_table(
         "case_events",
         columns=_EVENT_COLUMNS,
@@ -368,7 +390,9 @@ async def commit_change(
 ) -> list[PendingEvent] | None:
     """Write one command's result in one statement; None if the case moved past `before`."""
     rows = [event_to_row(event) for event in events]
-    payloads = [public_event(e, case_view(after, names)) for e in events]
+    view = case_view(after, names)
+    changes = view_changes(case_view(before, names), view)
+    payloads = [public_event(e, view, changes) for e in events]
     new_assignments = [a for a in after.assignments if a not in before.assignments]
     closure = after.closure
     evaluations = (

@@ -332,7 +332,8 @@ async def _open_or_link(
     rows.sort()
     await conn.copy_records_to_table("case_reports", columns=_REPORT_COLUMNS, records=rows)
     touched = [(cases[cid], names[cid]) for cid in {*opened, *changed}]
-    return await write_events(conn, events, views_of(touched))
+    before = views_of([existing[cid] for cid in changed])
+    return await write_events(conn, events, views_of(touched), before)
 
 
 async def _lock_and_load_candidates(

@@ -66,11 +66,8 @@ def new_case(stack: RunningStack, page: Page, summary: str, **where: float) -> i
 
 
 def open_panel(page: Page, case_id: int) -> None:
-    """Open the case as a click on its row or marker does (the queue sets the store)."""
-    page.evaluate(
-        "([id, n]) => dash_clientside.set_props('selected-case', {data: {case_id: id, n: n}})",
-        [case_id, 1],
-    )
+    """Open the case as a click on its row or marker does."""
+    page.evaluate("id => window.pinganQueue.select(id)", case_id)
     page.locator("#case-panel").wait_for(state="visible", timeout=WAIT_MS)
 
 
@@ -220,10 +217,16 @@ def test_a_stale_edit_names_who_changed_the_case(stack: RunningStack) -> None:
         open_panel(first, case_id)
         second, errors, outside = console_page(chromium, stack)
         open_panel(second, case_id)
+        # The second officer is already confirming a rejection when the first accepts: their
+        # panel does not reload under the open dialog, so they act on the case as it was.
+        move_button(second, "reject").click()
+        second.locator("#case-panel-dialog").wait_for(state="visible")
         confirm(first, "accept")
         expect(first.locator("#case-panel-notice")).to_contain_text("已受理", timeout=WAIT_MS)
         who = first.locator("#case-panel .facts dd").nth(8).inner_text()
-        confirm(second, "reject", "误报")
+        expect(second.locator("#case-panel-live-notice")).to_contain_text(who, timeout=WAIT_MS)
+        second.fill("#case-panel-reason", "误报")
+        second.click("#case-panel-confirm")
         notice = second.locator("#case-panel-notice")
         expect(notice).to_contain_text(f"此事件已被 {who} 于 ", timeout=WAIT_MS)
         expect(notice).to_contain_text("修改，请刷新")

@@ -114,10 +114,14 @@ class SimulatedUnit:
         return stats
 
 
-def console(chromium: Any, stack: RunningStack, path: str = "/", **who: str) -> Page:
-    """A signed-in screen at 1920×1080 in zh-CN."""
+def console(
+    chromium: Any, stack: RunningStack, path: str = "/", frames: list[str] | None = None, **who: str
+) -> Page:
+    """A signed-in screen at 1920×1080 in zh-CN; `frames` collects what its socket receives."""
     context = chromium.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN")
     page: Page = context.new_page()
+    if frames is not None:
+        page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(f)))
     sign_in(page, stack, **who)
     page.goto(stack.base_url + path)
     return page
@@ -137,8 +141,9 @@ def test_the_whole_loop_by_people_seen_live_everywhere(shift_stack: RunningStack
 
     try:
         with browser() as chromium:
+            frames: list[str] = []  # what the other console's socket receives
             duty = console(chromium, stack)
-            other = console(chromium, stack)
+            other = console(chromium, stack, frames=frames)
             wall = console(chromium, stack, "/wall", role="county_director")
             yangjiang = console(
                 chromium, stack, role="township_coordinator", jurisdiction="320118101000"
@@ -190,6 +195,10 @@ def test_the_whole_loop_by_people_seen_live_everywhere(shift_stack: RunningStack
             open_panel(duty, case_id)
             confirm(duty, "accept")
             everywhere("发现上报", time.monotonic())
+            # The other screens were sent what the accept changed, not the whole case again.
+            accepted = [f for f in frames if '"case.accepted"' in f]
+            assert accepted and all(len(f.encode()) < 400 for f in accepted), accepted
+            assert summary not in accepted[0] and '"changes"' in accepted[0]
 
             recommended = duty.locator("#case-panel ul.dispatch li.unit").first
             expect(recommended).to_be_visible(timeout=LIVE_MS)
@@ -203,15 +212,20 @@ def test_the_whole_loop_by_people_seen_live_everywhere(shift_stack: RunningStack
                 expect(step_of(page, summary)).to_have_text("任务核查", timeout=90_000)
             delays["unit round trip"] = [round(time.monotonic() - dispatched, 1)]
 
-            # The first-responsible officer may not verify their own handling: said in words.
-            duty.locator("#case-panel button", has_text="刷新").first.click()
-            expect(move_button(duty, "verify_pass")).to_be_disabled(timeout=LIVE_MS)
-            assert why_not(duty, "verify_pass").inner_text().strip()
+            # The duty officer's open panel followed the unit's events by itself (no reload):
+            # archiving before verification is refused there, and the reason said in words.
+            expect(move_button(duty, "evaluate_and_archive")).to_be_disabled(timeout=LIVE_MS)
+            expect(why_not(duty, "evaluate_and_archive")).to_contain_text("任务核查")
+            expect(duty.locator("#case-panel-live-notice")).to_contain_text(f"unit:{unit_id}")
 
             open_panel(other, case_id)
             expect(move_button(other, "verify_pass")).to_be_enabled(timeout=LIVE_MS)
             confirm(other, "verify_pass")
             everywhere("评价归档", time.monotonic())
+            # The duty officer's open panel says who changed the case, and reloads by itself.
+            verifier = other.evaluate("window.pinganLive.cfg.user")
+            expect(duty.locator("#case-panel-live-notice")).to_contain_text(verifier)
+            expect(move_button(duty, "evaluate_and_archive")).to_be_visible(timeout=LIVE_MS)
 
             move_button(other, "evaluate_and_archive").click()
             other.locator('#case-panel-satisfaction input[value="satisfied"]').check()

@@ -211,6 +211,9 @@ async def test_crash_between_commit_and_publish_loses_no_event(
         "duty-li",
     )
     assert event["case"]["owner"] == "duty-li"
+    # What screens are sent: exactly the view fields the accept changed.
+    assert set(event["changes"]) == {"step", "owner", "version", "deadline_at"}
+    assert event["changes"]["owner"] == "duty-li"
 
 
 async def test_merging_under_concurrent_intake(pool: asyncpg.Pool, database_url: str) -> None:

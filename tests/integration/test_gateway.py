@@ -80,7 +80,14 @@ async def test_snapshot_then_ordered_deltas_filtered_by_township(
         ids = [m["id"] for m in received]
         assert [m["type"] for m in received] == ["delta"] * (len(lines) - 1)
         assert ids == sorted(ids, key=lambda i: tuple(map(int, i.split("-"))))
-        in_yangjiang = [m for m in received if m["event"]["case"]["township_code"] == YANGJIANG]
+        # A screen gets an opened case whole, a linked report as what it changed.
+        townships = {c["id"]: c["township_code"] for c in county_snapshot["cases"]}
+        townships.update(
+            (m["event"]["case_id"], m["event"]["case"]["township_code"])
+            for m in received
+            if "case" in m["event"]
+        )
+        in_yangjiang = [m for m in received if townships[m["event"]["case_id"]] == YANGJIANG]
         assert in_yangjiang, "the samples include a report in 阳江镇"
         mine = await deltas(township, len(in_yangjiang))
         assert [m["id"] for m in mine] == [m["id"] for m in in_yangjiang]
@@ -112,15 +119,16 @@ async def test_resume_receives_exactly_what_was_missed(
         again = await subscribe(url, "320118", since=seen[-1]["id"])
         replay = await receive(again)
         assert replay["type"] == "replay"
-        missed = [d["event"]["source_id"] for d in replay["deltas"]]
-        assert missed == [json.loads(line)["source_id"] for line in lines[3:7]]
+        # Exactly the events-stream entries after the last one seen, in order.
+        after = await redis.xrange(names.events, min=f"({seen[-1]['id']}")
+        assert [d["id"] for d in replay["deltas"]] == [i.decode() for i, _ in after]
+        assert len(after) == 4
         for line in lines[7:9]:
             await redis.xadd(names.intake, {"data": line})
         await drain(worker)
         live = await deltas(again, 2)
-        assert [m["event"]["source_id"] for m in live] == [
-            json.loads(line)["source_id"] for line in lines[7:9]
-        ]
+        newest = await redis.xrange(names.events, min=f"({replay['last_id']}")
+        assert [m["id"] for m in live] == [i.decode() for i, _ in newest]
         assert snapshot["type"] == "snapshot"
         await again.close()
 

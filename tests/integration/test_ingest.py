@@ -305,6 +305,9 @@ async def test_second_call_about_the_same_fight_is_linked_not_opened(
     assert events[1]["source_id"] == json.loads(second)["source_id"]
     assert events[1]["case_id"] == events[0]["case_id"]
     assert events[1]["case"]["report_count"] == 2
+    # The opened case is new to the screens (whole view); the link sends what it changed.
+    assert "changes" not in events[0]
+    assert events[1]["changes"] == {"report_count": 2, "version": events[1]["case"]["version"]}
     async with pool.acquire() as conn:
         row = await conn.fetchrow("SELECT version, report_count FROM cases")
         kinds = await conn.fetch("SELECT link_kind FROM case_reports ORDER BY source_id")

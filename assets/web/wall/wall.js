@@ -23,6 +23,7 @@
     ws: null, lastId: null, live: false, retry: 500, lastHeard: Date.now(),
     cases: new Map(), units: new Map(), cameras: new Map(),
     acked: new Set(cfg.acknowledged || []), townshipKpis: new Map(), dirty: true,
+    redraw: null, drawnAt: 0,
   };
   window.pinganWall = state; // for tests and the browser console
 
@@ -123,7 +124,7 @@
     }
   }
 
-  function nowLive() { state.live = true; state.retry = 500; showLink(); state.dirty = true; }
+  function nowLive() { state.live = true; state.retry = 500; showLink(); markDirty(); }
 
   function applyItem(item) {
     applyEvent(item[F.delta_item.event]);
@@ -139,11 +140,16 @@
       else { state.townshipKpis.set(figures.scope, figures); showCameraTownships(); }
     } else if (type === EV.ack) {
       state.acked.add(event[F.event.case_id]);
-      state.dirty = true;
+      markDirty();
     } else if (type === "camera.status_changed") {
       setCamera(event.camera_id, event.status);
     } else if (event[F.event.case]) {
       upsertCase(event[F.event.case]);
+    } else if (event[F.event.changes]) {
+      // A short delta: the changed fields of a case the wall holds (one it dropped as the
+      // least urgent stays dropped until the next snapshot).
+      var entry = state.cases.get(event[F.event.case_id]);
+      if (entry) { upsertCase(Object.assign({}, entry.data, event[F.event.changes])); }
     }
   }
 
@@ -152,7 +158,7 @@
   function clearCases() {
     state.cases.forEach(function (entry) { entry.dot.remove(); });
     state.cases.clear();
-    state.dirty = true;
+    markDirty();
   }
 
   function upsertCase(c) {
@@ -160,7 +166,7 @@
     var entry = state.cases.get(id);
     if (c[F.case.status] !== "open") {
       if (entry) { entry.dot.remove(); state.cases.delete(id); state.acked.delete(id); }
-      state.dirty = true;
+      markDirty();
       return;
     }
     if (!entry) {
@@ -177,7 +183,7 @@
     entry.dot.setAttribute("r", sev <= 2 ? 7 : 5);
     entry.dot.setAttribute("data-case-no", c[F.case.case_no]);
     markDot(entry);
-    state.dirty = true;
+    markDirty();
   }
 
   function dropLeastUrgent() {
@@ -395,18 +401,31 @@
     }
   }
 
+  /* Lists are redrawn a moment after a change, at most four times a second however fast
+   * deltas come (a burst costs one redraw), instead of waiting for the next clock tick. */
+  var LIST_MS = 250;
+  function markDirty() {
+    state.dirty = true;
+    if (state.redraw) { return; }
+    var wait = Math.max(0, LIST_MS - (Date.now() - (state.drawnAt || 0)));
+    state.redraw = window.setTimeout(function () {
+      state.redraw = null;
+      if (state.dirty) { state.dirty = false; state.drawnAt = Date.now(); showLists(); }
+    }, wait);
+  }
+
   function tick() {
     var d = cst(new Date());
     setText("CLOCK", d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
       pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds()));
     if (!state.live) { showLink(); }
-    // Lists at most once a second however fast deltas come; overdue is re-judged every 5 s.
-    var second = d.getSeconds();
-    if (state.dirty || second % 5 === 0) { state.dirty = false; showLists(); }
+    // Overdue is re-judged every 5 s even when nothing arrives.
+    if (d.getSeconds() % 5 === 0) { state.dirty = false; state.drawnAt = Date.now(); showLists(); }
   }
 
   showKpis(cfg.kpis);
   tick();
+  markDirty();
   window.setInterval(tick, 1000);
   connect();
 })();
