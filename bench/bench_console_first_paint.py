@@ -23,10 +23,28 @@ import redis
 
 import _support  # puts the project on sys.path; its ROOT names the artefacts folder
 from _support import bench_database, payloads
+from incidents.store import queries
+from realtime.live_protocol import CASE_FIELDS, Snapshot, case_rows, encode
 from tests.browser import browser, fence
 from tests.e2e.sessions import sign_in
 from tests.services import unique
 from tests.stack import running_stack
+
+
+async def _snapshot_parts_ms(database_url: str) -> tuple[float, float]:
+    """What building the county snapshot's cases costs the gateway: the read, the encoding."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        started = time.perf_counter()
+        cases = await queries.open_cases(conn, "320118", 50_000)
+        read = time.perf_counter()
+        encode(
+            Snapshot(scope="320118", reason="subscribe", last_id="0-0", cases=[], units=[],
+                     degraded=[], case_fields=CASE_FIELDS, case_rows=case_rows(cases))
+        )  # fmt: skip
+        return (read - started) * 1000, (time.perf_counter() - read) * 1000
+    finally:
+        await conn.close()
 
 
 async def _open_cases(database_url: str) -> int:
@@ -99,6 +117,9 @@ def measure(cases: int, probes: int) -> dict[str, float]:
                 pipe.xadd(prefix + "intake", {"data": raw})
             pipe.execute()
             figures["open cases"] = _settle(database_url, cases)
+            read_ms, encode_ms = asyncio.run(_snapshot_parts_ms(database_url))
+            figures["snapshot read ms"] = read_ms
+            figures["snapshot encode ms"] = encode_ms
             with browser() as chromium:
                 context = chromium.new_context(viewport={"width": 1920, "height": 1080})
                 page = context.new_page()
@@ -134,6 +155,8 @@ def measure(cases: int, probes: int) -> dict[str, float]:
                 timings = page.evaluate("window.pinganLive.timings")
                 figures["  of which queue ms"] = timings["queue"]
                 figures["  of which map ms"] = timings["map"]
+                figures["socket created ms"] = page.evaluate("window.pinganLive.connectAt")
+                figures["socket open ms"] = page.evaluate("window.pinganLive.openAt")
                 figures["snapshot arrived ms"] = page.evaluate("window.pinganLive.snapshotAt")
                 figures["snapshot bytes"] = len(first[0])
                 figures["snapshot gzip bytes"] = len(gzip.compress(first[0]))

@@ -96,7 +96,9 @@
     var url = scheme + "://" + window.location.hostname + ":" + state.cfg.ws_port + "/live";
     var ws = new WebSocket(url);
     state.ws = ws;
+    if (state.connectAt === undefined) { state.connectAt = window.performance.now(); }
     ws.onopen = function () {
+      if (state.openAt === undefined) { state.openAt = window.performance.now(); }
       var subscribe = {};
       subscribe[F.subscribe.type] = C.subscribe;
       subscribe[F.subscribe.scope] = state.cfg.scope;
