@@ -223,6 +223,17 @@ _NAV: tuple[tuple[Action, str, str], ...] = (
 )
 
 
+def _may(who: SignedIn | None, action: Action) -> bool:
+    """Whether the signed-in user's role may take `action` in their own scope."""
+    if who is None:
+        return False
+    try:
+        principal = Principal(who.username, Role(who.role), who.jurisdiction)
+    except ValueError:
+        return False
+    return decide(principal, action, None, datetime.now(UTC)).allowed
+
+
 def _nav(lang: str, who: SignedIn) -> list[Any]:
     """The intake button and the links to the other pages this user's role may open."""
     try:
@@ -257,8 +268,10 @@ def page(
         "words": browser_words(lang),
         "protocol": dict(config.protocol),
         "ids": ids.described(),
-        # Read once by assets/web/live_cameras.js (same origin, the session decides the scope).
-        "cameras_url": CAMERAS_PATH,
+        # Read once by assets/web/live_cameras.js (same origin, the session decides the scope);
+        # not offered to a role the route would refuse (an auditor, an administrator), whose
+        # page would otherwise log a 403 and leave a refusal on the trail at every load.
+        "cameras_url": CAMERAS_PATH if _may(who, Action.VIEW_CASES) else None,
     }
     # data-ag-theme-mode: AG Grid's built-in theme follows it into its dark colours.
     theme: dict[str, Any] = {"data-ag-theme-mode": "dark"}

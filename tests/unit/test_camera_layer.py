@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
-from dashboard.app import _layer_toggles, _legend
+from dashboard import ids
+from dashboard.app import DashboardConfig, MapLayers, SignedIn, _layer_toggles, _legend, page
 from dashboard.i18n import LANGS, text
+from dashboard.panels.cameras import CAMERAS_PATH
 from dashboard.presenters.camera_layer import (
     CAMERA_FIELDS,
     CAMERA_STATUSES,
@@ -60,3 +63,21 @@ def test_the_legend_and_the_switches_name_every_camera_status_in_both_languages(
         assert text(lang, "legend_cameras") in legend
         toggles = str(_layer_toggles(lang))
         assert "data-layer='cameras'" in toggles and text(lang, "layer_cameras") in toggles
+
+
+def _embedded_config(role: str) -> dict[str, object]:
+    empty = {"type": "FeatureCollection", "features": []}
+    layers = MapLayers(empty, empty, (31.3, 118.9), ((31.2, 118.7), (31.5, 119.2)))
+    who = SignedIn("someone", role, "320118000000", "form-token")
+    layout = page("zh-CN", layers, DashboardConfig("高淳区", "320118", 8765), who)
+    (holder,) = [n for n in layout.children if getattr(n, "id", None) == ids.LIVE_CONFIG]
+    config: dict[str, object] = json.loads(holder.to_plotly_json()["props"]["data-config"])
+    return config
+
+
+def test_only_a_role_that_may_view_cases_is_told_where_the_cameras_are() -> None:
+    """A duty officer's page names the route; an auditor's does not (the route would refuse)."""
+    assert _embedded_config("county_duty_officer")["cameras_url"] == CAMERAS_PATH
+    assert _embedded_config("township_coordinator")["cameras_url"] == CAMERAS_PATH
+    assert _embedded_config("auditor")["cameras_url"] is None
+    assert _embedded_config("administrator")["cameras_url"] is None
