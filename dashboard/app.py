@@ -19,6 +19,8 @@ from dashboard import ids
 from dashboard.http_guard import CSRF_COOKIE
 from dashboard.i18n import browser_words, county_title, pick_lang, role_name, text
 from dashboard.panels import intake_form, register_panels
+from dashboard.panels.cameras import CAMERAS_PATH, add_camera_routes
+from dashboard.presenters.camera_layer import CAMERA_STATUSES
 from dashboard.presenters.map_view import view_bounds
 from dashboard.presenters.queue import ROW_ID, grid_options, queue_columns
 from dashboard.services import Services
@@ -122,7 +124,7 @@ def _sign_out(lang: str, who: SignedIn) -> html.Form:
 
 
 def _legend(lang: str) -> html.Div:
-    """The map's legend, always shown: severity colours, step outlines, unit states."""
+    """The map's legend, always shown: severity colours, step outlines, unit and camera states."""
 
     def entry(swatch: str, label: str) -> html.Li:
         return html.Li([html.Span(className=f"swatch {swatch}"), html.Span(label)])
@@ -147,6 +149,8 @@ def _legend(lang: str) -> html.Div:
                     entry("unit-stale", text(lang, "unit_stale")),
                 ]
             ),
+            html.H4(text(lang, "legend_cameras")),
+            html.Ul([entry(f"camera-{s}", text(lang, f"camera_{s}")) for s in CAMERA_STATUSES]),
         ],
     )
 
@@ -156,7 +160,9 @@ def _layer_toggles(lang: str) -> html.Div:
     return html.Div(
         id=ids.LAYER_TOGGLES,
         className="layer-toggles",
-        children=[_toggle(text(lang, f"layer_{name}"), name) for name in ("cases", "units")],
+        children=[
+            _toggle(text(lang, f"layer_{name}"), name) for name in ("cases", "units", "cameras")
+        ],
     )
 
 
@@ -217,6 +223,17 @@ _NAV: tuple[tuple[Action, str, str], ...] = (
 )
 
 
+def _may(who: SignedIn | None, action: Action) -> bool:
+    """Whether the signed-in user's role may take `action` in their own scope."""
+    if who is None:
+        return False
+    try:
+        principal = Principal(who.username, Role(who.role), who.jurisdiction)
+    except ValueError:
+        return False
+    return decide(principal, action, None, datetime.now(UTC)).allowed
+
+
 def _nav(lang: str, who: SignedIn) -> list[Any]:
     """The intake button and the links to the other pages this user's role may open."""
     try:
@@ -251,6 +268,10 @@ def page(
         "words": browser_words(lang),
         "protocol": dict(config.protocol),
         "ids": ids.described(),
+        # Read once by assets/web/live_cameras.js (same origin, the session decides the scope);
+        # not offered to a role the route would refuse (an auditor, an administrator), whose
+        # page would otherwise log a 403 and leave a refusal on the trail at every load.
+        "cameras_url": CAMERAS_PATH if _may(who, Action.VIEW_CASES) else None,
     }
     # data-ag-theme-mode: AG Grid's built-in theme follows it into its dark colours.
     theme: dict[str, Any] = {"data-ag-theme-mode": "dark"}
@@ -341,4 +362,6 @@ def create_app(
         return page(pick_lang(lang), layers, config, signed_in(app))
 
     register_panels(app, services)
+    if services is not None:
+        add_camera_routes(server, services.pool_of)
     return app

@@ -381,6 +381,15 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "wall_ack_done": "已确认：所有大屏停止闪烁",
         "wall_ack_refused": "无法确认：{reason}",
         "wall_no_overdue": "目前没有超期事件",
+        # console cameras
+        "layer_cameras": "视频监控",
+        "legend_cameras": "监控点位",
+        "camera_online": "在线",
+        "camera_offline": "离线",
+        "camera_fault": "故障",
+        "camera_alarm": "报警",
+        "camera_unknown": "未上报状态",
+        "camera_since": "自 {time} 起",
     },
     "en": {
         "product": "Pingan Command",
@@ -753,6 +762,15 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "wall_ack_done": "Acknowledged: every wall stops flashing",
         "wall_ack_refused": "Cannot acknowledge: {reason}",
         "wall_no_overdue": "No overdue cases right now",
+        # console cameras
+        "layer_cameras": "Cameras",
+        "legend_cameras": "Cameras",
+        "camera_online": "Online",
+        "camera_offline": "Offline",
+        "camera_fault": "Fault",
+        "camera_alarm": "Alarm",
+        "camera_unknown": "No status yet",
+        "camera_since": "since {time}",
     },
 }
 

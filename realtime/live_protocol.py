@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from incidents.views import CaseView, TaskView
+from realtime.cameras import CameraStatusChanged
 from realtime.degraded import DegradedNotice, SystemDegraded
 from realtime.positions import UNIT_ROW_FIELDS, UnitPosition, UnitRow
 
@@ -243,6 +244,7 @@ def browser_description() -> dict[str, Any]:
     fields["subscribe"] = _names(Subscribe)
     # What the console reads of a unit's status change (incidents.store.unit_store).
     fields["unit_status"] = {"unit_id": "unit_id", "after": "after"}
+    fields["camera_status"] = _names(CameraStatusChanged)
     return {
         "protocol": PROTOCOL,
         "messages": {str(tag): str(tag) for tag in messages},
@@ -251,10 +253,11 @@ def browser_description() -> dict[str, Any]:
         "unit_row": list(UNIT_ROW_FIELDS),
         "system_events": {"degraded": "system.degraded", "recovered": "system.recovered"},
         # Events the console treats apart: a new case and a linked report are marked for a
-        # while; a unit's status recolours its marker.
+        # while; a unit's or a camera's status recolours its marker.
         "event_types": {
             "case_opened": "case.opened",
             "report_linked": "case.report_linked",
             "unit_status": "unit.status_changed",
+            "camera_status": str(CameraStatusChanged.__struct_config__.tag),
         },
     }

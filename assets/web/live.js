@@ -74,6 +74,7 @@
     map.on("zoomend", regroup);
     regroup();
     bindLayerToggles();
+    if (window.pinganCameras) { window.pinganCameras.attach(map, state.cfg, state.canvas); }
   }
 
   function whenConfigured(then) {
@@ -172,6 +173,9 @@
       showDegraded();
     } else if (type === EV.unit_status) {
       setUnitStatus(event[F.unit_status.unit_id], event[F.unit_status.after]);
+    } else if (type === EV.camera_status && window.pinganCameras) {
+      window.pinganCameras.set(event[F.camera_status.camera_id], event[F.camera_status.status],
+                               event[F.camera_status.at]);
     } else if (event[F.event.case] || event[F.event.changes]) {
       var kind = type === EV.case_opened ? "new" : (type === EV.report_linked ? "linked" : null);
       var data = event[F.event.case] || merged(event[F.event.case_id], event[F.event.changes]);

@@ -166,3 +166,28 @@ async def camera_overview(
         [CameraStatusSince(r["camera_id"], r["status"], r["at"]) for r in rows]
     )
     return overview(cameras, statuses, now)
+
+
+@dataclass(frozen=True, slots=True)
+class CameraMarker:
+    """A camera as a map marker: where, its name, its latest status and since when (None:
+    never heard from)."""
+
+    code: str
+    name: str
+    lon: float
+    lat: float
+    status: str | None
+    since: datetime | None
+
+
+async def camera_markers(conn: Conn, prefix: str) -> list[CameraMarker]:
+    """Every registered camera whose township code starts with `prefix`, by code."""
+    rows = await conn.fetch(
+        "SELECT c.code, c.name, c.lon, c.lat, h.status, h.at FROM cameras c LEFT JOIN LATERAL"
+        " (SELECT status, at FROM camera_status_history WHERE camera_id = c.code"
+        "  ORDER BY at DESC, event_id DESC LIMIT 1) h ON true"
+        " WHERE c.township_code LIKE $1 || '%' ORDER BY c.code",
+        prefix,
+    )
+    return [CameraMarker(*row) for row in rows]

@@ -28,7 +28,7 @@ from incidents.access import (
 from incidents.case import Reporter
 from incidents.commands import Command, Dispatch
 from incidents.kpis import Kpis
-from incidents.store import kpi_queries, queries
+from incidents.store import camera_store, kpi_queries, queries
 from incidents.store.accounts import record_audit
 from incidents.store.case_store import Conn
 from incidents.store.queries import CaseDetail, QueueFilter, QueuePage
@@ -192,6 +192,14 @@ async def wall_cameras(conn: Conn, caller: Caller, now: datetime) -> list[kpi_qu
     """The cameras the caller's wall places on its map."""
     await check(conn, caller, Action.VIEW_WALL, None, now)
     return await kpi_queries.camera_spots(conn, caller.principal.jurisdiction)
+
+
+async def console_cameras(
+    conn: Conn, caller: Caller, now: datetime
+) -> list[camera_store.CameraMarker]:
+    """The cameras on the caller's console map: those of the caller's own jurisdiction."""
+    await check(conn, caller, Action.VIEW_CASES, None, now)
+    return await camera_store.camera_markers(conn, reader_prefix(caller.principal))
 
 
 async def overdue(conn: Conn, caller: Caller, now: datetime) -> list[kpi_queries.OverdueCase]:

@@ -1,0 +1,46 @@
+"""The console map's camera layer: one same-origin route the browser reads once at load.
+
+Positions are not in the live socket's snapshot: they change only when the registry does,
+and 20,000 of them on every (re)connect would slow the snapshot every screen waits for. Live
+status changes arrive on the socket as `camera.status_changed` events
+(assets/web/live_cameras.js applies them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from dashboard.caller import caller_for
+from dashboard.presenters.camera_layer import camera_layer
+from dashboard.sign_in import session_of_request
+from incidents.store import guarded
+
+CAMERAS_PATH = "/console/cameras.json"
+
+
+def add_camera_routes(server: FastAPI, pool_of: Callable[[], Awaitable[Any]]) -> None:
+    """GET CAMERAS_PATH: the cameras of the caller's own jurisdiction, with their status."""
+
+    @server.get(CAMERAS_PATH)
+    async def cameras(request: Request) -> Response:
+        session = session_of_request(request)
+        if session is None:
+            return PlainTextResponse("sign in first", 401)
+        now = datetime.now(UTC)
+        address = request.client.host if request.client else None
+        pool = await pool_of()
+        async with pool.acquire() as conn:
+            caller = await caller_for(conn, session, address, now)
+            if caller is None:
+                return PlainTextResponse("unknown role", 403)
+            try:
+                markers = await guarded.console_cameras(conn, caller, now)
+            except guarded.Refused as refused:
+                return PlainTextResponse(refused.reason, 403)
+        # Statuses change under it: a cached copy would show yesterday's outages.
+        return JSONResponse(camera_layer(markers), headers={"Cache-Control": "no-store"})
