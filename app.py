@@ -413,6 +413,8 @@ def cmd_serve(settings: Settings) -> None:
     from dashboard.app import DashboardConfig, MapLayers, create_app
     from dashboard.audit_page import add_audit_routes
     from dashboard.http_guard import GuardSettings, HttpGuard
+    from dashboard.map_layers import LAYERS as MAP_LAYERS
+    from dashboard.map_layers import add_map_layer_routes, encode_layers
     from dashboard.panels.exports import add_export_routes
     from dashboard.services import Services
     from dashboard.sign_in import SessionGate, add_sign_in_routes
@@ -435,12 +437,14 @@ def cmd_serve(settings: Settings) -> None:
         center=(centre.y, centre.x),
         bounds=((south, west), (north, east)),
     )
+    geography = encode_layers({name: pack.layer_geojson(name) for name in MAP_LAYERS})
     config = DashboardConfig(
         county_name=pack.name,
         scope=pack.code,
         ws_port=settings.ws_port,
         tile_url=settings.tile_url,
         protocol=browser_description(),
+        map_layers={name: f"/map/layers/{name}.geojson" for name in geography},
     )
     clients: dict[str, Any] = {}
     names = _names(settings)
@@ -503,6 +507,7 @@ def cmd_serve(settings: Settings) -> None:
     add_audit_routes(server, pool_of)
     add_admin_routes(server, pool_of)
     add_export_routes(server, pool_of)
+    add_map_layer_routes(server, geography)
     add_wall_routes(
         server,
         pool_of,

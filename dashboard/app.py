@@ -51,6 +51,8 @@ class DashboardConfig:
     # The live protocol's message types and field names (`browser_description()` of
     # realtime.live_protocol, handed in by the composition root): the browser code reads them.
     protocol: Mapping[str, Any] = field(default_factory=dict)
+    # Where the browser fetches villages, grids and key places (layer → same-origin path).
+    map_layers: Mapping[str, str] = field(default_factory=dict)
 
 
 def _label_townships(layer: dict[str, Any]) -> dict[str, Any]:
@@ -151,6 +153,8 @@ def _legend(lang: str) -> html.Div:
             ),
             html.H4(text(lang, "legend_cameras")),
             html.Ul([entry(f"camera-{s}", text(lang, f"camera_{s}")) for s in CAMERA_STATUSES]),
+            html.H4(text(lang, "legend_hotspots")),
+            html.Ul([entry(f"hot-{n}", text(lang, f"hot_{n}")) for n in (1, 3, 6)]),
         ],
     )
 
@@ -161,7 +165,8 @@ def _layer_toggles(lang: str) -> html.Div:
         id=ids.LAYER_TOGGLES,
         className="layer-toggles",
         children=[
-            _toggle(text(lang, f"layer_{name}"), name) for name in ("cases", "units", "cameras")
+            _toggle(text(lang, f"layer_{name}"), name)
+            for name in ("cases", "units", "cameras", "hotspots", "divisions", "places")
         ],
     )
 
@@ -272,6 +277,8 @@ def page(
         # not offered to a role the route would refuse (an auditor, an administrator), whose
         # page would otherwise log a 403 and leave a refusal on the trail at every load.
         "cameras_url": CAMERAS_PATH if _may(who, Action.VIEW_CASES) else None,
+        # Geography fetched after the first paint (dashboard.map_layers).
+        "map_layers": dict(config.map_layers),
     }
     # data-ag-theme-mode: AG Grid's built-in theme follows it into its dark colours.
     theme: dict[str, Any] = {"data-ag-theme-mode": "dark"}

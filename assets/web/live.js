@@ -75,6 +75,7 @@
     regroup();
     bindLayerToggles();
     if (window.pinganCameras) { window.pinganCameras.attach(map, state.cfg, state.canvas); }
+    if (window.pinganLayers) { window.pinganLayers.attach(map, state.cfg, state.canvas); }
   }
 
   function whenConfigured(then) {
