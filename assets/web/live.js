@@ -350,6 +350,7 @@
       weight: 2 * SCALE,
       fillColor: SEVERITY_COLOURS[severity] || SEVERITY_COLOURS[4],
       fillOpacity: 0.9,
+      bubblingMouseEvents: false, // a click opens the case, not the map's drill-down
     });
     var tip = el("div", "case-tip");
     tip.appendChild(el("strong", null, c[F.case.case_no]));

@@ -79,6 +79,7 @@
 
   function place(camera) {
     var marker = window.L.circleMarker([camera.lat, camera.lon], style(camera.status));
+    marker.options.bubblingMouseEvents = false; // a click opens the camera, not a drill-down
     marker.on("click", function () { openPopup(camera); });
     camera.marker = marker;
     groupOf(camera.status).addLayer(marker);

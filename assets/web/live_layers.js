@@ -4,8 +4,8 @@
  *
  * The layers are fetched once, after the cases are drawn (dashboard/map_layers.py), and go
  * on the cases' own canvas, behind them: a second canvas above or below would swallow the
- * clicks meant for the other. Clicking a village or grid fits the map to it (county →
- * township → village → grid); every name goes into the page as text, never as HTML. */
+ * clicks meant for the other. Each click on the map fits it one tier further down around
+ * the click (county → township → village → grid); every name goes into the page as text. */
 (function () {
   "use strict";
   var VILLAGE_ZOOM = 11.5, GRID_ZOOM = 13, SHADE_MS = 3000;
@@ -27,6 +27,7 @@
     st.map = map; st.cfg = cfg; st.canvas = canvas;
     var urls = cfg.map_layers || {};
     map.on("zoomend", byZoom);
+    map.on("click", drill);
     bindToggles();
     // After the first paint: the cases and the queue come first.
     window.setTimeout(function () {
@@ -65,24 +66,79 @@
   function addVillages(features) {
     features.forEach(function (f) {
       var shape = polygon(f, { renderer: st.canvas, color: "#8fb3d9", weight: 1, dashArray: "4 4",
-                               fill: false, opacity: 0.8 });
+                               fill: false, opacity: 0.8, bubblingMouseEvents: false });
       if (!shape) { return; }
       tooltip(shape, f.properties.name || f.properties.code);
-      shape.on("click", function () { st.map.fitBounds(shape.getBounds(), { padding: [24, 24] }); });
+      shape.on("click", drill);
+      shape.pinganTownship = f.properties.parent_code;
       st.villages.push(shape);
     });
     byZoom();
+  }
+
+  // --- drill-down: a click on the map where nothing is drawn -------------------------------
+
+  /* Fit the next tier around the click that does not already fill the view: the township,
+   * then the village, then the grid (whatever the screen's size makes their zoom). */
+  function drill(event) {
+    var at = event.latlng, village = villageAt(at);
+    if (!village) { return; }
+    var township = window.L.latLngBounds([]);
+    st.villages.forEach(function (v) {
+      if (v.pinganTownship === village.pinganTownship) { township.extend(v.getBounds()); }
+    });
+    var grid = gridAt(at);
+    var tiers = [township, village.getBounds(), grid ? grid.shape.getBounds() : null];
+    var options = { padding: [24, 24] };
+    for (var i = 0; i < tiers.length; i++) {
+      if (tiers[i] && st.map.getZoom() < st.map.getBoundsZoom(tiers[i], false, [48, 48]) - 0.3) {
+        st.map.fitBounds(tiers[i], options);
+        return;
+      }
+    }
+  }
+
+  function gridAt(latlng) {
+    var found = null;
+    st.grids.forEach(function (g) {
+      if (!found && g.shape.getBounds().contains(latlng) && inside(g.shape.getLatLngs(), latlng)) {
+        found = g;
+      }
+    });
+    return found;
+  }
+
+  function villageAt(latlng) {
+    for (var i = 0; i < st.villages.length; i++) {
+      var v = st.villages[i];
+      if (v.getBounds().contains(latlng) && inside(v.getLatLngs(), latlng)) { return v; }
+    }
+    return null;
+  }
+
+  /* Inside a (multi)polygon's outer rings, by ray casting (holes are rare in divisions). */
+  function inside(rings, p) {
+    if (rings.length && !("lat" in rings[0])) {
+      return rings.some(function (r) { return inside(r, p); });
+    }
+    var hit = false;
+    for (var i = 0, j = rings.length - 1; i < rings.length; j = i++) {
+      var a = rings[i], b = rings[j];
+      if ((a.lat > p.lat) !== (b.lat > p.lat) &&
+          p.lng < (b.lng - a.lng) * (p.lat - a.lat) / (b.lat - a.lat) + a.lng) { hit = !hit; }
+    }
+    return hit;
   }
 
   function addGrids(features) {
     features.forEach(function (f) {
       var code = f.properties.code;
       var shape = polygon(f, { renderer: st.canvas, color: "#5b7fa6", weight: 0.6, opacity: 0.7,
-                               fillOpacity: 0, fillColor: "#ffd21a" });
+                               fillOpacity: 0, fillColor: "#ffd21a", bubblingMouseEvents: false });
       if (!shape || !code) { return; }
       var grid = { shape: shape, name: f.properties.name || code, count: 0, shown: false };
       grid.tip = tooltip(shape, grid.name);
-      shape.on("click", function () { st.map.fitBounds(shape.getBounds(), { padding: [24, 24] }); });
+      shape.on("click", drill);
       st.grids.set(code, grid);
     });
     shade();
@@ -115,9 +171,9 @@
     return ["#ffd21a", 0];
   }
 
-  function show(shape, on, front) {
+  function show(shape, on) {
     var there = st.map.hasLayer(shape);
-    if (on && !there) { shape.addTo(st.map); if (!front) { shape.bringToBack(); } }
+    if (on && !there) { shape.addTo(st.map); shape.bringToBack(); }
     else if (!on && there) { shape.remove(); }
   }
 
@@ -149,14 +205,16 @@
     features.forEach(function (f) {
       var c = f.geometry && f.geometry.coordinates, p = f.properties;
       if (!c) { return; }
+      // A ring, behind the rest: a place often has a camera or a case on it, never hidden.
       var marker = window.L.circleMarker([c[1], c[0]], {
-        renderer: st.canvas, radius: 5, weight: 2, color: "#0b1a2a",
-        fillColor: PLACE_COLOURS[p.kind] || "#ffffff", fillOpacity: 1,
+        renderer: st.canvas, radius: 8, weight: 2.5, color: PLACE_COLOURS[p.kind] || "#ffffff",
+        fill: true, fillOpacity: 0, bubblingMouseEvents: false,
       });
       var label = (p.name || p.code) + "（" + (kinds["place_" + p.kind] || p.kind) + "）";
       tooltip(marker, label);
       marker.on("click", function () { st.map.setView(marker.getLatLng(), Math.max(zoom(), 15)); });
       marker.addTo(st.map);
+      marker.bringToBack();
       st.places.push(marker);
     });
   }
@@ -172,7 +230,7 @@
       var name = button && button.getAttribute("data-layer");
       if (!name || !(name in st.on)) { return; }
       st.on[name] = button.classList.contains("on");
-      if (name === "places") { st.places.forEach(function (m) { show(m, st.on.places, true); }); }
+      if (name === "places") { st.places.forEach(function (m) { show(m, st.on.places); }); }
       byZoom();
     });
   }

@@ -90,7 +90,7 @@ def test_grids_are_shaded_by_the_open_cases_they_hold(stack: RunningStack) -> No
         assert f"未结 {expected} 起" in tip, tip
         # Zoomed in to the spot, every grid's outline is drawn; the divisions switch hides them.
         page.evaluate(
-            "([lat, lon]) => window.pinganLive.map.setView([lat, lon], 14, {animate: false})",
+            "([lat, lon]) => { window.pinganLive.map.setView([lat, lon], 14, {animate: false}); }",
             [SPOT["lat"], SPOT["lon"]],
         )
         assert page.evaluate("(g) => window.pinganLayers.drawn(g)", quiet)
@@ -121,3 +121,36 @@ def test_the_layers_are_served_compressed_and_only_to_signed_in_screens(
         anonymous = chromium.new_context().request
         refused = anonymous.get(stack.base_url + "/map/layers/grids.geojson", max_redirects=0)
         assert refused.status in (302, 303, 401, 403), refused.status
+
+
+_CENTRE_OF_VILLAGE = """(n) => {
+  const map = window.pinganLive.map, v = window.pinganLayers.villages[n];
+  const box = map.getContainer().getBoundingClientRect();
+  const c = v.getBounds().getCenter(), p = map.latLngToContainerPoint(c);
+  return {x: box.left + p.x, y: box.top + p.y, lat: c.lat, lng: c.lng};
+}"""
+
+
+def test_clicks_drill_from_the_county_to_a_township_a_village_and_a_grid(
+    stack: RunningStack,
+) -> None:
+    """Each click where nothing is drawn fits the map one tier down, around the click."""
+    with browser() as chromium:
+        page, errors, outside = console_page(chromium, stack)
+        _loaded(page)
+        for layer in ("cameras", "places", "units", "cases"):
+            _toggle(page, layer)  # nothing else in the way of the clicks
+        zooms = [page.evaluate("() => window.pinganLive.map.getZoom()")]
+        for _ in range(3):
+            spot = page.evaluate(_CENTRE_OF_VILLAGE, 40)
+            page.mouse.click(spot["x"], spot["y"])
+            page.wait_for_function(
+                "(z) => window.pinganLive.map.getZoom() > z + 0.2", arg=zooms[-1], timeout=WAIT_MS
+            )
+            page.wait_for_timeout(400)  # the fit's animation ends
+            zooms.append(page.evaluate("() => window.pinganLive.map.getZoom()"))
+            assert page.evaluate(
+                "(s) => window.pinganLive.map.getBounds().contains([s.lat, s.lng])", spot
+            )
+        assert zooms == sorted(zooms) and zooms[-1] >= 13, zooms
+        assert errors == [] and outside == [], (errors, outside)
