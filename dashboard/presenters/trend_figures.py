@@ -123,7 +123,8 @@ def figure(trend: Trend, series: str, hourly: bool, lang: str) -> dict[str, Any]
             "plot_bgcolor": "#0b1a2a",
             "font": {"family": FONT, "color": "#e6eef7", "size": 13},
             "margin": {"l": 48, "r": 12, "t": 40, "b": 48},
-            "xaxis": {"type": "category", "gridcolor": "#1d3b5c", "tickangle": -45},
+            # Every other label at most: 24 or 30 slanted labels overlap in a quarter-width chart.
+            "xaxis": {"type": "category", "gridcolor": "#1d3b5c", "tickangle": -45, "nticks": 13},
             "yaxis": yaxis,
             "showlegend": False,
             "height": 260,

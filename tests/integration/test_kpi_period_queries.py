@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 import asyncpg
 import pytest
 
+from incidents.access import Principal, Role
 from incidents.case import DispatchTarget, Satisfaction
 from incidents.commands import (
     Accept,
@@ -18,7 +19,8 @@ from incidents.commands import (
     ReportFeedback,
     Verify,
 )
-from incidents.store import kpi_queries
+from incidents.store import guarded, kpi_queries
+from incidents.store.guarded import Caller
 from incidents.store.service import CaseService
 from incidents.trends import last_24_hours, last_30_days
 from tests.integration.test_ingest import valid_lines
@@ -167,3 +169,29 @@ async def test_trends_bucket_the_same_facts_per_hour_and_per_day(pool: asyncpg.P
     else:
         assert (hourly.reopen_rate[closed_1], hourly.reopen_rate[closed_2]) == (1.0, 0.0)
     assert sum(1 for v in hourly.reopen_rate if v is not None) == (1 if closed_1 == closed_2 else 2)
+
+
+async def test_the_guarded_read_refuses_a_role_and_a_scope_outside_and_audits_both(
+    pool: asyncpg.Pool,
+) -> None:
+    """A township coordinator gets their township, not the county; an auditor gets nothing;
+    each refusal leaves a row on the audit trail."""
+    ids, opened_at = await seeded(pool)
+    now = max(opened_at) + timedelta(hours=1)
+    async with pool.acquire() as conn:
+        township = await conn.fetchval("SELECT township_code FROM cases WHERE id = $1", ids[0])
+        coordinator = Caller(Principal("tc-1", Role.TOWNSHIP_COORDINATOR, township))
+        figures, day, month = await guarded.trends(conn, coordinator, township, opened_at[0], now)
+        assert figures.scope == township and len(day.opened) == 24 and len(month.opened) == 30
+        with pytest.raises(guarded.Refused, match="outside your jurisdiction"):
+            await guarded.trends(conn, coordinator, COUNTY, opened_at[0], now)
+        auditor = Caller(Principal("au-1", Role.AUDITOR, COUNTY))
+        with pytest.raises(guarded.Refused, match="may not view the trends"):
+            await guarded.trends(conn, auditor, COUNTY, opened_at[0], now)
+        refusals = await conn.fetch(
+            "SELECT user_id, detail FROM audit_log WHERE action = 'view_trends'"
+            " AND outcome = 'refused' ORDER BY id"
+        )
+        picks = await guarded.trend_scopes(conn, coordinator)
+    assert [r["user_id"] for r in refusals] == ["tc-1", "au-1"]
+    assert [code for code, _ in picks] == [township]
