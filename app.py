@@ -418,6 +418,7 @@ def cmd_serve(settings: Settings) -> None:
     from dashboard.panels.exports import add_export_routes
     from dashboard.services import Services
     from dashboard.sign_in import SessionGate, add_sign_in_routes
+    from dashboard.trends_page import add_trends_routes
     from dashboard.wall_page import add_wall_routes
     from incidents.store.service import CaseService
     from realtime.event_sink import RedisEventSink
@@ -505,6 +506,7 @@ def cmd_serve(settings: Settings) -> None:
 
     add_sign_in_routes(server, pool_of)
     add_audit_routes(server, pool_of)
+    add_trends_routes(server, pool_of)
     add_admin_routes(server, pool_of)
     add_export_routes(server, pool_of)
     add_map_layer_routes(server, geography)

@@ -224,6 +224,7 @@ _NAV: tuple[tuple[Action, str, str], ...] = (
     (Action.ACT_ON_CASE, "/overdue", "wall_overdue_page"),
     (Action.EXPORT, "/export/queue.csv", "export_queue_link"),
     (Action.VIEW_AUDIT, "/audit", "audit_title"),
+    (Action.VIEW_TRENDS, "/trends", "trends_title"),
     (Action.MANAGE_USERS, "/admin", "admin_title"),
 )
 

@@ -49,6 +49,7 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"
     GRANT_SCOPE = "grant_scope"
     VIEW_WALL = "view_wall"
+    VIEW_TRENDS = "view_trends"  # the director's trends page (态势研判): figures, no cases
 
 
 # The actions that concern cases; the others (audit, users, grants, the wall) ignore the case.
@@ -78,11 +79,13 @@ _HANDLE_ALL = (*_HANDLE, Action.EXPORT, Action.INTAKE_REPORT)
 # The one table of what each role may do; where it may do it is the principal's scope.
 CAPABILITIES: Mapping[Role, frozenset[Action]] = MappingProxyType(
     {
-        Role.COUNTY_DIRECTOR: frozenset({*CASE_ACTIONS, Action.GRANT_SCOPE, Action.VIEW_WALL}),
-        Role.COUNTY_DUTY_OFFICER: frozenset(_HANDLE_ALL),
+        Role.COUNTY_DIRECTOR: frozenset(
+            {*CASE_ACTIONS, Action.GRANT_SCOPE, Action.VIEW_WALL, Action.VIEW_TRENDS}
+        ),
+        Role.COUNTY_DUTY_OFFICER: frozenset({*_HANDLE_ALL, Action.VIEW_TRENDS}),
         # Exports of an analyst are masked: the role may never reveal.
-        Role.COUNTY_ANALYST: frozenset({*_VIEW, Action.EXPORT}),
-        Role.TOWNSHIP_COORDINATOR: frozenset(_HANDLE_ALL),
+        Role.COUNTY_ANALYST: frozenset({*_VIEW, Action.EXPORT, Action.VIEW_TRENDS}),
+        Role.TOWNSHIP_COORDINATOR: frozenset({*_HANDLE_ALL, Action.VIEW_TRENDS}),
         # Village officers report feedback and verify, but do not dispatch.
         Role.VILLAGE_OFFICER: frozenset({*_VIEW, Action.ACT_ON_CASE, Action.INTAKE_REPORT}),
         Role.GRID_WORKER: frozenset({*_VIEW, Action.INTAKE_REPORT}),
@@ -109,6 +112,7 @@ ACTION_WORDS: Mapping[Action, str] = MappingProxyType(
         Action.MANAGE_USERS: "manage users",
         Action.GRANT_SCOPE: "grant scope",
         Action.VIEW_WALL: "view the wall screen",
+        Action.VIEW_TRENDS: "view the trends",
     }
 )
 

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import msgspec
 
+from incidents.case import Satisfaction
 from incidents.vocabulary import Step
 
 KPI_EVENT = "kpi.snapshot"  # one jurisdiction's figures, pushed to its walls
@@ -214,4 +215,175 @@ def overdue_ack_event(case_id: int, township_code: str | None, actor: str, now: 
             "case_id": case_id,
             "township_code": township_code,
         }
+    )
+
+
+# --- response times, verification and satisfaction (the evaluation issue reuses these) ------
+
+
+@dataclass(frozen=True, slots=True)
+class CaseTimes:
+    """When a case was opened, first dispatched and first had a unit on scene."""
+
+    opened_at: datetime
+    first_dispatch_at: datetime | None = None
+    first_arrival_at: datetime | None = None
+
+
+class Durations(msgspec.Struct, frozen=True):
+    """The median and 90th percentile of some waits in seconds, and how many were measured."""
+
+    median_s: float | None
+    p90_s: float | None
+    count: int
+
+
+def percentile(values: Sequence[float], q: float) -> float | None:
+    """The q-quantile (0 ≤ q ≤ 1) by linear interpolation, like PostgreSQL's percentile_cont."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = q * (len(ordered) - 1)
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
+
+
+def durations(seconds: Sequence[float]) -> Durations:
+    """Median and p90 of `seconds` (None for both when there are none)."""
+    return Durations(percentile(seconds, 0.5), percentile(seconds, 0.9), len(seconds))
+
+
+def _within(at: datetime | None, start: datetime, end: datetime) -> bool:
+    return at is not None and start <= at < end
+
+
+def time_to_dispatch(times: Iterable[CaseTimes], start: datetime, end: datetime) -> Durations:
+    """派遣用时: opened → first dispatch, over the cases first dispatched in [start, end)."""
+    return durations(
+        [
+            (t.first_dispatch_at - t.opened_at).total_seconds()
+            for t in times
+            if t.first_dispatch_at is not None and _within(t.first_dispatch_at, start, end)
+        ]
+    )
+
+
+def time_to_arrival(times: Iterable[CaseTimes], start: datetime, end: datetime) -> Durations:
+    """到场用时: first dispatch → first unit on scene, cases first reached in [start, end)."""
+    return durations(
+        [
+            (t.first_arrival_at - t.first_dispatch_at).total_seconds()
+            for t in times
+            if t.first_dispatch_at is not None
+            and t.first_arrival_at is not None
+            and _within(t.first_arrival_at, start, end)
+        ]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """One verification (任务核查): when, and whether it passed (a failure reopens the case)."""
+
+    at: datetime
+    passed: bool
+
+
+def verification_pass_rate(
+    verdicts: Iterable[Verdict], start: datetime, end: datetime
+) -> float | None:
+    """核查通过率: of the verifications made in [start, end), the share that passed."""
+    made = [v for v in verdicts if start <= v.at < end]
+    return ratio(sum(1 for v in made if v.passed), len(made))
+
+
+@dataclass(frozen=True, slots=True)
+class Evaluation:
+    """One archived case's evaluation: when, and the reporter's verdict (None: none given)."""
+
+    at: datetime
+    satisfaction: str | None
+
+
+class SatisfactionFigures(msgspec.Struct, frozen=True):
+    """群众满意度: the share satisfied of those evaluated, and the count at each level."""
+
+    rate: float | None
+    evaluated: int
+    by_level: dict[str, int]
+
+
+def satisfaction(
+    evaluations: Iterable[Evaluation], start: datetime, end: datetime
+) -> SatisfactionFigures:
+    """Of the cases archived in [start, end) with the reporter's verdict, the share 满意.
+
+    基本满意 (basically satisfied) is not counted as satisfied: it is its own level in the
+    breakdown. An archive without a verdict (the reporter could not be reached) is left out.
+    """
+    given = [e.satisfaction for e in evaluations if start <= e.at < end and e.satisfaction]
+    counts = Counter(given)
+    levels = {level.value: counts.get(level.value, 0) for level in Satisfaction}
+    return SatisfactionFigures(
+        ratio(levels[Satisfaction.SATISFIED.value], len(given)), len(given), levels
+    )
+
+
+class PeriodKpis(msgspec.Struct, frozen=True, kw_only=True):
+    """A jurisdiction's figures over one period [start, end) (the director's trends page)."""
+
+    scope: str
+    start: datetime
+    end: datetime
+    opened: int
+    by_channel: dict[str, int]
+    by_category: dict[str, int]
+    open_by_step: dict[str, int]
+    on_time_rate: float | None
+    time_to_dispatch: Durations
+    time_to_arrival: Durations
+    resolved_low_share: float | None
+    verification_pass_rate: float | None
+    reopen_rate: float | None
+    satisfaction: SatisfactionFigures
+    camera_online_rate: float | None
+    units_available: int
+
+
+def _closed_within(cases: Iterable[CaseFacts], start: datetime, end: datetime) -> list[CaseFacts]:
+    return [c for c in cases if _within(c.closed_at, start, end)]
+
+
+def period_kpis_of(
+    scope: str,
+    start: datetime,
+    end: datetime,
+    cases: Sequence[CaseFacts],
+    times: Sequence[CaseTimes],
+    verdicts: Sequence[Verdict],
+    evaluations: Sequence[Evaluation],
+    camera_statuses: Sequence[str],
+    unit_statuses: Sequence[str],
+) -> PeriodKpis:
+    """Every figure over [start, end): flows by when they happened, stocks as they are now."""
+    opened = [c for c in cases if start <= c.opened_at < end]
+    closed = _closed_within(cases, start, end)
+    return PeriodKpis(
+        scope=scope,
+        start=start,
+        end=end,
+        opened=len(opened),
+        by_channel=count_by_channel(opened),
+        by_category=count_by_category(opened),
+        open_by_step=open_by_step(cases),
+        on_time_rate=on_time_rate(closed),
+        time_to_dispatch=time_to_dispatch(times, start, end),
+        time_to_arrival=time_to_arrival(times, start, end),
+        resolved_low_share=resolved_low_share(closed),
+        verification_pass_rate=verification_pass_rate(verdicts, start, end),
+        reopen_rate=reopen_rate(closed),
+        satisfaction=satisfaction(evaluations, start, end),
+        camera_online_rate=online_rate(camera_statuses),
+        units_available=sum(1 for s in unit_statuses if s == "available"),
     )

@@ -11,7 +11,7 @@ nothing about which cases exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import msgspec
 
@@ -22,17 +22,19 @@ from incidents.access import (
     Decision,
     Principal,
     decide,
+    in_scope,
     is_grid_code,
     scope_prefix,
 )
 from incidents.case import Reporter
 from incidents.commands import Command, Dispatch
-from incidents.kpis import Kpis
+from incidents.kpis import Kpis, PeriodKpis
 from incidents.store import camera_store, kpi_queries, queries
 from incidents.store.accounts import record_audit
 from incidents.store.case_store import Conn
 from incidents.store.queries import CaseDetail, QueueFilter, QueuePage
 from incidents.store.service import CaseService, CommandResult
+from incidents.trends import Trend, last_24_hours, last_30_days
 
 
 class Refused(Exception):
@@ -215,3 +217,33 @@ async def acknowledge_overdue(
     ref = await check(conn, caller, Action.ACT_ON_CASE, case_id, now)
     await _audit(conn, caller, kpi_queries.ACK_ACTION, "allowed", now, case_id, "overdue seen")
     return ref
+
+
+# --- the director's trends page -----------------------------------------------------------
+
+
+async def trends(
+    conn: Conn, caller: Caller, scope: str, start: datetime, now: datetime
+) -> tuple[PeriodKpis, Trend, Trend]:
+    """The figures of `scope` since `start` and its 24-hour and 30-day trends, if `scope` lies
+    in the caller's own jurisdiction (a township user gets their township, never another)."""
+    await check(conn, caller, Action.VIEW_TRENDS, None, now)
+    if not in_scope(scope, caller.principal.jurisdiction):
+        await _audit(conn, caller, Action.VIEW_TRENDS.value, "refused", now, None, scope)
+        raise Refused(Action.VIEW_TRENDS, OUTSIDE_JURISDICTION)
+    midnight = kpi_queries.local_midnight(now)
+    return (
+        await kpi_queries.period_kpis(conn, scope, start, now),
+        await kpi_queries.trend(conn, scope, last_24_hours(now)),
+        await kpi_queries.trend(conn, scope, last_30_days(midnight + timedelta(days=1))),
+    )
+
+
+async def trend_scopes(conn: Conn, caller: Caller) -> list[tuple[str, str]]:
+    """The county and townships the caller may pick on the trends page (code, name)."""
+    rows = await conn.fetch(
+        "SELECT code, name FROM jurisdictions WHERE tier IN ('county', 'township')"
+        " AND code LIKE $1 || '%' ORDER BY tier, code",
+        reader_prefix(caller.principal),
+    )
+    return [(row["code"], row["name"]) for row in rows]

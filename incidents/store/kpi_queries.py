@@ -6,9 +6,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from incidents.access import scope_prefix
-from incidents.kpis import CaseFacts, Kpis, PlanProgress, kpis_of
+from incidents.kpis import (
+    CaseFacts,
+    CaseTimes,
+    Evaluation,
+    Kpis,
+    PeriodKpis,
+    PlanProgress,
+    Verdict,
+    kpis_of,
+    period_kpis_of,
+)
 from incidents.reports import CHINA_TZ
 from incidents.store.case_store import Conn
+from incidents.trends import Spans, Trend, trend_of
 
 # Closed cases older than this leave the rates: the wall shows the last 30 days' record.
 WINDOW = timedelta(days=30)
@@ -147,3 +158,116 @@ async def camera_spots(conn: Conn, scope: str) -> list[CameraSpot]:
         scope_prefix(scope),
     )
     return [CameraSpot(*row) for row in rows]
+
+
+# --- the director's trends page: figures over a period and their trends -----------------------
+
+_IN_SCOPE = "coalesce(c.township_code, c.county_code) LIKE $1 || '%'"
+
+
+async def opened_times(conn: Conn, scope: str, start: datetime, end: datetime) -> list[datetime]:
+    """When each case in `scope` opened in [start, end) was opened."""
+    rows = await conn.fetch(
+        f"SELECT c.opened_at FROM cases c WHERE {_IN_SCOPE}"
+        " AND c.opened_at >= $2 AND c.opened_at < $3",
+        scope_prefix(scope),
+        start,
+        end,
+    )
+    return [row[0] for row in rows]
+
+
+async def closed_facts(conn: Conn, scope: str, start: datetime, end: datetime) -> list[CaseFacts]:
+    """The facts of each case in `scope` closed in [start, end)."""
+    rows = await conn.fetch(
+        "SELECT channel, category, step, status, opened_at, deadline_at, closed_at,"
+        f" resolution_tier, reopen_count FROM cases c WHERE {_IN_SCOPE}"
+        " AND c.closed_at >= $2 AND c.closed_at < $3",
+        scope_prefix(scope),
+        start,
+        end,
+    )
+    return [CaseFacts(*row) for row in rows]
+
+
+# The event log is the record of when things happened; its projections may be rebuilt.
+_DISPATCHED, _ARRIVED = "case.dispatched", "case.unit_arrived"
+_VERIFIED, _REOPENED = "case.verified", "case.reopened"
+
+
+async def case_times(conn: Conn, scope: str, start: datetime, end: datetime) -> list[CaseTimes]:
+    """Opened, first dispatch and first arrival of each case in `scope` with either in [start, end).
+
+    Firsts are over the whole log, so a case re-dispatched in the period but first dispatched
+    before it is not measured again.
+    """
+    rows = await conn.fetch(
+        "SELECT c.opened_at, f.dispatched, f.arrived FROM ("
+        "  SELECT case_id, min(at) FILTER (WHERE type = $4) AS dispatched,"
+        "   min(at) FILTER (WHERE type = $5) AS arrived"
+        "  FROM case_events WHERE type IN ($4, $5) AND case_id IN ("
+        "   SELECT case_id FROM case_events WHERE type IN ($4, $5) AND at >= $2 AND at < $3)"
+        "  GROUP BY case_id) f JOIN cases c ON c.id = f.case_id"
+        f" WHERE {_IN_SCOPE}"
+        " AND ((f.dispatched >= $2 AND f.dispatched < $3) OR (f.arrived >= $2 AND f.arrived < $3))",
+        scope_prefix(scope),
+        start,
+        end,
+        _DISPATCHED,
+        _ARRIVED,
+    )
+    return [CaseTimes(*row) for row in rows]
+
+
+async def verdicts(conn: Conn, scope: str, start: datetime, end: datetime) -> list[Verdict]:
+    """Each verification of a case in `scope` in [start, end): passed, or failed (reopened)."""
+    rows = await conn.fetch(
+        "SELECT e.at, e.type = $4 FROM case_events e JOIN cases c ON c.id = e.case_id"
+        f" WHERE e.type IN ($4, $5) AND e.at >= $2 AND e.at < $3 AND {_IN_SCOPE}",
+        scope_prefix(scope),
+        start,
+        end,
+        _VERIFIED,
+        _REOPENED,
+    )
+    return [Verdict(*row) for row in rows]
+
+
+async def evaluations(conn: Conn, scope: str, start: datetime, end: datetime) -> list[Evaluation]:
+    """The evaluation of each case in `scope` archived in [start, end)."""
+    rows = await conn.fetch(
+        "SELECT v.evaluated_at, v.satisfaction FROM case_evaluations v"
+        f" JOIN cases c ON c.id = v.case_id WHERE {_IN_SCOPE}"
+        " AND v.evaluated_at >= $2 AND v.evaluated_at < $3",
+        scope_prefix(scope),
+        start,
+        end,
+    )
+    return [Evaluation(*row) for row in rows]
+
+
+async def period_kpis(conn: Conn, scope: str, start: datetime, end: datetime) -> PeriodKpis:
+    """Every figure of `scope` over [start, end) (cameras and units as they are now)."""
+    return period_kpis_of(
+        scope,
+        start,
+        end,
+        # Open cases for the steps, and those opened or closed in the period for the rest.
+        await case_facts(conn, scope, start),
+        await case_times(conn, scope, start, end),
+        await verdicts(conn, scope, start, end),
+        await evaluations(conn, scope, start, end),
+        await camera_statuses(conn, scope),
+        await unit_statuses(conn, scope),
+    )
+
+
+async def trend(conn: Conn, scope: str, spans: Spans) -> Trend:
+    """The trend series of `scope` over `spans` (one read per kind of fact)."""
+    start, end = spans.starts()[0], spans.end
+    return trend_of(
+        spans,
+        await opened_times(conn, scope, start, end),
+        await closed_facts(conn, scope, start, end),
+        await case_times(conn, scope, start, end),
+    )

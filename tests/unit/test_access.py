@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from incidents.access import (
     ACTION_WORDS,
     CAPABILITIES,
+    CASE_ACTIONS,
     CASE_MISSING,
     FIELD_UNIT_REFUSAL,
     OUTSIDE_JURISDICTION,
@@ -64,12 +65,12 @@ HOME: dict[Role, str] = {
 # Written out independently of CAPABILITIES, so a change to the table shows up here.
 EXPECTED_ALLOWED: dict[Role, str] = {
     Role.COUNTY_DIRECTOR: "view_cases view_case act_on_case dispatch reveal_personal_data "
-    "export intake_report grant_scope view_wall",
+    "export intake_report grant_scope view_wall view_trends",
     Role.COUNTY_DUTY_OFFICER: "view_cases view_case act_on_case dispatch reveal_personal_data "
-    "export intake_report",
-    Role.COUNTY_ANALYST: "view_cases view_case export",
+    "export intake_report view_trends",
+    Role.COUNTY_ANALYST: "view_cases view_case export view_trends",
     Role.TOWNSHIP_COORDINATOR: "view_cases view_case act_on_case dispatch reveal_personal_data "
-    "export intake_report",
+    "export intake_report view_trends",
     Role.VILLAGE_OFFICER: "view_cases view_case act_on_case intake_report",
     Role.GRID_WORKER: "view_cases view_case intake_report",
     Role.FIELD_UNIT: "",
@@ -284,7 +285,7 @@ def test_the_county_sees_and_acts_on_every_case_in_the_county(case: CaseRef) -> 
     assert may_reveal(officer, case, NOW).allowed
 
 
-@pytest.mark.parametrize("action", sorted(CAPABILITIES[Role.TOWNSHIP_COORDINATOR]))
+@pytest.mark.parametrize("action", sorted(CAPABILITIES[Role.TOWNSHIP_COORDINATOR] & CASE_ACTIONS))
 def test_a_township_never_sees_another_townships_case(action: Action) -> None:
     """Township A is refused every case action on a case of township B as outside."""
     case_b = ref(township=TOWNSHIP_B, village=VILLAGE_B1, grid=GRID_B1)
