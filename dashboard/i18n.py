@@ -856,7 +856,7 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "trends_time_to_dispatch": "Time to dispatch",
         "trends_time_to_arrival": "Time to arrival",
         "trends_verification": "Verification pass rate",
-        "trends_satisfaction": "Satisfied",
+        "trends_satisfaction": "Satisfied or basically satisfied",
         "trends_units_available": "Units available",
         "trends_median_p90": "median {median} · p90 {p90} · {n} cases",
         "trends_ms": "{m} min {s} s",

@@ -31,6 +31,7 @@ class CaseFacts:
     closed_at: datetime | None = None
     resolution_tier: str | None = None
     reopen_count: int = 0
+    overdue_count: int = 0  # step deadlines the case missed (the deadline job records each)
 
 
 def ratio(part: int, whole: int) -> float | None:
@@ -60,13 +61,16 @@ def open_by_step(cases: Iterable[CaseFacts]) -> dict[str, int]:
 
 
 def on_time_rate(cases: Iterable[CaseFacts]) -> float | None:
-    """限时办结率: of the closed cases that had a deadline, the share closed by it."""
-    timed = [
-        (c.closed_at, c.deadline_at)
-        for c in cases
-        if c.closed_at is not None and c.deadline_at is not None
-    ]
-    return ratio(sum(1 for closed, due in timed if closed <= due), len(timed))
+    """限时办结率: of the archived (办结) cases, the share that never missed a step deadline."""
+    # Every step has its own deadline and the running one is cleared on verification, so
+    # the record of a miss is the overdue count; a deadline still set must not be past either.
+    done = [c for c in cases if c.status == "archived" and c.closed_at is not None]
+    return ratio(sum(1 for c in done if _on_time(c)), len(done))
+
+
+def _on_time(case: CaseFacts) -> bool:
+    closed, due = case.closed_at, case.deadline_at
+    return case.overdue_count == 0 and (due is None or closed is None or closed <= due)
 
 
 def resolved_low_share(cases: Iterable[CaseFacts]) -> float | None:
@@ -317,17 +321,16 @@ class SatisfactionFigures(msgspec.Struct, frozen=True):
 def satisfaction(
     evaluations: Iterable[Evaluation], start: datetime, end: datetime
 ) -> SatisfactionFigures:
-    """Of the cases archived in [start, end) with the reporter's verdict, the share 满意.
+    """群众满意率: of the cases archived in [start, end) with the reporter's verdict, the share
+    满意 or 基本满意 (as 12345 and grid evaluations count it; the breakdown keeps them apart).
 
-    基本满意 (basically satisfied) is not counted as satisfied: it is its own level in the
-    breakdown. An archive without a verdict (the reporter could not be reached) is left out.
+    An archive without a verdict (the reporter could not be reached) is left out.
     """
     given = [e.satisfaction for e in evaluations if start <= e.at < end and e.satisfaction]
     counts = Counter(given)
     levels = {level.value: counts.get(level.value, 0) for level in Satisfaction}
-    return SatisfactionFigures(
-        ratio(levels[Satisfaction.SATISFIED.value], len(given)), len(given), levels
-    )
+    content = levels[Satisfaction.SATISFIED.value] + levels[Satisfaction.BASICALLY_SATISFIED.value]
+    return SatisfactionFigures(ratio(content, len(given)), len(given), levels)
 
 
 class PeriodKpis(msgspec.Struct, frozen=True, kw_only=True):

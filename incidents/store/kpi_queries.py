@@ -35,7 +35,7 @@ async def case_facts(conn: Conn, scope: str, since: datetime) -> list[CaseFacts]
     """Open cases in `scope`, and those opened or closed since `since`."""
     rows = await conn.fetch(
         "SELECT channel, category, step, status, opened_at, deadline_at, closed_at,"
-        " resolution_tier, reopen_count FROM cases"
+        " resolution_tier, reopen_count, overdue_count FROM cases"
         " WHERE coalesce(township_code, county_code) LIKE $1 || '%'"
         " AND (status = 'open' OR opened_at >= $2 OR closed_at >= $2)",
         scope_prefix(scope),
@@ -181,7 +181,7 @@ async def closed_facts(conn: Conn, scope: str, start: datetime, end: datetime) -
     """The facts of each case in `scope` closed in [start, end)."""
     rows = await conn.fetch(
         "SELECT channel, category, step, status, opened_at, deadline_at, closed_at,"
-        f" resolution_tier, reopen_count FROM cases c WHERE {_IN_SCOPE}"
+        f" resolution_tier, reopen_count, overdue_count FROM cases c WHERE {_IN_SCOPE}"
         " AND c.closed_at >= $2 AND c.closed_at < $3",
         scope_prefix(scope),
         start,

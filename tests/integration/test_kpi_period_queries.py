@@ -105,13 +105,15 @@ async def test_period_figures_come_from_the_event_log_and_the_evaluations(
     assert got.time_to_dispatch.p90_s == pytest.approx(120 + 0.9 * 120)
     assert (got.time_to_arrival.median_s, got.time_to_arrival.count) == (720.0, 2)
     assert got.verification_pass_rate == pytest.approx(2 / 3)
-    assert got.satisfaction.rate == 0.5 and got.satisfaction.evaluated == 2
+    assert got.satisfaction.rate == 1.0 and got.satisfaction.evaluated == 2  # 满意 + 基本满意
     assert got.satisfaction.by_level == {
         "satisfied": 1,
         "basically_satisfied": 1,
         "dissatisfied": 0,
     }
     assert got.reopen_rate == 0.5 and sum(got.open_by_step.values()) == cases - 2
+    # Archived cases hold no running deadline any more: on time is "never overdue" (both).
+    assert got.on_time_rate == 1.0
     assert before.time_to_dispatch.median_s is None and before.verification_pass_rate is None
     assert before.satisfaction.rate is None and before.on_time_rate is None
 

@@ -21,6 +21,7 @@ def case(
     closed_h: float | None = None,
     tier: str | None = None,
     reopened: int = 0,
+    overdue: int = 0,
 ) -> CaseFacts:
     """A case opened `hour` hours after T0 (negative: yesterday)."""
     return CaseFacts(
@@ -33,6 +34,7 @@ def case(
         closed_at=None if closed_h is None else T0 + timedelta(hours=closed_h),
         resolution_tier=tier,
         reopen_count=reopened,
+        overdue_count=overdue,
     )
 
 
@@ -61,16 +63,21 @@ def test_open_by_step_lists_all_six_steps_in_order_and_skips_closed_cases() -> N
     assert got["intake"] == 1 and got["verify"] == 2 and sum(got.values()) == 3
 
 
-def test_on_time_rate_counts_closed_cases_with_a_deadline_closed_by_it() -> None:
-    """3 timed closed cases, 2 on time (one exactly at the deadline) → 2/3; untimed ignored."""
+def test_on_time_rate_is_archived_cases_that_never_missed_a_step_deadline() -> None:
+    """4 archived cases: one missed a step deadline, one closed past the deadline it still had.
+
+    Verified cases no longer hold a running deadline, so an archived case without one counts
+    by its overdue record; cancelled and open cases are not counted at all.
+    """
     cases = [
         case(closed_h=5, deadline_h=6, status="archived"),
-        case(closed_h=6, deadline_h=6, status="archived"),
-        case(closed_h=9, deadline_h=6, status="archived"),
-        case(closed_h=9, status="archived"),  # no deadline: not counted
+        case(closed_h=9, status="archived"),  # no deadline left, never overdue: on time
+        case(closed_h=9, status="archived", overdue=1),  # the dispatch deadline was missed
+        case(closed_h=9, deadline_h=6, status="archived"),  # closed past its deadline
+        case(closed_h=3, status="cancelled"),  # rejected as a false report: not counted
         case(deadline_h=2),  # still open: not counted
     ]
-    assert kpis.on_time_rate(cases) == 2 / 3
+    assert kpis.on_time_rate(cases) == 2 / 4
     assert kpis.on_time_rate([case()]) is None
 
 

@@ -83,10 +83,10 @@ def test_verification_pass_rate_is_passed_over_all_verifications_in_the_period()
 
 
 def test_satisfaction_counts_each_level_and_the_share_satisfied() -> None:
-    """2 满意, 1 基本满意, 1 不满意 → 0.5; an archive without a verdict is not evaluated."""
+    """2 满意, 1 基本满意, 1 不满意 → 3/4 content; an archive without a verdict is not evaluated."""
     levels = ["satisfied", "satisfied", "basically_satisfied", "dissatisfied", None]
     got = kpis.satisfaction([Evaluation(at(i), s) for i, s in enumerate(levels)], T0, DAY_END)
-    assert got.rate == 0.5 and got.evaluated == 4
+    assert got.rate == 0.75 and got.evaluated == 4
     assert got.by_level == {"satisfied": 2, "basically_satisfied": 1, "dissatisfied": 1}
 
 
