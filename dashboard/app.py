@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -260,12 +260,9 @@ def _nav(lang: str, who: SignedIn) -> list[Any]:
     return items
 
 
-def page(
-    lang: str, layers: MapLayers, config: DashboardConfig, who: SignedIn | None = None
-) -> html.Div:
-    """The duty console in one language, scoped to who is looking."""
-    other = "en" if lang == "zh-CN" else "zh-CN"
-    live_config = {
+def live_config(lang: str, config: DashboardConfig, who: SignedIn | None) -> dict[str, Any]:
+    """What the console's browser code is told: socket, scope, words, protocol, element ids."""
+    return {
         "ws_port": config.ws_port,
         # The live feed a user may ask for is their own jurisdiction (the gateway checks).
         "scope": who.jurisdiction if who is not None else config.scope,
@@ -281,6 +278,14 @@ def page(
         # Geography fetched after the first paint (dashboard.map_layers).
         "map_layers": dict(config.map_layers),
     }
+
+
+def page(
+    lang: str, layers: MapLayers, config: DashboardConfig, who: SignedIn | None = None
+) -> html.Div:
+    """The duty console in one language, scoped to who is looking."""
+    other = "en" if lang == "zh-CN" else "zh-CN"
+    live = live_config(lang, config, who)
     # data-ag-theme-mode: AG Grid's built-in theme follows it into its dark colours.
     theme: dict[str, Any] = {"data-ag-theme-mode": "dark"}
     return html.Div(
@@ -324,7 +329,7 @@ def page(
                 ],
             ),
             dcc.Store(id=ids.SELECTED_CASE),
-            _config_holder(json.dumps(live_config)),
+            _config_holder(json.dumps(live)),
         ],
     )
 
@@ -346,13 +351,49 @@ def signed_in(app: Dash) -> SignedIn | None:
     )
 
 
+BOOT_ID = "pingan-boot"  # the index's JSON block holding the viewer's live configuration
+
+
+class _ConsoleDash(Dash):
+    """Dash whose index page carries the signed-in viewer's live configuration.
+
+    The browser opens its socket while the page's scripts start, not after the layout
+    callback: the snapshot is being built while React and the grid boot (first paint).
+    """
+
+    boot: Callable[[], dict[str, Any] | None] = staticmethod(lambda: None)
+
+    def interpolate_index(
+        self,
+        metas: str = "",
+        title: str = "",
+        css: str = "",
+        config: str = "",
+        scripts: str = "",
+        app_entry: str = "",
+        favicon: str = "",
+        renderer: str = "",
+    ) -> str:
+        """The index HTML with the viewer's configuration as a JSON data block (not a script)."""
+        index: str = super().interpolate_index(  # type: ignore[no-untyped-call]  # Dash's is untyped
+            metas, title, css, config, scripts, app_entry, favicon, renderer
+        )
+        data = self.boot()
+        if data is None:
+            return index
+        # "<" escaped inside the JSON strings: no text can close the block or open a tag.
+        blob = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c")
+        block = f'<script id="{BOOT_ID}" type="application/json">{blob}</script>'
+        return index.replace("</head>", block + "</head>", 1)
+
+
 def create_app(
     layers: MapLayers, config: DashboardConfig, services: Services | None = None
 ) -> Dash:
     """Build the Dash app (FastAPI backend); the caller serves `app.server`."""
     # The framework's interactive API docs are not served: the centre publishes no API there.
     server = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
-    app = Dash(
+    app = _ConsoleDash(
         __name__,
         server=server,  # type: ignore[arg-type]  # Dash 4's stubs predate its FastAPI backend
         assets_folder=str(WEB_ASSETS),
@@ -362,6 +403,15 @@ def create_app(
         suppress_callback_exceptions=True,
     )
     app.layout = html.Div([dcc.Location(id=ids.URL), html.Div(id=ids.PAGE)])
+
+    def boot() -> dict[str, Any] | None:
+        _, raw = callback_request(app)
+        who = signed_in(app)
+        if raw is None or who is None:
+            return None
+        return live_config(pick_lang(raw.query_params.get("lang")), config, who)
+
+    app.boot = boot  # per app: the composition's config
 
     @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "search"))
     def render(search: str | None) -> html.Div:

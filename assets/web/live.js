@@ -32,9 +32,12 @@
 
   function configure() {
     if (state.cfg) { return true; }
-    var node = document.querySelector("[data-config]");
-    if (!node) { return false; }
-    state.cfg = JSON.parse(node.getAttribute("data-config"));
+    // The index page's data block (dashboard.app BOOT_ID) is there before React starts, so
+    // the socket opens at once; without it, the layout's hidden element once it is drawn.
+    var boot = document.getElementById("pingan-boot");
+    var node = boot ? null : document.querySelector("[data-config]");
+    if (!boot && !node) { return false; }
+    state.cfg = JSON.parse(boot ? boot.textContent : node.getAttribute("data-config"));
     IDS = state.cfg.ids;
     M = state.cfg.protocol.messages;
     C = state.cfg.protocol.client_messages;
@@ -74,6 +77,10 @@
     map.on("zoomend", regroup);
     regroup();
     bindLayerToggles();
+    // The snapshot may have come before the layout was drawn: show what is known now.
+    if (state.link) { setLink(state.link[0], state.link[1]); }
+    updateCount();
+    showDegraded();
     if (window.pinganCameras) { window.pinganCameras.attach(map, state.cfg, state.canvas); }
     if (window.pinganLayers) { window.pinganLayers.attach(map, state.cfg, state.canvas); }
   }
@@ -88,6 +95,7 @@
   function byId(name) { return document.getElementById(IDS[name]); }
 
   function setLink(key, cls) {
+    state.link = [key, cls];
     var node = byId("LINK_STATUS");
     if (node) { node.textContent = words().ui[key]; node.className = "link " + cls; }
   }
