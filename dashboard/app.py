@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, urlsplit
 
 import dash_ag_grid as dag
 import dash_leaflet as dl
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, dcc, html
 from fastapi import FastAPI
 
 from dashboard import ids
@@ -402,7 +402,25 @@ def create_app(
         update_title=None,  # type: ignore[arg-type]  # None is documented: no title while updating
         suppress_callback_exceptions=True,
     )
-    app.layout = html.Div([dcc.Location(id=ids.URL), html.Div(id=ids.PAGE)])
+
+    def layout() -> html.Div:
+        """The whole console in the layout response: no callback round trip before it shows.
+
+        Switching the language is a link, a full page load: nothing redraws the page later.
+        """
+        try:
+            _, raw = callback_request(app)
+        except RuntimeError:  # Dash checks the layout once at start, outside any request
+            raw = None
+        body = None
+        if raw is not None:
+            # The layout is fetched by the page; its address (same origin) holds ?lang=.
+            referer = urlsplit(raw.headers.get("referer", "")).query
+            lang = (parse_qs(referer).get("lang") or [""])[0] or None
+            body = page(pick_lang(lang), layers, config, signed_in(app))
+        return html.Div([dcc.Location(id=ids.URL), html.Div(body, id=ids.PAGE)])
+
+    app.layout = layout
 
     def boot() -> dict[str, Any] | None:
         _, raw = callback_request(app)
@@ -412,12 +430,6 @@ def create_app(
         return live_config(pick_lang(raw.query_params.get("lang")), config, who)
 
     app.boot = boot  # per app: the composition's config
-
-    @app.callback(Output(ids.PAGE, "children"), Input(ids.URL, "search"))
-    def render(search: str | None) -> html.Div:
-        query = parse_qs((search or "").lstrip("?"))
-        lang = (query.get("lang") or [""])[0] or None
-        return page(pick_lang(lang), layers, config, signed_in(app))
 
     register_panels(app, services)
     if services is not None:
