@@ -12,6 +12,7 @@ from dashboard.commands import FIELDS, NEEDS_REASON, TIER_CHOICES
 from dashboard.i18n import move_name, text
 from dashboard.panels import dispatch, plans
 from dashboard.panels.case_layout import REVEAL
+from dashboard.panels.row_moves import parse_row
 from incidents.lifecycle import Move
 
 
@@ -32,6 +33,15 @@ def register(app: Dash) -> None:
         Output(ids.PANEL_REASON_ERROR, "children"),
         Output(ids.PANEL_TIER_ERROR, "children"),
         Output(ids.PANEL_OWNER_ERROR, "children"),
+        Output(ids.PANEL_NEEDED_ROW, "hidden"),
+        Output(ids.PANEL_NEEDED, "value"),
+        Output(ids.PANEL_NEEDED_ERROR, "children"),
+        Output(ids.PANEL_UNIT_ROW, "hidden"),
+        Output(ids.PANEL_UNIT, "options"),
+        Output(ids.PANEL_UNIT, "value"),
+        Output(ids.PANEL_TARGET_ROW, "hidden"),
+        Output(ids.PANEL_TARGET, "value"),
+        Output(ids.PANEL_TARGET_ERROR, "children"),
         Output(ids.PANEL_STATE, "data"),
         Input({"type": ids.PANEL_MOVE, "move": ALL}, "n_clicks"),
         State(ids.PANEL_STATE, "data"),
@@ -45,8 +55,15 @@ def register(app: Dash) -> None:
         name = str(trigger["move"])
         unit = dispatch.parse(name)
         plan = plans.parse(name)
-        if name == dispatch.PACKAGE:
-            fields: tuple[str, ...] = ()
+        row = parse_row(name)
+        fields: tuple[str, ...]
+        if row is not None:
+            row_move, _, what = row
+            title = text(lang, "panel_confirm_title").format(move=move_name(lang, row_move))
+            title += f"：{what}" if lang == "zh-CN" else f": {what}"
+            fields, required = FIELDS[row_move], row_move in NEEDS_REASON
+        elif name == dispatch.PACKAGE:
+            fields = ()
             title, required = text(lang, "panel_package_title"), False
         elif plan is not None:
             fields = ("reason",)
@@ -70,6 +87,11 @@ def register(app: Dash) -> None:
         if plan is None:
             label_key = "panel_reason" if required else "panel_reason_optional"
         label = text(lang, label_key)
+        # Who asks for more forces: the centre itself, or one of the units still on the task.
+        asking = [{"label": text(lang, "panel_asking_centre"), "value": ""}] + [
+            {"label": str(unit_name), "value": str(unit_id)}
+            for unit_id, unit_name in state.get("units") or []
+        ]
         return (
             False,
             title,
@@ -82,6 +104,15 @@ def register(app: Dash) -> None:
             label,
             "",
             "",
+            "",
+            "",
+            "needed" not in fields,
+            "",
+            "",
+            "unit" not in fields,
+            asking,
+            "",
+            "target" not in fields,
             "",
             "",
             {**state, "move": name},

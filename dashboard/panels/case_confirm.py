@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,12 +11,13 @@ from dash.exceptions import PreventUpdate
 
 from dashboard import ids
 from dashboard.caller import caller_of
-from dashboard.commands import build
+from dashboard.commands import TWO_CASE_MOVES, build, errors_of
 from dashboard.i18n import move_name, text
-from dashboard.panels import case_sending, dispatch, plans
+from dashboard.panels import case_merging, case_sending, dispatch, plans
 from dashboard.panels.case_layout import REVEAL
 from dashboard.panels.case_outcome import Outcome, done, field_errors, refused
 from dashboard.panels.case_reading import compose, failure_words, read, state_of
+from dashboard.panels.row_moves import parse_row
 from dashboard.presenters import case_panel as show
 from dashboard.services import Services
 from incidents.lifecycle import IllegalMove, Move
@@ -23,6 +25,16 @@ from incidents.store import guarded
 from incidents.store.case_store import Conn
 from incidents.store.guarded import Caller, Refused
 from incidents.store.service import StaleCase
+
+
+def _errors(errors: Mapping[str, str]) -> Outcome:
+    return field_errors(
+        errors.get("reason", ""),
+        errors.get("to_tier", ""),
+        errors.get("to_owner", ""),
+        errors.get("needed", ""),
+        errors.get("target", ""),
+    )
 
 
 def register(app: Dash, services: Services) -> None:
@@ -56,10 +68,7 @@ def register(app: Dash, services: Services) -> None:
         """A lifecycle move: the form as a command, run through the guard as the caller."""
         built = build(move, form, caller.principal.user_id, lang)
         if built.command is None:
-            errors = built.errors
-            return field_errors(
-                errors.get("reason", ""), errors.get("to_tier", ""), errors.get("to_owner", "")
-            )
+            return _errors(built.errors)
         service = await services.cases_of()
         try:
             result = await guarded.execute(
@@ -83,6 +92,8 @@ def register(app: Dash, services: Services) -> None:
         Output(ids.PANEL_REASON_ERROR, "children", allow_duplicate=True),
         Output(ids.PANEL_TIER_ERROR, "children", allow_duplicate=True),
         Output(ids.PANEL_OWNER_ERROR, "children", allow_duplicate=True),
+        Output(ids.PANEL_NEEDED_ERROR, "children", allow_duplicate=True),
+        Output(ids.PANEL_TARGET_ERROR, "children", allow_duplicate=True),
         Output(ids.PANEL_NOTICE, "children"),
         Output(ids.PANEL_NOTICE, "className"),
         Output(ids.PANEL_BODY, "children"),
@@ -95,6 +106,9 @@ def register(app: Dash, services: Services) -> None:
         State(ids.PANEL_OWNER, "value"),
         State(ids.PANEL_SATISFACTION, "value"),
         State(ids.PANEL_COMMENT, "value"),
+        State(ids.PANEL_NEEDED, "value"),
+        State(ids.PANEL_UNIT, "value"),
+        State(ids.PANEL_TARGET, "value"),
         prevent_initial_call=True,
     )
     async def confirm(
@@ -105,6 +119,9 @@ def register(app: Dash, services: Services) -> None:
         owner: str | None,
         satisfaction: str | None,
         comment: str | None,
+        needed: str | None,
+        asking_unit: str | None,
+        target: str | None,
     ) -> Outcome:
         if not n or not state or not state.get("move"):
             raise PreventUpdate
@@ -115,6 +132,9 @@ def register(app: Dash, services: Services) -> None:
             "to_owner": owner,
             "satisfaction": satisfaction,
             "comment": comment,
+            "needed": needed,
+            "unit": asking_unit,
+            "target": target,
         }
         now = datetime.now(UTC)
         pool = await services.pool_of()
@@ -138,4 +158,27 @@ def register(app: Dash, services: Services) -> None:
                 return await case_sending.send_package(
                     app, services, conn, caller, case_id, lang, now, state
                 )
-            return await lifecycle(conn, caller, case_id, Move(name), form, lang, now, state)
+            row = parse_row(name)
+            key = ""
+            if row is not None:
+                move, key, _ = row
+                # The row names the unit or report; the dialog's own unit choice is not used.
+                form["unit"] = key
+            else:
+                move = Move(name)
+            if move in TWO_CASE_MOVES:
+                errors = errors_of(move, form, lang)
+                if errors:
+                    return _errors(errors)
+                if move is Move.MERGE_INTO:
+                    return await case_merging.merge(
+                        app, services, conn, caller, case_id, target or "", reason or "", lang,
+                        now, state,
+                    )  # fmt: skip
+                if not key:  # a split names its report: only its row's button gives one
+                    return refused(text(lang, "panel_failed"))
+                return await case_merging.unlink(
+                    app, services, conn, caller, case_id, key, (reason or "").strip(), lang,
+                    now, state,
+                )  # fmt: skip
+            return await lifecycle(conn, caller, case_id, move, form, lang, now, state)

@@ -86,6 +86,27 @@ def dialog(lang: str) -> html.Div:
                     ids.PANEL_COMMENT_ROW,
                 ),
                 _field(
+                    None,
+                    text(lang, "panel_needed"),
+                    dcc.Input(id=ids.PANEL_NEEDED, type="text", maxLength=200),
+                    ids.PANEL_NEEDED_ERROR,
+                    ids.PANEL_NEEDED_ROW,
+                ),
+                _field(
+                    None,
+                    text(lang, "panel_asking_unit"),
+                    dcc.RadioItems(id=ids.PANEL_UNIT, options=[], className="choices"),
+                    ids.PANEL_UNIT + "-error",
+                    ids.PANEL_UNIT_ROW,
+                ),
+                _field(
+                    None,
+                    text(lang, "panel_target_case_no"),
+                    dcc.Input(id=ids.PANEL_TARGET, type="text", maxLength=40),
+                    ids.PANEL_TARGET_ERROR,
+                    ids.PANEL_TARGET_ROW,
+                ),
+                _field(
                     ids.PANEL_REASON_LABEL,
                     text(lang, "panel_reason"),
                     dcc.Textarea(id=ids.PANEL_REASON, maxLength=500),
@@ -146,6 +167,7 @@ def body(
     dispatch_rows: list[DispatchRow] | None = None,
     plan_part: list[Any] | None = None,
     has_package: bool = False,
+    around_part: list[Any] | None = None,
 ) -> list[Any]:
     """What the panel shows of one case for one caller."""
     view = detail.case
@@ -163,8 +185,13 @@ def body(
         reporter_row.append(html.Span(text(lang, "panel_revealed"), className="revealed"))
     elif may_reveal and reporter is not None:
         reporter_row.append(move_button(REVEAL, text(lang, "panel_reveal"), "", "reveal"))
+    actor = caller.principal.user_id
+    stand_downs = show.stand_down_actions(case, may_act, actor, lang, now)
+    unlinks = show.unlink_actions(
+        case, [r.source_id for r in detail.reports], may_act, actor, lang, now
+    )
     actions = []
-    for state in show.action_states(case, may_act, caller.principal.user_id, lang, now):
+    for state in show.action_states(case, may_act, actor, lang, now):
         actions.append(
             html.Li(
                 [
@@ -196,7 +223,8 @@ def body(
         html.Ul(actions, className="actions"),
         *(plan_part or []),
         *(dispatch.section(dispatch_rows, lang, has_package) if dispatch_rows is not None else []),
-        *case_history.assignments(detail, lang),
+        *case_history.assignments(detail, lang, stand_downs),
+        *(around_part or []),
         *case_history.timeline(detail, lang),
-        *case_history.reports(detail, lang),
+        *case_history.reports(detail, lang, unlinks),
     ]

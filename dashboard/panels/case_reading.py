@@ -9,12 +9,12 @@ from dash import Dash, html
 
 from dashboard.caller import caller_of
 from dashboard.i18n import text
-from dashboard.panels import dispatch, plans
+from dashboard.panels import around, dispatch, plans
 from dashboard.panels.case_layout import body
 from dashboard.presenters import case_panel as show
 from dashboard.services import Services
 from incidents.access import Action, CaseRef, decide
-from incidents.case import Case, Reporter
+from incidents.case import ACTIVE_ASSIGNMENT, Case, Reporter
 from incidents.lifecycle import IllegalMove, Move, replay
 from incidents.store import guarded, queries
 from incidents.store.case_store import Conn
@@ -74,12 +74,24 @@ async def compose(
     plan_part = await plans.section(
         conn, case, "" if act.allowed else show.reason_words(act.reason, lang), lang, now
     )
-    return body(detail, case, ref, caller, lang, now, revealed, rows, plan_part, has_package)
+    around_part = await around.section(conn, services, caller, detail.case, lang, now)
+    return body(
+        detail, case, ref, caller, lang, now, revealed, rows, plan_part, has_package, around_part
+    )
 
 
 def state_of(detail: CaseDetail, lang: str, move: str | None = None) -> dict[str, Any]:
-    """What the panel keeps of the case it shows: which, at which version, the chosen move."""
-    return {"case_id": detail.case.id, "version": detail.case.version, "lang": lang, "move": move}
+    """What the panel keeps of the case it shows: which, at which version, the chosen move,
+    and the units still on the task (the choices of who asks for more forces)."""
+    active = {s.value for s in ACTIVE_ASSIGNMENT}
+    units = [[a.unit_id, a.name or a.unit_id] for a in detail.assignments if a.status in active]
+    return {
+        "case_id": detail.case.id,
+        "version": detail.case.version,
+        "lang": lang,
+        "move": move,
+        "units": units,
+    }
 
 
 async def read(
