@@ -253,8 +253,12 @@ async def split(
         case_id,
         source_id,
     )
-    # A report not linked here is the service's refusal (IllegalMove); place it anywhere.
-    jurisdiction, names = locate(row["lon"], row["lat"]) if row else locate(0.0, 0.0)
+    # A report not linked here is the service's refusal (IllegalMove), before any placing.
+    jurisdiction, names = (
+        locate(row["lon"], row["lat"])
+        if row is not None
+        else (Jurisdiction(county_code="", inside_county=False), PlaceNames(None, None))
+    )
     return await service.split(
         case_id,
         source_id,
