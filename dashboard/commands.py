@@ -16,6 +16,8 @@ from incidents.commands import (
     HandDown,
     HandOver,
     Reject,
+    RequestForces,
+    StandDown,
     Verify,
 )
 from incidents.lifecycle import Move
@@ -32,7 +34,13 @@ FIELDS: Mapping[Move, tuple[str, ...]] = {
     Move.VERIFY_FAIL: ("reason",),
     Move.EVALUATE_AND_ARCHIVE: ("satisfaction", "comment", "reason"),
     Move.CANCEL: ("reason",),
+    Move.STAND_DOWN: ("reason",),
+    Move.REQUEST_FORCES: ("needed", "unit", "reason"),
+    Move.MERGE_INTO: ("target", "reason"),
+    Move.UNLINK_REPORT: ("reason",),
 }
+# Moves that the case service runs on two cases at once (merge, split), not as one command.
+TWO_CASE_MOVES = frozenset({Move.MERGE_INTO, Move.UNLINK_REPORT})
 # The tiers each move may name (escalate: above; hand down: below the county).
 TIER_CHOICES: Mapping[Move, tuple[Tier, ...]] = {
     Move.ESCALATE: (Tier.TOWNSHIP, Tier.COUNTY),
@@ -40,7 +48,16 @@ TIER_CHOICES: Mapping[Move, tuple[Tier, ...]] = {
 }
 # Moves whose reason the lifecycle requires (it refuses them without one).
 NEEDS_REASON = frozenset(
-    {Move.REJECT, Move.ESCALATE, Move.HAND_DOWN, Move.HAND_OVER, Move.VERIFY_FAIL, Move.CANCEL}
+    {
+        Move.REJECT,
+        Move.ESCALATE,
+        Move.HAND_DOWN,
+        Move.HAND_OVER,
+        Move.VERIFY_FAIL,
+        Move.CANCEL,
+        Move.STAND_DOWN,
+        Move.UNLINK_REPORT,
+    }
 )
 
 
@@ -56,8 +73,8 @@ def _clean(value: object) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
-def build(move: Move, form: Mapping[str, object], actor: str, lang: str) -> Built:
-    """The command the dialog asks for, given as `actor`, or the field errors in words."""
+def errors_of(move: Move, form: Mapping[str, object], lang: str) -> dict[str, str]:
+    """The words next to each field of the dialog that stops `move` (empty: none)."""
     reason = _clean(form.get("reason")) or None
     errors: dict[str, str] = {}
     if move in NEEDS_REASON and not reason:
@@ -73,8 +90,29 @@ def build(move: Move, form: Mapping[str, object], actor: str, lang: str) -> Buil
     satisfaction = Satisfaction(sat_text) if sat_text in set(Satisfaction) else None
     if move is Move.EVALUATE_AND_ARCHIVE and satisfaction is None and not reason:
         errors["reason"] = text(lang, "panel_need_satisfaction_or_reason")
+    if move is Move.REQUEST_FORCES and not _clean(form.get("needed")):
+        errors["needed"] = text(lang, "panel_need_needed")
+    if move is Move.MERGE_INTO and not _clean(form.get("target")):
+        errors["target"] = text(lang, "panel_need_target")
+    return errors
+
+
+def build(move: Move, form: Mapping[str, object], actor: str, lang: str) -> Built:
+    """The command the dialog asks for, given as `actor`, or the field errors in words.
+
+    `form["unit"]` is the unit a stand-down releases (from its button) or that asks for
+    forces (chosen, optional).
+    """
+    errors = errors_of(move, form, lang)
     if errors:
         return Built(None, errors)
+    reason = _clean(form.get("reason")) or None
+    tier_text = _clean(form.get("to_tier"))
+    tier = Tier(tier_text) if tier_text in TIER_CHOICES.get(move, ()) else None
+    owner = _clean(form.get("to_owner"))
+    sat_text = _clean(form.get("satisfaction"))
+    satisfaction = Satisfaction(sat_text) if sat_text in set(Satisfaction) else None
+    unit = _clean(form.get("unit"))
     command: Command
     match move:
         case Move.ACCEPT:
@@ -99,6 +137,11 @@ def build(move: Move, form: Mapping[str, object], actor: str, lang: str) -> Buil
             )
         case Move.CANCEL:
             command = Cancel(actor=actor, reason=reason)
+        case Move.STAND_DOWN:
+            command = StandDown(actor=actor, reason=reason, unit_id=unit)
+        case Move.REQUEST_FORCES:
+            needed = _clean(form.get("needed"))
+            command = RequestForces(actor=actor, reason=reason, needed=needed, unit_id=unit or None)
         case _:
             raise ValueError(f"the panel does not give {move.value}")
     return Built(command, {})

@@ -43,6 +43,15 @@ PANEL_COMMENT_ROW = "case-panel-comment-row"
 PANEL_COMMENT = "case-panel-comment"
 PANEL_CONFIRM = "case-panel-confirm"
 PANEL_DISMISS = "case-panel-dismiss"
+# The dialog's fields of the later actions: forces needed (and by which unit), merge target.
+PANEL_NEEDED_ROW = "case-panel-needed-row"
+PANEL_NEEDED = "case-panel-needed"
+PANEL_NEEDED_ERROR = "case-panel-needed-error"
+PANEL_UNIT_ROW = "case-panel-unit-row"
+PANEL_UNIT = "case-panel-unit"
+PANEL_TARGET_ROW = "case-panel-target-row"
+PANEL_TARGET = "case-panel-target"
+PANEL_TARGET_ERROR = "case-panel-target-error"
 # The manual intake form (dashboard.panels.intake_form), shown in the case panel's slot.
 INTAKE_OPEN = "intake-open"
 INTAKE_FORM = "intake-form"  # its fields are INTAKE_FORM + "-" + field name

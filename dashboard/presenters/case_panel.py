@@ -19,7 +19,11 @@ from incidents.commands import (
     EvaluateAndArchive,
     HandDown,
     HandOver,
+    MergeInto,
     Reject,
+    RequestForces,
+    StandDown,
+    UnlinkReport,
     Verify,
 )
 from incidents.lifecycle import IllegalMove, Move, apply
@@ -31,13 +35,16 @@ from incidents.vocabulary import Step
 CST = timezone(timedelta(hours=8))
 
 # The moves a person gives from the panel, in the order the buttons show; the units' own moves
-# (acknowledge, arrive, feedback) come from their terminals, dispatch from the dispatch list.
+# (acknowledge, arrive, feedback) come from their terminals, dispatch from the dispatch list,
+# stand-down and unlink from the row of the unit or report they concern.
 PANEL_MOVES: tuple[Move, ...] = (
     Move.ACCEPT,
     Move.REJECT,
     Move.ESCALATE,
     Move.HAND_DOWN,
     Move.HAND_OVER,
+    Move.REQUEST_FORCES,
+    Move.MERGE_INTO,
     Move.VERIFY_PASS,
     Move.VERIFY_FAIL,
     Move.EVALUATE_AND_ARCHIVE,
@@ -208,14 +215,23 @@ def _probes(move: Move, actor: str) -> tuple[Command, ...]:
             return (Cancel(actor=actor, reason=why),)
         case Move.DISPATCH:
             return (Dispatch(actor=actor, targets=(DispatchTarget(f"{actor}~probe-unit"),)),)
+        case Move.REQUEST_FORCES:
+            return (RequestForces(actor=actor, needed=why),)
+        case Move.MERGE_INTO:
+            # No case has id 0: the probe asks the step, the store finds the real target.
+            return (MergeInto(actor=actor, reason=why, target_case_id=0, target_case_no=why),)
         case _:
             raise ValueError(f"the panel does not give {move.value}")
 
 
 def lifecycle_refusal(case: Case, move: Move, actor: str, now: datetime) -> str | None:
     """Why the lifecycle would refuse `move` by `actor` now (None: some form of it works)."""
+    return _refusal(case, _probes(move, actor), now)
+
+
+def _refusal(case: Case, probes: tuple[Command, ...], now: datetime) -> str | None:
     first: str | None = None
-    for probe in _probes(move, actor):
+    for probe in probes:
         try:
             apply(case, probe, now)
         except IllegalMove as illegal:
@@ -243,6 +259,64 @@ def action_states(
     return states
 
 
+@dataclass(frozen=True, slots=True)
+class RowAction:
+    """A button on one unit's or one report's row: what it names, and why it is disabled."""
+
+    key: str  # the unit id or the report's source id
+    label: str
+    why_not: str
+
+
+def _row_action(
+    case: Case, move: Move, key: str, probe: Command, may_act: Decision, lang: str, now: datetime
+) -> RowAction:
+    refusal = _refusal(case, (probe,), now)
+    if refusal is not None:
+        why = reason_words(refusal, lang, case.step)
+    elif not may_act.allowed:
+        why = reason_words(may_act.reason, lang)
+    else:
+        why = ""
+    return RowAction(key, move_name(lang, move), why)
+
+
+def stand_down_actions(
+    case: Case, may_act: Decision, actor: str, lang: str, now: datetime
+) -> dict[int, RowAction]:
+    """撤回 for each unit still on the task, by assignment number."""
+    return {
+        a.assignment_no: _row_action(
+            case,
+            Move.STAND_DOWN,
+            a.unit_id,
+            StandDown(actor=actor, reason="probe", unit_id=a.unit_id),
+            may_act,
+            lang,
+            now,
+        )
+        for a in case.active_assignments
+    }
+
+
+def unlink_actions(
+    case: Case, source_ids: list[str], may_act: Decision, actor: str, lang: str, now: datetime
+) -> dict[str, RowAction]:
+    """拆分 for each report of the case (the opening one disabled, with the lifecycle's words)."""
+    return {
+        source_id: _row_action(
+            case,
+            Move.UNLINK_REPORT,
+            source_id,
+            UnlinkReport(actor=actor, reason="probe", source_id=source_id),
+            may_act,
+            lang,
+            now,
+        )
+        for source_id in source_ids
+    }
+
+
 _ROLE_MAY_NOT = re.compile(r"^your role may not (.+)$")
 _OWNED = re.compile(r"^the case is owned by the (\w+): you may only view it$")
 # Lifecycle reasons that name a unit or user: their shape decides the words.
@@ -255,6 +329,8 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^\w+ is not above \w+$"), "why_not above"),
     (re.compile(r"^\w+ cannot hand down to \w+$"), "why_cannot hand down"),
     (re.compile(r"^the case's location has no \w+ to move it to$"), "why_no place below"),
+    (re.compile(r"^.+ is not on this case$"), "why_unit not on case"),
+    (re.compile(r"^report .+ is not linked to this case$"), "why_report not linked"),
 )
 
 

@@ -10,11 +10,13 @@ nothing about which cases exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import msgspec
 
+from geo.cameras import Camera
 from incidents.access import (
     OUTSIDE_JURISDICTION,
     Action,
@@ -26,15 +28,19 @@ from incidents.access import (
     is_grid_code,
     scope_prefix,
 )
-from incidents.case import Reporter
+from incidents.camera_defence import CameraStatusSince
+from incidents.case import Jurisdiction, Reporter
 from incidents.commands import Command, Dispatch
 from incidents.kpis import Kpis, PeriodKpis
-from incidents.store import camera_store, kpi_queries, queries
+from incidents.merging import MergeResult, SplitResult
+from incidents.store import camera_store, kpi_queries, queries, unit_store
 from incidents.store.accounts import record_audit
 from incidents.store.case_store import Conn
 from incidents.store.queries import CaseDetail, QueueFilter, QueuePage
 from incidents.store.service import CaseService, CommandResult
 from incidents.trends import Trend, last_24_hours, last_30_days
+from incidents.units import UnitRecord
+from incidents.views import PlaceNames
 
 
 class Refused(Exception):
@@ -179,6 +185,123 @@ async def execute(
         await _audit(conn, caller, action.value, "refused", now, case_id, "actor is not the caller")
         raise Refused(action, "a command may only be given in your own name", case_id)
     return await service.execute(case_id, command, now=now, expected_version=expected_version)
+
+
+# --- merge, split and what is around a case (the case panel's later actions) ---------------
+
+# One answer for a number that names no case and one outside the caller's jurisdiction.
+NO_CASE_WITH_NUMBER = "no case you may act on has that number"
+
+
+class TargetRefused(Refused):
+    """The case a merge names is not one the caller may merge into (already audited)."""
+
+
+async def merge(
+    service: CaseService,
+    conn: Conn,
+    caller: Caller,
+    case_id: int,
+    target_case_no: str,
+    now: datetime,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> MergeResult:
+    """合并 as the caller: this case into the one numbered `target_case_no`; both must be
+    cases the caller may act on. The lifecycle decides the rest (lifecycle.IllegalMove)."""
+    await check(conn, caller, Action.ACT_ON_CASE, case_id, now)
+    row = await conn.fetchrow("SELECT id FROM cases WHERE case_no = $1", target_case_no)
+    if row is None:
+        await _audit(
+            conn, caller, "case.merge", "refused", now, case_id, f"no case {target_case_no}"
+        )
+        raise TargetRefused(Action.ACT_ON_CASE, NO_CASE_WITH_NUMBER, case_id)
+    try:
+        await check(conn, caller, Action.ACT_ON_CASE, row["id"], now)
+    except Refused as refused:
+        # Outside the jurisdiction reads as no such number: a guess learns nothing.
+        why = NO_CASE_WITH_NUMBER if refused.reason == OUTSIDE_JURISDICTION else refused.reason
+        raise TargetRefused(Action.ACT_ON_CASE, why, case_id) from None
+    return await service.merge(
+        case_id,
+        row["id"],
+        actor=caller.principal.user_id,
+        now=now,
+        reason=reason,
+        expected_versions=(expected_version, None),
+    )
+
+
+# Where a point lies in the county: its jurisdiction and the names the new case shows.
+Locate = Callable[[float, float], tuple[Jurisdiction, PlaceNames]]
+
+
+async def split(
+    service: CaseService,
+    conn: Conn,
+    caller: Caller,
+    case_id: int,
+    source_id: str,
+    reason: str,
+    locate: Locate,
+    now: datetime,
+    expected_version: int | None = None,
+) -> SplitResult:
+    """拆分 as the caller: a wrongly linked report leaves the case and opens its own, placed
+    where the report itself lies."""
+    await check(conn, caller, Action.ACT_ON_CASE, case_id, now)
+    row = await conn.fetchrow(
+        "SELECT lon, lat FROM case_reports WHERE case_id = $1 AND source_id = $2",
+        case_id,
+        source_id,
+    )
+    # A report not linked here is the service's refusal (IllegalMove), before any placing.
+    jurisdiction, names = (
+        locate(row["lon"], row["lat"])
+        if row is not None
+        else (Jurisdiction(county_code="", inside_county=False), PlaceNames(None, None))
+    )
+    return await service.split(
+        case_id,
+        source_id,
+        jurisdiction=jurisdiction,
+        names=names,
+        actor=caller.principal.user_id,
+        reason=reason,
+        now=now,
+        expected_version=expected_version,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Around:
+    """The forces and cameras of the caller's jurisdiction, to be placed around a case."""
+
+    units: list[UnitRecord]
+    cameras: list[Camera]
+    statuses: dict[str, CameraStatusSince]
+
+
+def _camera_in_scope(camera: Camera, own: str) -> bool:
+    # Cameras are registered by township: a village or grid viewer is shown its township's
+    # (the panel lists only those that see the viewer's own case, so nothing wider shows).
+    township = scope_prefix(camera.township_code)
+    return township.startswith(own) or own.startswith(township)
+
+
+async def around_case(conn: Conn, caller: Caller, case_id: int, now: datetime) -> Around:
+    """The units and cameras the caller may see, for the panel of a case the caller may view."""
+    await check(conn, caller, Action.VIEW_CASE, case_id, now)
+    own = reader_prefix(caller.principal)
+    units = await unit_store.unit_records(conn, own)
+    if is_grid_code(own):
+        units = [u for u in units if u.unit.home_code == own]
+    cameras = [c for c in await camera_store.registered_cameras(conn) if _camera_in_scope(c, own)]
+    codes = {c.code for c in cameras}
+    statuses = {
+        s.camera_id: s for s in await camera_store.current_statuses(conn) if s.camera_id in codes
+    }
+    return Around(units, cameras, statuses)
 
 
 # --- the wall screen (issue 14) ---------------------------------------------------------------

@@ -139,3 +139,53 @@ async def test_a_command_in_someone_elses_name_is_refused(pool: asyncpg.Pool) ->
         assert await conn.fetchval("SELECT version FROM cases WHERE id = $1", mine) == version
         [entry] = await audit_entries(conn, outcome="refused")
         assert entry.detail == "actor is not the caller"
+
+
+async def test_merging_into_a_case_outside_ones_jurisdiction_reads_as_no_such_number(
+    pool: asyncpg.Pool,
+) -> None:
+    """合并 names its target by number: outside the caller's scope or unknown, the same words."""
+    _, mine, my_township, other, _ = await two_townships(pool)
+    duty = caller("duty-li", Role.COUNTY_DUTY_OFFICER, COUNTY)
+    me = caller("wang", Role.TOWNSHIP_COORDINATOR, my_township)
+    service = CaseService(pool, None)
+    async with pool.acquire() as conn:
+        # Handed down, the case is the township's to act on (and so to merge).
+        down = HandDown(actor="duty-li", to_tier=Tier.TOWNSHIP, reason="属地处置")
+        await guarded.execute(service, conn, duty, mine, down, NOW)
+        other_no = await conn.fetchval("SELECT case_no FROM cases WHERE id = $1", other)
+        reasons = []
+        for number in (other_no, "320118-20990101-9999"):
+            with pytest.raises(guarded.TargetRefused) as refused:
+                await guarded.merge(service, conn, me, mine, number, NOW)
+            reasons.append(refused.value.reason)
+        assert reasons == [guarded.NO_CASE_WITH_NUMBER] * 2
+        trail = await audit_entries(conn, user_id="wang", outcome="refused")
+        assert {e.case_id for e in trail} == {mine, other}, "both refusals are on the trail"
+        status = await conn.fetchval("SELECT status FROM cases WHERE id = $1", mine)
+        assert status == "open", "nothing merged"
+
+
+async def test_around_a_case_lists_only_the_units_and_cameras_of_the_callers_jurisdiction(
+    pool: asyncpg.Pool,
+) -> None:
+    """A township sees its own forces and cameras; the county sees every township's."""
+    from geo.pack import load_demo_pack
+    from incidents.store.camera_store import load_demo_cameras
+    from incidents.store.demo_fleet import load_demo_units
+
+    _, mine, my_township, _, _ = await two_townships(pool)
+    async with pool.acquire() as conn:
+        await load_demo_units(conn, load_demo_pack(), at=NOW)
+        await load_demo_cameras(conn, load_demo_pack())
+        town = await guarded.around_case(
+            conn, caller("wang", Role.TOWNSHIP_COORDINATOR, my_township), mine, NOW
+        )
+        county = await guarded.around_case(
+            conn, caller("li", Role.COUNTY_DUTY_OFFICER, COUNTY), mine, NOW
+        )
+    prefix = my_township.rstrip("0")[:9]
+    assert town.units and all(u.unit.home_code.startswith(prefix) for u in town.units)
+    assert town.cameras and all(c.township_code.startswith(prefix) for c in town.cameras)
+    assert len(county.units) > len(town.units) and len(county.cameras) > len(town.cameras)
+    assert {c.township_code[:9] for c in county.cameras} - {prefix}, "other townships too"
