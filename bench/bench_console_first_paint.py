@@ -20,13 +20,14 @@ import uuid
 
 import asyncpg
 import redis
+from _console import console_screen, seed_intake, settle
+from playwright.sync_api import Page
 
 import _support  # puts the project on sys.path; its ROOT names the artefacts folder
 from _support import bench_database, payloads
 from incidents.store import queries
 from realtime.live_protocol import CASE_FIELDS, Snapshot, case_rows, encode
-from tests.browser import browser, fence
-from tests.e2e.sessions import sign_in
+from tests.browser import browser
 from tests.services import unique
 from tests.stack import running_stack
 
@@ -43,14 +44,6 @@ async def _snapshot_parts_ms(database_url: str) -> tuple[float, float]:
                      degraded=[], case_fields=CASE_FIELDS, case_rows=case_rows(cases))
         )  # fmt: skip
         return (read - started) * 1000, (time.perf_counter() - read) * 1000
-    finally:
-        await conn.close()
-
-
-async def _open_cases(database_url: str) -> int:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return int(await conn.fetchval("SELECT count(*) FROM cases WHERE status = 'open'"))
     finally:
         await conn.close()
 
@@ -92,61 +85,38 @@ _WATCH = """() => {
 }"""
 
 
-def _settle(database_url: str, at_least: int, timeout: float = 600.0) -> int:
-    """Wait until the worker has formed the cases (the count stops growing)."""
-    deadline, last, same = time.monotonic() + timeout, -1, 0
-    while time.monotonic() < deadline:
-        now = asyncio.run(_open_cases(database_url))
-        same = same + 1 if now == last else 0
-        if now >= at_least or same >= 5:
-            return now
-        last = now
-        time.sleep(1.0)
-    return last
-
-
 def measure(cases: int, probes: int) -> dict[str, float]:
     figures: dict[str, float] = {}
     with bench_database() as (redis_url, database_url):
         prefix = unique("paint:") + ":"
         with running_stack(redis_url, database_url, prefix) as stack:
             client = redis.Redis.from_url(redis_url)
-            pipe = client.pipeline(transaction=False)
             # Public-service calls scattered over the county rarely merge: one case each.
-            for raw in payloads(int(cases * 1.15), seed=7):
-                pipe.xadd(prefix + "intake", {"data": raw})
-            pipe.execute()
-            figures["open cases"] = _settle(database_url, cases)
+            seed_intake(client, prefix, payloads(int(cases * 1.15), seed=7))
+            figures["open cases"] = settle(database_url, cases)
             read_ms, encode_ms = asyncio.run(_snapshot_parts_ms(database_url))
             figures["snapshot read ms"] = read_ms
             figures["snapshot encode ms"] = encode_ms
             with browser() as chromium:
-                context = chromium.new_context(viewport={"width": 1920, "height": 1080})
-                page = context.new_page()
-                sign_in(page, stack)
-                outside = fence(page)
                 first: list[bytes] = []
-                page.on(
-                    "websocket",
-                    lambda ws: ws.on(
-                        "framereceived",
-                        lambda payload: (
-                            first.append(
-                                payload if isinstance(payload, bytes) else payload.encode()
-                            )
-                            if not first
-                            else None
+
+                def watch(page: Page) -> None:
+                    page.on(
+                        "websocket",
+                        lambda ws: ws.on(
+                            "framereceived",
+                            lambda payload: (
+                                first.append(
+                                    payload if isinstance(payload, bytes) else payload.encode()
+                                )
+                                if not first
+                                else None
+                            ),
                         ),
-                    ),
-                )
-                page.goto(stack.base_url + "/")
+                    )
+
                 total = int(figures["open cases"])
-                page.wait_for_function(
-                    "(n) => window.pinganQueue && window.pinganQueue.count() >= n"
-                    " && document.querySelector('#case-queue .ag-row')",
-                    arg=total,
-                    timeout=60_000,
-                )
+                page, outside = console_screen(chromium, stack, total, watch, 60_000)
                 figures["first paint ms"] = page.evaluate("performance.now()")
                 shots = _support.ROOT / "artefacts" / "screenshots"
                 shots.mkdir(parents=True, exist_ok=True)
