@@ -55,6 +55,7 @@ WALL_IDS: Mapping[str, str] = {
         "camera_townships",
         "plans",
         "kpi_at",
+        "focus",
     )
 }
 Publish = Callable[[bytes], Awaitable[None]]  # puts one event on the events stream
@@ -137,6 +138,7 @@ def wall_html(
         '<link rel="stylesheet" href="/assets/wall.css"></head>'
         '<body class="wall-page"><div class="wall">'
         f'<header class="wall-head"><h1>{html.escape(title)}</h1>'
+        f'<span id="{WALL_IDS["FOCUS"]}" class="focus" hidden></span>'
         f'<span id="{WALL_IDS["KPI_AT"]}" class="kpi-at"></span>'
         f'<span id="{WALL_IDS["LINK"]}" class="link">{t("link_connecting")}</span>'
         f'<span id="{WALL_IDS["CLOCK"]}" class="clock"></span></header>'

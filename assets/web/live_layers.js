@@ -8,7 +8,7 @@
  * the click (county → township → village → grid); every name goes into the page as text. */
 (function () {
   "use strict";
-  var VILLAGE_ZOOM = 11.5, GRID_ZOOM = 13, SHADE_MS = 3000;
+  var VILLAGE_ZOOM = 11.5, GRID_ZOOM = 13, PLACE_ZOOM = 11.5, SHADE_MS = 3000;
   // Open cases in a grid → fill (the legend shows the same steps, style.css .hot-n).
   var HOT = [[6, "#ff3b3b", 0.5], [3, "#ff8c1a", 0.38], [1, "#ffd21a", 0.26]];
   var PLACE_COLOURS = {
@@ -149,6 +149,8 @@
   function byZoom() {
     var villagesOn = st.on.divisions && zoom() >= VILLAGE_ZOOM;
     st.villages.forEach(function (shape) { show(shape, villagesOn); });
+    var placesOn = st.on.places && zoom() >= PLACE_ZOOM;
+    st.places.forEach(function (marker) { show(marker, placesOn); });
     st.grids.forEach(syncGrid);
   }
 
@@ -205,18 +207,19 @@
     features.forEach(function (f) {
       var c = f.geometry && f.geometry.coordinates, p = f.properties;
       if (!c) { return; }
-      // A ring, behind the rest: a place often has a camera or a case on it, never hidden.
+      // A dashed ring, behind the rest (a place often has a camera or a case on it, never
+      // hidden), unlike the cases' solid ones; from a township's zoom in, not on the county.
       var marker = window.L.circleMarker([c[1], c[0]], {
-        renderer: st.canvas, radius: 8, weight: 2.5, color: PLACE_COLOURS[p.kind] || "#ffffff",
-        fill: true, fillOpacity: 0, bubblingMouseEvents: false,
+        renderer: st.canvas, radius: 7, weight: 2, dashArray: "3 3",
+        color: PLACE_COLOURS[p.kind] || "#ffffff", fill: true, fillOpacity: 0,
+        bubblingMouseEvents: false,
       });
       var label = (p.name || p.code) + "（" + (kinds["place_" + p.kind] || p.kind) + "）";
       tooltip(marker, label);
       marker.on("click", function () { st.map.setView(marker.getLatLng(), Math.max(zoom(), 15)); });
-      marker.addTo(st.map);
-      marker.bringToBack();
       st.places.push(marker);
     });
+    byZoom();
   }
 
   // --- switches ---------------------------------------------------------------------------
@@ -230,7 +233,6 @@
       var name = button && button.getAttribute("data-layer");
       if (!name || !(name in st.on)) { return; }
       st.on[name] = button.classList.contains("on");
-      if (name === "places") { st.places.forEach(function (m) { show(m, st.on.places); }); }
       byZoom();
     });
   }

@@ -76,7 +76,10 @@ def test_grids_are_shaded_by_the_open_cases_they_hold(stack: RunningStack) -> No
             arg=[grid, expected],
             timeout=WAIT_MS,
         )
-        # At the county's zoom only hot grids are drawn, and the hot-spot switch hides them.
+        place_shown = "() => window.pinganLive.map.hasLayer(window.pinganLayers.places[0])"
+        # At the county's zoom only hot grids are drawn (no key places), and the hot-spot
+        # switch hides them.
+        assert not page.evaluate(place_shown)
         assert page.evaluate("(g) => window.pinganLayers.drawn(g)", grid)
         quiet = page.evaluate(
             "() => [...window.pinganLayers.grids.entries()].find(([, g]) => g.count === 0)[0]"
@@ -94,6 +97,10 @@ def test_grids_are_shaded_by_the_open_cases_they_hold(stack: RunningStack) -> No
             [SPOT["lat"], SPOT["lon"]],
         )
         assert page.evaluate("(g) => window.pinganLayers.drawn(g)", quiet)
+        assert page.evaluate(place_shown)
+        _toggle(page, "places")
+        assert not page.evaluate(place_shown)
+        _toggle(page, "places")
         _toggle(page, "divisions")
         assert not page.evaluate("(g) => window.pinganLayers.drawn(g)", quiet)
         assert page.evaluate("(g) => window.pinganLayers.drawn(g)", grid), "still a hot spot"

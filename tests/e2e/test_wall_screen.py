@@ -333,3 +333,38 @@ def test_wall_screenshots_at_1080p_and_4k(wall_stack: RunningStack) -> None:
             shoot(wall.page, name)
             wall.assert_clean()
             context.close()
+
+
+def test_a_county_wall_cycles_through_its_townships_sharply(wall_stack: RunningStack) -> None:
+    """?cycle=1: the wall steps county → each township; a township's turn frames its outline
+    (viewBox, not a transform) and lists its own cases only."""
+    stack = wall_stack
+    yangjiang = case_no_of(stack, put_report(stack, where=(118.78985, 31.33721)))
+    chunxi = case_no_of(stack, put_report(stack))
+    with browser() as chromium:
+        wall = Watched(wall_context(chromium, stack, 1920, 1080).new_page())
+        sign_in(wall.page, stack, role="county_director")
+        wall.page.goto(stack.base_url + "/wall?cycle=1")
+        wall.page.wait_for_selector("#wall-link.live", timeout=15_000)
+        county_box = wall.page.get_attribute("#wall-map", "viewBox")
+        # The cycle moves on by itself: a township's name in the header, its frame on the map.
+        wall.page.wait_for_selector("#wall-focus:not([hidden])", timeout=5_000)
+        assert wall.page.get_attribute("#wall-map", "viewBox") != county_box
+        # Each turn, held still (no cycle) to look at it.
+        wall.page.goto(stack.base_url + "/wall")
+        wall.page.wait_for_selector("#wall-link.live", timeout=15_000)
+        wall.page.wait_for_selector(f"#wall-newest [data-case-no='{chunxi}']", timeout=15_000)
+        wall.page.evaluate("() => window.pinganWall.focusOn('320118101000')")
+        wall.page.wait_for_timeout(400)  # the lists redraw within 250 ms
+        newest = wall.page.locator("#wall-newest")
+        assert "阳江镇" in wall.page.inner_text("#wall-focus")
+        assert newest.locator(f"[data-case-no='{yangjiang}']").count() == 1
+        assert newest.locator(f"[data-case-no='{chunxi}']").count() == 0
+        focused = wall.page.locator("path.township.focused")
+        assert focused.count() == 1 and focused.get_attribute("data-code") == "320118101000"
+        shoot(wall.page, "wall-cycle-township")
+        wall.page.evaluate("() => window.pinganWall.focusOn(null)")
+        wall.page.wait_for_timeout(400)
+        assert wall.page.get_attribute("#wall-map", "viewBox") == county_box
+        assert newest.locator(f"[data-case-no='{chunxi}']").count() == 1
+        wall.assert_clean()

@@ -136,8 +136,14 @@
     if (type === EV.kpi) {
       var figures = event.kpis;
       if (!figures) { return; }
-      if (prefixOf(figures.scope) === prefixOf(cfg.scope)) { showKpis(figures); }
-      else { state.townshipKpis.set(figures.scope, figures); showCameraTownships(); }
+      if (prefixOf(figures.scope) === prefixOf(cfg.scope)) {
+        state.ownKpis = figures;
+        if (!state.focus) { showKpis(figures); }
+      } else {
+        state.townshipKpis.set(figures.scope, figures);
+        showCameraTownships();
+        if (state.focus === figures.scope) { showKpis(figures); }
+      }
     } else if (type === EV.ack) {
       state.acked.add(event[F.event.case_id]);
       markDirty();
@@ -232,9 +238,10 @@
     var now = Date.now();
     var open = [], overdue = [];
     state.cases.forEach(function (entry) {
+      markDot(entry);
+      if (!inFocus(entry.data)) { return; }
       open.push(entry.data);
       if (isOverdue(entry.data, now)) { overdue.push(entry.data); }
-      markDot(entry);
     });
     open.sort(rank);
     var newest = byId("NEWEST");
@@ -366,7 +373,7 @@
       plans.appendChild(row);
     });
     if (!k.active_plans.length) { plans.appendChild(el("li", "none", ui("wall_none"))); }
-    setText("KPI_AT", ui("wall_kpi_at").replace("{time}", hhmm(k.at)));
+    setText("KPI_AT", k.at ? ui("wall_kpi_at").replace("{time}", hhmm(k.at)) : "");
     showCameraTownships();
   }
 
@@ -412,6 +419,57 @@
       state.redraw = null;
       if (state.dirty) { state.dirty = false; state.drawnAt = Date.now(); showLists(); }
     }, wait);
+  }
+
+  // --- cycling between the county and each township (?cycle=seconds, county walls only) ----
+
+  var CYCLE_S = Math.max(0, parseInt(new URLSearchParams(window.location.search).get("cycle"), 10) || 0);
+  var mapNode = byId("MAP");
+  var countyBox = mapNode ? mapNode.getAttribute("viewBox") : null;
+  state.focus = null;
+  state.ownKpis = cfg.kpis;
+
+  var NO_FIGURES = {
+    today_total: "—", on_time_rate: null, resolved_low_share: null, reopen_rate: null,
+    camera_online_rate: null, cameras_offline: "—", open_by_step: {}, today_by_channel: {},
+    units_by_status: {}, last_24h: [], last_30d: [], active_plans: [],
+  };
+
+  function inFocus(c) {
+    return !state.focus || String(c[F.case.township_code] || "") === state.focus;
+  }
+
+  /* Show one township (or the county with null): the map's viewBox frames it (the browser
+   * redraws the vector map sharply at any size), the lists and figures are its own. */
+  function focusOn(code) {
+    state.focus = code || null;
+    var label = byId("FOCUS");
+    var outline = code ? mapNode.querySelector('path.township[data-code="' + code + '"]') : null;
+    mapNode.querySelectorAll("path.township.focused").forEach(function (p) {
+      p.classList.remove("focused");
+    });
+    if (outline) {
+      var b = outline.getBBox(), m = Math.max(b.width, b.height) * 0.08;
+      mapNode.setAttribute("viewBox", [b.x - m, b.y - m, b.width + 2 * m, b.height + 2 * m].join(" "));
+      outline.classList.add("focused");
+    } else {
+      mapNode.setAttribute("viewBox", countyBox);
+    }
+    if (label) {
+      label.hidden = !code;
+      label.textContent = code ? ui("wall_focus").replace("{name}", cfg.townships[code] || code) : "";
+    }
+    // A township whose figures have not come yet shows dashes, never the county's numbers.
+    var figures = code ? (state.townshipKpis.get(code) || NO_FIGURES) : state.ownKpis;
+    if (figures) { showKpis(figures); }
+    markDirty();
+  }
+  state.focusOn = focusOn; // for tests
+
+  if (CYCLE_S && mapNode && prefixOf(cfg.scope).length <= 6) {
+    var stops = [null].concat(Object.keys(cfg.townships || {}).sort());
+    var at = 0;
+    window.setInterval(function () { at = (at + 1) % stops.length; focusOn(stops[at]); }, CYCLE_S * 1000);
   }
 
   function tick() {
