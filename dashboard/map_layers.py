@@ -9,11 +9,11 @@ them by zoom and shades each grid by the open cases it holds (assets/web/live_la
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import msgspec
 from fastapi import FastAPI, Request, Response
 
 LAYERS = ("villages", "grids", "places")
@@ -55,7 +55,8 @@ def encode_layers(collections: Mapping[str, Mapping[str, Any]]) -> dict[str, Enc
     encoded: dict[str, EncodedLayer] = {}
     for name in LAYERS:
         if name in collections:
-            plain = msgspec.json.encode(trimmed(name, collections[name]))
+            compact = json.dumps(trimmed(name, collections[name]), separators=(",", ":"))
+            plain = compact.encode()
             encoded[name] = EncodedLayer(plain, gzip.compress(plain, compresslevel=6, mtime=0))
     return encoded
 

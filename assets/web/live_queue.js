@@ -22,10 +22,14 @@
     return (h > 0 ? h + ":" : "") + pad(m) + ":" + pad(sec);
   }
 
+  var DEADLINE = null; // the field's name, looked up once
   function deadlineOf(data) {
-    var F = cfg().protocol.fields;
-    var at = data && data[F.case.deadline_at];
-    return at ? Date.parse(at) : null;
+    DEADLINE = DEADLINE || cfg().protocol.fields["case"].deadline_at;
+    var at = data && data[DEADLINE];
+    if (!at) { return null; }
+    // Parsed once per deadline: the countdown looks at every row every second.
+    if (data.pinganDueAt !== at) { data.pinganDueAt = at; data.pinganDue = Date.parse(at); }
+    return data.pinganDue;
   }
 
   function isOverdue(data, now) {
@@ -47,9 +51,9 @@
     return at > (Date.parse(opened) || 0) ? new Date(at).toISOString() : opened;
   }
 
-  function markOf(data) {
+  function markOf(data, now) {
     var mark = data && data.pinganMark;
-    return mark && mark.until > Date.now() ? mark.kind : null;
+    return mark && mark.until > (now || Date.now()) ? mark.kind : null;
   }
 
   var fns = {
@@ -181,7 +185,7 @@
     if (!queue.api) { return; }
     var now = Date.now(), changed = [];
     queue.rows.forEach(function (row, id) {
-      var key = (isOverdue(row, now) ? "o" : "") + (markOf(row) || "");
+      var key = (isOverdue(row, now) ? "o" : "") + (markOf(row, now) || "");
       if (lastState.get(id) !== key) {
         lastState.set(id, key);
         var node = queue.api.getRowNode(String(id));
@@ -212,6 +216,9 @@
     if (!c || !window.dash_ag_grid) { window.setTimeout(attach, 50); return; }
     window.dash_ag_grid.getApiAsync(c.ids.QUEUE).then(function (api) {
       queue.api = api;
+      // Every row known so far goes in whole; what was waiting for the grid is in it already
+      // (the socket opens before the grid exists: a delta may have come in between).
+      queue.pending = { add: [], update: [], remove: [] };
       api.setGridOption("rowData", Array.from(queue.rows.values()));
       api.addEventListener("rowClicked", function (event) {
         if (event.data) { select(event.data[c.protocol.fields.case.id]); }
