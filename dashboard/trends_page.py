@@ -22,6 +22,7 @@ from fastapi.responses import FileResponse, HTMLResponse, PlainTextResponse, Res
 from dashboard.caller import caller_for
 from dashboard.i18n import browser_words, pick_lang, text
 from dashboard.presenters import trend_figures
+from dashboard.refusal import refusal
 from dashboard.sign_in import PoolOf, session_of_request
 from incidents.kpis import PeriodKpis
 from incidents.store import guarded
@@ -167,7 +168,7 @@ def add_trends_routes(server: FastAPI, pool_of: PoolOf) -> None:
                     conn, caller, scope, period_start(period, now), now
                 )
             except guarded.Refused as refused:
-                return PlainTextResponse(refused.reason, 403)
+                return refusal(refused.reason, lang)
             scopes = await guarded.trend_scopes(conn, caller)
         charts = trend_figures.figures(day, month, lang)
         picker = _picker(lang, scopes, scope, period)

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse,
 
 from dashboard.i18n import _CATEGORIES, _CHANNELS, _SEVERITIES, _STEPS, _TEXTS, pick_lang, text
 from dashboard.presenters.wall_map import WallMap, wall_map
+from dashboard.refusal import refusal
 from dashboard.sign_in import PoolOf, csrf_for, csrf_ok, read_form, session_of_request, with_csrf
 from incidents import kpis
 from incidents.access import Principal, Role
@@ -218,7 +219,7 @@ def add_wall_routes(
                 cameras = await guarded.wall_cameras(conn, caller, now)
                 overdue = await guarded.overdue(conn, caller, now)
             except guarded.Refused as refused:
-                return PlainTextResponse(refused.reason, status_code=403)
+                return refusal(refused.reason, lang)
         scope = session.jurisdiction
         drawn = wall_map(townships, boundary, scope)
         place = names.get(scope, county_name)
@@ -253,7 +254,7 @@ def add_wall_routes(
             try:
                 rows = await guarded.overdue(conn, _caller(request, session), datetime.now(UTC))
             except guarded.Refused as refused:
-                return PlainTextResponse(refused.reason, status_code=403)
+                return refusal(refused.reason, lang)
         notice = request.query_params.get("notice", "")
         page = HTMLResponse(overdue_html(lang, token, rows, notice))
         return with_csrf(page, token, fresh, request.url.scheme == "https")

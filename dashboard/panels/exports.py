@@ -12,8 +12,9 @@ from fastapi.responses import PlainTextResponse, Response
 
 from dashboard.caller import caller_for
 from dashboard.i18n import pick_lang, text
-from dashboard.presenters.case_panel import CST, reason_words
+from dashboard.presenters.case_panel import CST
 from dashboard.presenters.exports import queue_csv
+from dashboard.refusal import refusal
 from dashboard.sign_in import session_of_request
 from geo.pack import load_demo_pack
 from geo.situation_map import MapCase, situation_map_html
@@ -50,8 +51,7 @@ async def _caller(request: Request, conn: Any, now: datetime) -> Caller | Respon
 
 
 def _refusal(refused: Refused, lang: str) -> Response:
-    why = text(lang, "panel_refused").format(why=reason_words(refused.reason, lang))
-    return PlainTextResponse(why, 403)
+    return refusal(refused.reason, lang)
 
 
 def _download(body: str, media_type: str, name: str) -> Response:

@@ -331,6 +331,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^the case's location has no \w+ to move it to$"), "why_no place below"),
     (re.compile(r"^.+ is not on this case$"), "why_unit not on case"),
     (re.compile(r"^report .+ is not linked to this case$"), "why_report not linked"),
+    (re.compile(r"^.+ is outside your jurisdiction$"), "why_outside your jurisdiction"),
 )
 
 

@@ -113,13 +113,13 @@ def test_each_user_sees_only_their_jurisdictions_trends_with_no_outside_request(
         for scope in (COUNTY, OTHER):
             refused = township.goto(stack.base_url + f"/trends?scope={scope}")
             assert refused is not None and refused.status == 403
-            assert "outside your jurisdiction" in township.inner_text("body")
+            assert "无权操作：不在您的辖区内" in township.inner_text("body")
 
         auditor = chromium.new_page()
         sign_in(auditor, stack, role="auditor")
         refused = auditor.goto(stack.base_url + "/trends")
         assert refused is not None and refused.status == 403
-        assert "your role may not view the trends" in auditor.inner_text("body")
+        assert "您的角色无权查看态势研判" in auditor.inner_text("body")
 
         assert outside == [] and township_outside == []
         assert errors == [], errors

@@ -12,7 +12,8 @@ from dashboard.i18n import (
     step_name,
     text,
 )
-from incidents.access import Role
+from dashboard.presenters.case_panel import reason_words
+from incidents.access import ACTION_WORDS, Role
 from incidents.lifecycle import Move
 from incidents.vocabulary import Category, Channel, Step
 
@@ -55,3 +56,11 @@ def test_every_role_has_a_name_in_both_languages() -> None:
         for role in Role:
             assert role_name(lang, role.value) != role.value
     assert role_name("zh-CN", "county_duty_officer") == "值班员"
+
+
+def test_every_refused_action_is_named_in_both_languages() -> None:
+    """ "your role may not <action>" reads as words for every action the access rule names."""
+    for words in ACTION_WORDS.values():
+        zh = reason_words(f"your role may not {words}", "zh-CN")
+        assert zh.startswith("您的角色无权") and words not in zh, zh
+        assert reason_words(f"your role may not {words}", "en") == f"your role may not {words}"
