@@ -19,7 +19,7 @@ from dashboard import ids
 from dashboard.http_guard import CSRF_COOKIE
 from dashboard.i18n import browser_words, county_title, pick_lang, role_name, text
 from dashboard.panels import intake_form, register_panels
-from dashboard.panels.cameras import CAMERAS_PATH, add_camera_routes
+from dashboard.panels.cameras import CAMERAS_PATH, UNITS_PATH, add_camera_routes
 from dashboard.presenters.camera_layer import CAMERA_STATUSES
 from dashboard.presenters.map_view import view_bounds
 from dashboard.presenters.queue import ROW_ID, grid_options, queue_columns
@@ -149,6 +149,9 @@ def _legend(lang: str) -> html.Div:
                     entry("unit-busy", text(lang, "unit_busy")),
                     entry("unit-off", text(lang, "unit_off")),
                     entry("unit-stale", text(lang, "unit_stale")),
+                    entry("unit-fire", text(lang, "unit_kind_fire")),
+                    entry("unit-medical", text(lang, "unit_kind_medical")),
+                    entry("unit-civil", text(lang, "unit_kind_civil")),
                 ]
             ),
             html.H4(text(lang, "legend_cameras")),
@@ -275,6 +278,7 @@ def live_config(lang: str, config: DashboardConfig, who: SignedIn | None) -> dic
         # not offered to a role the route would refuse (an auditor, an administrator), whose
         # page would otherwise log a 403 and leave a refusal on the trail at every load.
         "cameras_url": CAMERAS_PATH if _may(who, Action.VIEW_CASES) else None,
+        "units_url": UNITS_PATH if _may(who, Action.VIEW_CASES) else None,
         # Geography fetched after the first paint (dashboard.map_layers).
         "map_layers": dict(config.map_layers),
     }

@@ -120,6 +120,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "unit_off": "离线/休整",
         "unit_stale": "位置过旧（>5分钟）",
         "unit_age": "{m} 分钟前",
+        "unit_open_task": "点击打开其任务",
+        "unit_kind_fire": "外圈红：消防救援",
+        "unit_kind_medical": "外圈白：医疗急救",
+        "unit_kind_civil": "外圈紫：调解与网格（小点为步行）",
         "cluster": "{n} 起",
         "case_changed": "{actor} 已于 {at} 更新本案，已重新载入",
         # --- case panel, lifecycle actions (dashboard.panels.case_panel) ---
@@ -586,6 +590,10 @@ _TEXTS: Final[dict[str, dict[str, str]]] = {
         "unit_off": "Off duty / offline",
         "unit_stale": "Position stale (>5 min)",
         "unit_age": "{m} min ago",
+        "unit_open_task": "click to open its task",
+        "unit_kind_fire": "Red ring: fire and rescue",
+        "unit_kind_medical": "White ring: ambulance",
+        "unit_kind_civil": "Purple ring: mediation and grid (small: on foot)",
         "cluster": "{n} cases",
         "case_changed": "{actor} changed this case at {at}; reloaded",
         # --- case panel, lifecycle actions (dashboard.panels.case_panel) ---

@@ -243,7 +243,7 @@ def browser_description() -> dict[str, Any]:
     fields["system"] = {"type": "type", **_names(SystemDegraded)}
     fields["subscribe"] = _names(Subscribe)
     # What the console reads of a unit's status change (incidents.store.unit_store).
-    fields["unit_status"] = {"unit_id": "unit_id", "after": "after"}
+    fields["unit_status"] = {"unit_id": "unit_id", "after": "after", "case_id": "case_id"}
     fields["camera_status"] = _names(CameraStatusChanged)
     return {
         "protocol": PROTOCOL,

@@ -25,7 +25,8 @@
                         feedback: "#7cfc9a", verify: "#ff9de2", archive: "#9e9e9e" };
   var state = { map: null, canvas: null, layer: null, clusterLayer: null, unitLayer: null,
                 ws: null, lastId: null, cases: new Map(), cells: new Map(), zoom: null,
-                units: new Map(), unitStatus: new Map(), degraded: new Map(), retry: 500,
+                units: new Map(), unitStatus: new Map(), unitInfo: new Map(),
+                degraded: new Map(), retry: 500,
                 cfg: null, selected: null, ring: null };
   var IDS = null, M = null, C = null, F = null, SYS = null, EV = null;
   window.pinganLive = state; // for tests and the browser console
@@ -83,6 +84,7 @@
     showDegraded();
     if (window.pinganCameras) { window.pinganCameras.attach(map, state.cfg, state.canvas); }
     if (window.pinganLayers) { window.pinganLayers.attach(map, state.cfg, state.canvas); }
+    loadRoster();
   }
 
   function whenConfigured(then) {
@@ -181,7 +183,8 @@
       state.degraded.delete(event[F.system.component]);
       showDegraded();
     } else if (type === EV.unit_status) {
-      setUnitStatus(event[F.unit_status.unit_id], event[F.unit_status.after]);
+      setUnitStatus(event[F.unit_status.unit_id], event[F.unit_status.after],
+                    event[F.unit_status.case_id]);
     } else if (type === EV.camera_status && window.pinganCameras) {
       window.pinganCameras.set(event[F.camera_status.camera_id], event[F.camera_status.status],
                                event[F.camera_status.at]);
@@ -212,8 +215,13 @@
     node.hidden = false;
     // Reload the panel (timeline, allowed actions) unless the user is confirming an action:
     // then their confirmation meets the core's "changed by …, reload" refusal instead.
-    var dialog = byId("PANEL_DIALOG"), reload = byId("PANEL_REFRESH");
-    if (reload && (!dialog || dialog.hidden)) { reload.click(); }
+    // A burst of events (a unit's acknowledgement, arrival, feedback) reloads once.
+    if (state.reloadTimer) { return; }
+    state.reloadTimer = window.setTimeout(function () {
+      state.reloadTimer = null;
+      var dialog = byId("PANEL_DIALOG"), reload = byId("PANEL_REFRESH");
+      if (reload && (!dialog || dialog.hidden)) { reload.click(); }
+    }, 300);
   }
 
   function showDegraded() {
@@ -397,10 +405,34 @@
 
   // --- units ------------------------------------------------------------------------------
 
+  // Who each unit is (name, type, its task), read once from the scoped roster route; its
+  // status from there too, until a status change on the socket says otherwise.
+  var FOOT_TYPES = { foot_patrol: true, mediator: true, grid_worker: true, social_worker: true };
+
+  function loadRoster() {
+    if (!state.cfg.units_url) { return; }
+    window.fetch(state.cfg.units_url, { credentials: "same-origin", cache: "no-store" })
+      .then(function (r) { if (!r.ok) { throw new Error("units " + r.status); } return r.json(); })
+      .then(function (body) {
+        var at = {};
+        body.fields.forEach(function (name, i) { at[name] = i; });
+        body.rows.forEach(function (row) {
+          var id = row[at.unit_id];
+          state.unitInfo.set(id, { name: row[at.name], type: row[at.type], task: row[at.case_id] });
+          if (!state.unitStatus.has(id)) { state.unitStatus.set(id, row[at.status]); }
+        });
+        state.units.forEach(function (known, id) { paintUnit(id, known); });
+        state.rosterLoaded = true;
+      })
+      .catch(function () { state.rosterLoaded = false; }); // ids and live statuses still show
+  }
+
   function unitClass(id, atMs) {
     var status = state.unitStatus.get(id) || "unknown";
+    var info = state.unitInfo.get(id);
     var stale = typeof atMs === "number" && Date.now() - atMs > STALE_MS;
-    return "unit-marker status-" + status + (stale ? " stale" : "");
+    return "unit-marker status-" + status + (info ? " type-" + info.type : "") +
+      (stale ? " stale" : "");
   }
 
   function moveUnit(unit) {
@@ -416,6 +448,12 @@
     }
     var marker = window.L.circleMarker([lat, lon], {
       radius: 6 * SCALE, className: unitClass(id, atMs), weight: 2, pane: "pingan-units",
+      bubblingMouseEvents: false,
+    });
+    // A unit on a task opens that case; the map stays where it is.
+    marker.on("click", function () {
+      var info = state.unitInfo.get(id);
+      if (info && info.task) { window.pinganQueue.select(info.task); }
     });
     var tip = el("div", "unit-tip");
     marker.bindTooltip(tip);
@@ -430,15 +468,26 @@
   function paintUnit(id, known) {
     var path = known.marker.getElement();
     if (path) { path.setAttribute("class", unitClass(id, known.atMs) + " leaflet-interactive"); }
-    var w = words().ui, age = "";
+    var info = state.unitInfo.get(id);
+    // People on foot are drawn smaller than vehicles.
+    known.marker.setRadius((info && FOOT_TYPES[info.type] ? 4.5 : 6.5) * SCALE);
+    var w = words().ui, parts = [info ? info.name : String(id)];
+    if (info) { parts.push(w["utype_" + info.type] || info.type); }
+    var status = state.unitStatus.get(id);
+    if (status) { parts.push(w["ustatus_" + status] || status); }
     if (typeof known.atMs === "number" && Date.now() - known.atMs > STALE_MS) {
-      age = " · " + w.unit_age.replace("{m}", Math.floor((Date.now() - known.atMs) / 60000));
+      parts.push(w.unit_age.replace("{m}", Math.floor((Date.now() - known.atMs) / 60000)));
     }
-    known.tip.textContent = String(id) + age;
+    if (info && info.task) { parts.push(w.unit_open_task); }
+    known.tip.textContent = parts.join(" · ");
   }
 
-  function setUnitStatus(id, status) {
+  function setUnitStatus(id, status, caseId) {
     state.unitStatus.set(id, status);
+    var info = state.unitInfo.get(id);
+    // Its task: the case a dispatch names; none once it is available or off duty again.
+    if (info && caseId) { info.task = caseId; }
+    if (info && (status === "available" || status === "off_duty")) { info.task = null; }
     var known = state.units.get(id);
     if (known) { paintUnit(id, known); }
   }

@@ -1,4 +1,4 @@
-"""The console map's camera layer: one same-origin route the browser reads once at load.
+"""The console map's cameras and units: same-origin routes the browser reads once at load.
 
 Positions are not in the live socket's snapshot: they change only when the registry does,
 and 20,000 of them on every (re)connect would slow the snapshot every screen waits for. Live
@@ -17,14 +17,16 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from dashboard.caller import caller_for
 from dashboard.presenters.camera_layer import camera_layer
+from dashboard.presenters.unit_roster import unit_roster
 from dashboard.sign_in import session_of_request
 from incidents.store import guarded
 
 CAMERAS_PATH = "/console/cameras.json"
+UNITS_PATH = "/console/units.json"
 
 
 def add_camera_routes(server: FastAPI, pool_of: Callable[[], Awaitable[Any]]) -> None:
-    """GET CAMERAS_PATH: the cameras of the caller's own jurisdiction, with their status."""
+    """GET CAMERAS_PATH and UNITS_PATH: the caller's own jurisdiction's cameras and units."""
 
     @server.get(CAMERAS_PATH)
     async def cameras(request: Request) -> Response:
@@ -44,3 +46,22 @@ def add_camera_routes(server: FastAPI, pool_of: Callable[[], Awaitable[Any]]) ->
                 return PlainTextResponse(refused.reason, 403)
         # Statuses change under it: a cached copy would show yesterday's outages.
         return JSONResponse(camera_layer(markers), headers={"Cache-Control": "no-store"})
+
+    @server.get(UNITS_PATH)
+    async def units(request: Request) -> Response:
+        # Names, types and statuses at load: positions come on the socket, status changes too.
+        session = session_of_request(request)
+        if session is None:
+            return PlainTextResponse("sign in first", 401)
+        now = datetime.now(UTC)
+        address = request.client.host if request.client else None
+        pool = await pool_of()
+        async with pool.acquire() as conn:
+            caller = await caller_for(conn, session, address, now)
+            if caller is None:
+                return PlainTextResponse("unknown role", 403)
+            try:
+                records, tasks = await guarded.console_units(conn, caller, now)
+            except guarded.Refused as refused:
+                return PlainTextResponse(refused.reason, 403)
+        return JSONResponse(unit_roster(records, tasks), headers={"Cache-Control": "no-store"})

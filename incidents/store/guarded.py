@@ -327,6 +327,19 @@ async def console_cameras(
     return await camera_store.camera_markers(conn, reader_prefix(caller.principal))
 
 
+async def console_units(
+    conn: Conn, caller: Caller, now: datetime
+) -> tuple[list[UnitRecord], dict[str, int]]:
+    """The units on the caller's console map, and the case each one is on now."""
+    await check(conn, caller, Action.VIEW_CASES, None, now)
+    own = reader_prefix(caller.principal)
+    units = await unit_store.unit_records(conn, own)
+    if is_grid_code(own):
+        units = [u for u in units if u.unit.home_code == own]
+    tasks = await unit_store.active_tasks(conn, [u.unit.unit_id for u in units])
+    return units, tasks
+
+
 async def overdue(conn: Conn, caller: Caller, now: datetime) -> list[kpi_queries.OverdueCase]:
     """Overdue open cases in the caller's jurisdiction (a wall, or a console to acknowledge)."""
     await check(conn, caller, Action.VIEW_CASES, None, now)

@@ -15,6 +15,7 @@ from typing import Literal
 import msgspec
 
 from geo.recommend import Capability
+from incidents.case import ACTIVE_ASSIGNMENT
 from incidents.patrols import CheckIn, CheckInPoint, PatrolAlarm, PatrolRoute
 from incidents.store.case_store import (
     ConcurrentChange,
@@ -515,3 +516,17 @@ async def unit_records(conn: Conn, prefix: str | None = None) -> list[UnitRecord
         )
         for r in rows
     ]
+
+
+_ACTIVE_TASKS = """
+SELECT DISTINCT ON (unit_id) unit_id, case_id FROM case_assignments
+WHERE status = ANY($1::text[]) AND unit_id = ANY($2::text[])
+ORDER BY unit_id, dispatched_at DESC
+"""
+
+
+async def active_tasks(conn: Conn, unit_ids: Sequence[str]) -> dict[str, int]:
+    """The case each unit is on now (its newest active assignment), by unit id."""
+    active = [status.value for status in ACTIVE_ASSIGNMENT]
+    rows = await conn.fetch(_ACTIVE_TASKS, active, list(unit_ids))
+    return {row["unit_id"]: row["case_id"] for row in rows}

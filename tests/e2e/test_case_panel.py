@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -274,6 +275,13 @@ def test_duty_officer_dispatches_the_recommended_unit(stack: RunningStack) -> No
                 state="attached", timeout=WAIT_MS
             )
         client.close()
+        nearest_id, nearest = police[0]
+        marker = page.locator(f'path.unit-marker[data-unit-id="{nearest_id}"]')
+        # Its status and name come with the roster at load, before any status change.
+        expect(marker).to_have_class(re.compile(r"\bstatus-available\b"), timeout=WAIT_MS)
+        page.wait_for_function("() => window.pinganLive.rosterLoaded === true", timeout=WAIT_MS)
+        tip = page.evaluate("(id) => window.pinganLive.units.get(id).tip.textContent", nearest_id)
+        assert tip.startswith(nearest) and "可派" in tip, tip
         case_id = new_case(stack, page, f"商铺门口聚众斗殴 {uuid.uuid4().hex[:6]}")
         open_panel(page, case_id)
         assert page.locator("#case-panel ul.dispatch").count() == 0, "no dispatch at intake"
@@ -281,7 +289,6 @@ def test_duty_officer_dispatches_the_recommended_unit(stack: RunningStack) -> No
         expect(page.locator("#case-panel-notice")).to_contain_text("已受理", timeout=WAIT_MS)
         units = page.locator("#case-panel ul.dispatch li.unit")
         expect(units.first).to_be_visible(timeout=WAIT_MS)
-        nearest_id, nearest = police[0]
         expect(units.first.locator(".name")).to_have_text(nearest)
         expect(units.first).to_contain_text("可派遣")
         expect(units.first.locator(".line")).to_contain_text("公里")
@@ -299,6 +306,19 @@ def test_duty_officer_dispatches_the_recommended_unit(stack: RunningStack) -> No
         expect(sent).to_contain_text("已派出")
         assert nearest_id not in page.locator("#case-panel .facts").inner_text()
         shoot(page, "case-panel-dispatched")
+        # On every map the unit is now dispatched; a click on it opens its task.
+        expect(marker).to_have_class(re.compile(r"\bstatus-dispatched\b"), timeout=WAIT_MS)
+        page.click("#case-panel-close")
+        page.locator("#case-panel").wait_for(state="hidden", timeout=WAIT_MS)
+        # Close enough that the neighbouring units (400 m apart) do not overlap it.
+        page.evaluate(
+            "(id) => { const m = window.pinganLive.units.get(id).marker;"
+            " window.pinganLive.map.setView(m.getLatLng(), 16, {animate: false}); }",
+            nearest_id,
+        )
+        marker.click()
+        page.locator("#case-panel").wait_for(state="visible", timeout=WAIT_MS)
+        expect(page.locator("#case-panel .timeline")).to_contain_text(f"派遣 {nearest}")
         assert outside == [] and errors == [], (outside, errors)
 
 
