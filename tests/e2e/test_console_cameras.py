@@ -103,7 +103,6 @@ def test_county_cameras_recolour_live_and_the_popup_shows_names_as_text(
         sign_in(page, stack)
         _open_console(page, stack)
         assert page.evaluate("window.pinganCameras.codes().sort()") == county
-        paths_before = page.evaluate("document.querySelectorAll('path').length")
         # At the county's zoom a camera never heard from is not drawn (only the down ones are).
         assert _shown(page, hostile) == {
             "status": None,
@@ -112,6 +111,11 @@ def test_county_cameras_recolour_live_and_the_popup_shows_names_as_text(
             "onMap": False,
         }
 
+        # The 8 townships and the county line are SVG; wait for them before counting.
+        page.wait_for_function(
+            "() => document.querySelectorAll('.leaflet-overlay-pane path').length >= 9"
+        )
+        paths_before = page.evaluate("document.querySelectorAll('path').length")
         _status(stack, hostile, "alarm")
         page.wait_for_function(
             "(c) => window.pinganCameras.shown(c).status === 'alarm'",
