@@ -13,12 +13,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 
-from dashboard.caller import caller_for
+from dashboard.caller import request_caller
+from dashboard.i18n import pick_lang
 from dashboard.presenters.camera_layer import camera_layer
 from dashboard.presenters.unit_roster import unit_roster
-from dashboard.sign_in import session_of_request
+from dashboard.refusal import refusal
 from incidents.store import guarded
 
 CAMERAS_PATH = "/console/cameras.json"
@@ -30,38 +31,32 @@ def add_camera_routes(server: FastAPI, pool_of: Callable[[], Awaitable[Any]]) ->
 
     @server.get(CAMERAS_PATH)
     async def cameras(request: Request) -> Response:
-        session = session_of_request(request)
-        if session is None:
-            return PlainTextResponse("sign in first", 401)
         now = datetime.now(UTC)
-        address = request.client.host if request.client else None
+        lang = pick_lang(request.query_params.get("lang"))
         pool = await pool_of()
         async with pool.acquire() as conn:
-            caller = await caller_for(conn, session, address, now)
-            if caller is None:
-                return PlainTextResponse("unknown role", 403)
+            caller = await request_caller(request, conn, now)
+            if isinstance(caller, Response):
+                return caller
             try:
                 markers = await guarded.console_cameras(conn, caller, now)
             except guarded.Refused as refused:
-                return PlainTextResponse(refused.reason, 403)
+                return refusal(refused.reason, lang)
         # Statuses change under it: a cached copy would show yesterday's outages.
         return JSONResponse(camera_layer(markers), headers={"Cache-Control": "no-store"})
 
     @server.get(UNITS_PATH)
     async def units(request: Request) -> Response:
         # Names, types and statuses at load: positions come on the socket, status changes too.
-        session = session_of_request(request)
-        if session is None:
-            return PlainTextResponse("sign in first", 401)
         now = datetime.now(UTC)
-        address = request.client.host if request.client else None
+        lang = pick_lang(request.query_params.get("lang"))
         pool = await pool_of()
         async with pool.acquire() as conn:
-            caller = await caller_for(conn, session, address, now)
-            if caller is None:
-                return PlainTextResponse("unknown role", 403)
+            caller = await request_caller(request, conn, now)
+            if isinstance(caller, Response):
+                return caller
             try:
                 records, tasks = await guarded.console_units(conn, caller, now)
             except guarded.Refused as refused:
-                return PlainTextResponse(refused.reason, 403)
+                return refusal(refused.reason, lang)
         return JSONResponse(unit_roster(records, tasks), headers={"Cache-Control": "no-store"})

@@ -8,19 +8,18 @@ from typing import Any
 
 from dash import html
 from fastapi import FastAPI, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 
-from dashboard.caller import caller_for
+from dashboard.caller import request_caller
 from dashboard.i18n import pick_lang, text
 from dashboard.presenters.case_panel import CST
 from dashboard.presenters.exports import queue_csv
 from dashboard.refusal import refusal
-from dashboard.sign_in import session_of_request
 from geo.pack import load_demo_pack
 from geo.situation_map import MapCase, situation_map_html
 from incidents.access import Action
 from incidents.store import guarded
-from incidents.store.guarded import Caller, Refused
+from incidents.store.guarded import Refused
 from incidents.store.queries import QueueFilter
 
 EXPORT_LIMIT = 10_000  # one file; a county's open cases fit, a bigger ask is narrowed first
@@ -38,16 +37,6 @@ def queue_link(lang: str) -> html.A:
 def case_map_href(case_id: int, lang: str) -> str:
     """Where a case's offline situation map is downloaded."""
     return f"/export/case/{case_id}/map.html?lang={lang}"
-
-
-async def _caller(request: Request, conn: Any, now: datetime) -> Caller | Response:
-    """The signed-in caller of an export request, or the response that refuses it."""
-    session = session_of_request(request)
-    if session is None:
-        return PlainTextResponse("sign in first", 401)
-    address = request.client.host if request.client else None
-    caller = await caller_for(conn, session, address, now)
-    return PlainTextResponse("unknown role", 403) if caller is None else caller
 
 
 def _refusal(refused: Refused, lang: str) -> Response:
@@ -68,7 +57,7 @@ def add_export_routes(server: FastAPI, pool_of: Callable[[], Awaitable[Any]]) ->
         now = datetime.now(UTC)
         pool = await pool_of()
         async with pool.acquire() as conn:
-            caller = await _caller(request, conn, now)
+            caller = await request_caller(request, conn, now)
             if isinstance(caller, Response):
                 return caller
             try:
@@ -95,7 +84,7 @@ def add_export_routes(server: FastAPI, pool_of: Callable[[], Awaitable[Any]]) ->
         now = datetime.now(UTC)
         pool = await pool_of()
         async with pool.acquire() as conn:
-            caller = await _caller(request, conn, now)
+            caller = await request_caller(request, conn, now)
             if isinstance(caller, Response):
                 return caller
             try:
