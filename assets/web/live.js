@@ -533,6 +533,9 @@
   function tick() {
     var node = IDS ? byId("CLOCK") : null;
     if (node) { node.textContent = localTime(new Date().toISOString()); }
+    // The socket may have gone live before the page's header was drawn: catch up here.
+    var link = IDS && state.link ? byId("LINK_STATUS") : null;
+    if (link && link.className !== "link " + state.link[1]) { setLink(state.link[0], state.link[1]); }
   }
   window.setInterval(tick, 1000);
 })();
