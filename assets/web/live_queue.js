@@ -85,6 +85,12 @@
       if (mark) { classes.push("row-" + mark); }
       return classes.join(" ");
     },
+    // The summary cell's mark ("新", "+1 报告") is its ::before, in words set on the page
+    // (assets/web/style.css): the summary itself stays a plain text value.
+    pinganSummaryClass: function (params) {
+      var mark = markOf(params.data);
+      return mark ? "summary-cell marked mark-" + mark : "summary-cell";
+    },
     pinganReports: function (params) { return params.value === undefined ? "" : String(params.value); },
     pinganTime: function (params) {
       var F = cfg().protocol.fields, opened = params.data && params.data[F.case.opened_at];
@@ -100,31 +106,29 @@
   };
   window.dashAgGridFunctions = Object.assign(window.dashAgGridFunctions || {}, fns);
 
-  // The case number with its mark ("新", "+1 报告") beside it; React children are text.
-  window.dashAgGridComponentFunctions = Object.assign(window.dashAgGridComponentFunctions || {}, {
-    PinganCaseNo: function (props) {
-      return window.React.createElement("span", { className: "case-no" }, props.value);
-    },
-    // The 新 / +1 报告 mark leads the summary, where the row has room for it (in the case-no
-    // cell it pushed the number out of sight). Text only: React escapes it.
-    PinganSummary: function (props) {
-      var h = window.React.createElement, mark = markOf(props.data), ui = words().ui;
-      var parts = [];
-      if (mark) {
-        parts.push(h("span", { key: "mark", className: "mark mark-" + mark },
-                     mark === "new" ? ui.mark_new : ui.mark_linked));
-      }
-      parts.push(h("span", { key: "text", className: "summary-text" }, props.value));
-      return h("span", null, parts);
-    },
-  });
+  // What a row was last drawn with (overdue, mark), by case id.
+  var lastState = new Map();
+  function stateKey(row, now) { return (isOverdue(row, now) ? "o" : "") + (markOf(row, now) || ""); }
 
   function flush() {
     queue.flushing = false;
     if (!queue.api) { return; }
     var tx = queue.pending;
     queue.pending = { add: [], update: [], remove: [] };
-    if (tx.add.length || tx.update.length || tx.remove.length) { queue.api.applyTransaction(tx); }
+    if (!tx.add.length && !tx.update.length && !tx.remove.length) { return; }
+    queue.api.applyTransaction(tx);
+    // An updated row that gained (or lost) a mark or fell overdue is redrawn now: its row
+    // and summary classes are computed when drawn, and the grid keeps them on an update.
+    var now = Date.now(), redraw = [], F = cfg().protocol.fields;
+    tx.add.forEach(function (row) { lastState.set(row[F.case.id], stateKey(row, now)); });
+    tx.update.forEach(function (row) {
+      var id = row[F.case.id], key = stateKey(row, now);
+      if (lastState.get(id) === key) { return; }
+      lastState.set(id, key);
+      var node = queue.api.getRowNode(String(id));
+      if (node) { redraw.push(node); }
+    });
+    if (redraw.length) { queue.api.redrawRows({ rowNodes: redraw }); }
   }
 
   function schedule() {
@@ -152,6 +156,7 @@
     var row = queue.rows.get(id);
     if (!row) { return; }
     queue.rows.delete(id);
+    lastState.delete(id);
     queue.pending.remove.push(row);
     schedule();
   }
@@ -159,12 +164,15 @@
   /* Replace every row at once (a snapshot). */
   function reset(list) {
     var F = cfg().protocol.fields;
+    var now = Date.now();
     queue.rows.clear();
+    lastState.clear();
     queue.pending = { add: [], update: [], remove: [] };
     list.forEach(function (data) {
       var row = Object.assign({}, data);
       row.pinganLatest = data[F.case.opened_at];
       queue.rows.set(data[F.case.id], row);
+      lastState.set(data[F.case.id], stateKey(row, now));
     });
     if (queue.api) { queue.api.setGridOption("rowData", Array.from(queue.rows.values())); }
   }
@@ -180,12 +188,11 @@
 
   // Every second: the countdowns tick; rows that just fell overdue or lost their mark are
   // redrawn (only those: the rest keep their row classes).
-  var lastState = new Map();
   function tick() {
     if (!queue.api) { return; }
     var now = Date.now(), changed = [];
     queue.rows.forEach(function (row, id) {
-      var key = (isOverdue(row, now) ? "o" : "") + (markOf(row, now) || "");
+      var key = stateKey(row, now);
       if (lastState.get(id) !== key) {
         lastState.set(id, key);
         var node = queue.api.getRowNode(String(id));
@@ -195,6 +202,13 @@
     if (changed.length) { queue.api.redrawRows({ rowNodes: changed }); }
     var F = cfg().protocol.fields;
     queue.api.refreshCells({ columns: [F.case.deadline_at], force: true });
+  }
+
+  /* The marks' words as CSS strings, for the summary cells' ::before. */
+  function markWords() {
+    var ui = words().ui, root = document.documentElement.style;
+    root.setProperty("--pingan-mark-new", JSON.stringify(String(ui.mark_new || "")));
+    root.setProperty("--pingan-mark-linked", JSON.stringify(String(ui.mark_linked || "")));
   }
 
   function toggles() {
@@ -214,6 +228,7 @@
   function attach() {
     var c = cfg();
     if (!c || !window.dash_ag_grid) { window.setTimeout(attach, 50); return; }
+    markWords();
     window.dash_ag_grid.getApiAsync(c.ids.QUEUE).then(function (api) {
       queue.api = api;
       // Every row known so far goes in whole; what was waiting for the grid is in it already

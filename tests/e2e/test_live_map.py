@@ -59,7 +59,7 @@ def test_report_appears_in_queue_and_on_map_without_reload(stack: RunningStack) 
         row = page.locator("#case-queue .ag-center-cols-container .ag-row", has_text=summary)
         row.wait_for(timeout=LIVENESS_BOUND_S * 1000)
         delay = time.monotonic() - sent
-        case_no = row.locator('[col-id="case_no"] .case-no').inner_text()
+        case_no = row.locator('[col-id="case_no"].case-no').inner_text()
         assert case_no.startswith("320118-")
         # Cases are drawn on one canvas (no element per marker): ask the map what it drew.
         drawn = page.evaluate("(no) => window.pinganLive.drawnAs(no)", case_no)
