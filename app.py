@@ -416,6 +416,7 @@ def cmd_serve(settings: Settings) -> None:
     from dashboard.map_layers import LAYERS as MAP_LAYERS
     from dashboard.map_layers import add_map_layer_routes, encode_layers
     from dashboard.panels.exports import add_export_routes
+    from dashboard.quiet_server import QuietServer
     from dashboard.services import Services
     from dashboard.sign_in import SessionGate, add_sign_in_routes
     from dashboard.trends_page import add_trends_routes
@@ -526,7 +527,7 @@ def cmd_serve(settings: Settings) -> None:
         script_hashes=tuple(dash_app.csp_hashes()),
     )
     guarded = HttpGuard(SessionGate(server, pool_of), guard)
-    uvicorn.Server(
+    QuietServer(
         uvicorn.Config(guarded, host=settings.host, port=settings.port, log_level="warning")
     ).run()
 

@@ -47,20 +47,30 @@ async def write_heartbeat(
     redis: aioredis.Redis, names: StreamNames, beat: WorkerHeartbeat, ttl_seconds: int
 ) -> None:
     """Refresh this worker's key; it disappears ttl_seconds after the last refresh."""
-    await redis.set(names.heartbeat(beat.consumer), msgspec.json.encode(beat), ex=ttl_seconds)
+    pipe = redis.pipeline(transaction=False)
+    pipe.set(names.heartbeat(beat.consumer), msgspec.json.encode(beat), ex=ttl_seconds)
+    # The index readers look in: a SCAN of the keyspace costs O(every key in Redis) per read.
+    pipe.sadd(names.heartbeats, beat.consumer)
+    await pipe.execute()
 
 
 async def read_heartbeats(redis: aioredis.Redis, names: StreamNames) -> list[WorkerHeartbeat]:
     """Every live worker's last heartbeat (unreadable ones are skipped)."""
-    keys = [key async for key in redis.scan_iter(match=names.heartbeat("*"), count=200)]
-    if not keys:
+    members: Any = await redis.smembers(names.heartbeats)
+    workers = sorted(m.decode() if isinstance(m, bytes) else str(m) for m in members)
+    if not workers:
         return []
+    keys = [names.heartbeat(worker) for worker in workers]
     values: Any = await redis.mget(keys)
-    beats = []
-    for value in values:
-        if value:
-            try:
-                beats.append(_decoder.decode(value))
-            except msgspec.DecodeError:
-                continue
+    beats, gone = [], []
+    for worker, value in zip(workers, values, strict=True):
+        if not value:
+            gone.append(worker)  # expired: the worker stopped beating
+            continue
+        try:
+            beats.append(_decoder.decode(value))
+        except msgspec.DecodeError:
+            continue
+    if gone:
+        await redis.srem(names.heartbeats, *gone)
     return sorted(beats, key=lambda beat: beat.consumer)

@@ -54,6 +54,11 @@ class StreamNames:
         """Key a worker refreshes while it is alive."""
         return self._key(f"heartbeat:{worker}")
 
+    @property
+    def heartbeats(self) -> str:
+        """Set of the workers that wrote a heartbeat (their keys may have expired since)."""
+        return self._key("heartbeats")
+
     def degraded(self, component: str) -> str:
         """Key present while a component (storage, redis) is unavailable; holds since when."""
         return self._key(f"system:degraded:{component}")

@@ -10,7 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from realtime.degraded import current_degraded
-from realtime.heartbeat import WorkerHeartbeat, write_heartbeat
+from realtime.heartbeat import WorkerHeartbeat, read_heartbeats, write_heartbeat
 from realtime.streams import StreamNames
 from realtime.watchdog import WatchSettings, watch_once
 
@@ -62,3 +62,19 @@ async def test_during_the_start_up_grace_a_missing_heartbeat_is_not_an_outage(
     )
     assert stuck == {}
     assert await system_events(redis, names) == []
+
+
+async def test_heartbeats_are_read_from_their_index_and_an_expired_one_leaves_it(
+    redis: aioredis.Redis, names: StreamNames
+) -> None:
+    """No keyspace scan: the readers find workers through a set, pruned when a key expires."""
+    await beat(redis, names, "worker-2", ["ingest"])
+    await beat(redis, names, "former-2", ["former"])
+    # A key that merely looks like a heartbeat is not one: only written beats are indexed.
+    await redis.set(names.heartbeat("stray"), b"{}")
+    beats = await read_heartbeats(redis, names)
+    assert [b.consumer for b in beats] == ["former-2", "worker-2"]
+    await redis.delete(names.heartbeat("worker-2"))  # as when its TTL runs out
+    assert [b.consumer for b in await read_heartbeats(redis, names)] == ["former-2"]
+    members: Any = await redis.smembers(names.heartbeats)
+    assert members == {b"former-2"}
