@@ -311,9 +311,10 @@ class Peer(Target):
                 received.append(int(response.headers.get("content-length", "0")))
 
         page.on("response", reply)
-        page.goto(self.base_url + "/")
         total = self.client.xlen("intake")
         try:
+            # With many of its pages polling, the peer may not even answer the page in 30 s.
+            page.goto(self.base_url + "/", timeout=120_000)
             page.wait_for_function(
                 "(n) => window.__gjLayer && window.__gjLayer.getLayers().length >= n",
                 arg=total,
