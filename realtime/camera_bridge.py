@@ -366,7 +366,7 @@ async def _pump(
             raw = data if isinstance(data, bytes) else str(data).encode()
             await _until_written(bridge, channel, raw, stop)
     finally:
-        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await pubsub.aclose()  # type: ignore[no-untyped-call,unused-ignore]  # typed from redis 8.2
 
 
 async def _until_written(

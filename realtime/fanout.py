@@ -23,6 +23,7 @@ from typing import TypeVar
 
 import msgspec
 
+from incidents.kpis import KPI_EVENT
 from realtime.live_protocol import (
     Delta,
     DeltaItem,
@@ -69,11 +70,16 @@ class Viewer:
 
     prefix: str
     unit_id: str | None = None
+    # Walls show the figures; a console never does, and they would be most of its idle
+    # traffic (one snapshot per township every 30 s, each about 1.5 KB).
+    kpis: bool = True
 
     def sees(self, route: Route) -> bool:
         """May this viewer receive an event with this route?"""
         if self.unit_id is not None:
             return route.unit_id == self.unit_id
+        if route.type == KPI_EVENT and not self.kpis:
+            return False
         if route.case is not None:
             township = route.case.township_code
             return township is not None and township.startswith(self.prefix)
@@ -102,7 +108,7 @@ def _noop() -> None:
     return None
 
 
-Audience = tuple[str | None, str, bool]
+Audience = tuple[Viewer, bool]
 
 
 @dataclass(eq=False)
@@ -124,7 +130,7 @@ class Client:
     @property
     def audience(self) -> Audience:
         """Clients with the same audience see exactly the same frames."""
-        return (self.viewer.unit_id, self.viewer.prefix, self.batch)
+        return (self.viewer, self.batch)
 
     def offer(self, frame: Frame) -> None:
         """Buffer a frame for the sender; too far behind, drop the backlog instead."""
@@ -281,7 +287,7 @@ def fan_out(
             whole if terminal else short for route, short, whole in routed if viewer.sees(route)
         ]
         if frames:
-            write = deliver(members, frames, wire_for(audience[2]), writable)
+            write = deliver(members, frames, wire_for(audience[1]), writable)
             if write is not None:
                 writes.append(write)
     return writes, len(routed)

@@ -389,7 +389,7 @@ class Gateway:
             return
         except ConnectionClosed:
             return
-        viewer = Viewer(scope_prefix(subscription.scope))
+        viewer = Viewer(scope_prefix(subscription.scope), kpis=subscription.kpis)
         client = Client(viewer, subscription.batch, self._settings.client_queue)
         if identity is not None:
             self._sessions[client] = identity.session_id

@@ -39,6 +39,7 @@ class Subscribe(msgspec.Struct, forbid_unknown_fields=True, frozen=True):
     since: str | None = None
     batch: bool = False  # the client accepts `deltas` messages carrying several deltas
     compact: bool = False  # the client takes the snapshot's cases as rows (`case_rows`)
+    kpis: bool = True  # the client takes `kpi.snapshot` events (walls do; consoles do not)
     token: Annotated[str, msgspec.Meta(min_length=16, max_length=256)] | None = None
 
 

@@ -116,6 +116,7 @@
       subscribe[F.subscribe.scope] = state.cfg.scope;
       subscribe[F.subscribe.since] = state.lastId;
       subscribe[F.subscribe.compact] = true;
+      subscribe[F.subscribe.kpis] = false; // the figures are the wall's, not the console's
       ws.send(JSON.stringify(subscribe));
     };
     ws.onmessage = function (msg) {

@@ -441,3 +441,31 @@ async def test_malformed_events_are_skipped_live_and_on_replay(
         assert [d["event"]["case_id"] for d in replay["deltas"]] == [2]
         await live.close()
         await resumed.close()
+
+
+async def test_a_console_subscribed_without_figures_gets_no_kpi_snapshots(
+    redis: aioredis.Redis, pool: asyncpg.Pool, names: StreamNames
+) -> None:
+    """`kpis: false` spares a console the walls' figures, live and on replay; a wall gets them."""
+    kpi = json.dumps(
+        {"schema": "event/1", "type": "kpi.snapshot", "township_code": COUNTY, "kpis": {}}
+    ).encode()
+    first = await redis.xadd(names.events, {"data": case_event(1, CHUNXI)})
+    async with gateway_at(redis, pool, names) as (url, _):
+        console, wall = await connect(url), await connect(url)
+        await console.send(json.dumps({"type": "subscribe", "scope": COUNTY, "kpis": False}))
+        await wall.send(json.dumps({"type": "subscribe", "scope": COUNTY}))
+        for ws in (console, wall):
+            assert json.loads(await asyncio.wait_for(ws.recv(), 5))["type"] == "snapshot"
+        await redis.xadd(names.events, {"data": kpi})
+        await redis.xadd(names.events, {"data": case_event(2, CHUNXI)})
+        assert json.loads(await asyncio.wait_for(wall.recv(), 5))["event"]["type"] == "kpi.snapshot"
+        assert json.loads(await asyncio.wait_for(wall.recv(), 5))["event"]["case_id"] == 2
+        assert json.loads(await asyncio.wait_for(console.recv(), 5))["event"]["case_id"] == 2
+        resumed = await connect(url)
+        subscribe = {"type": "subscribe", "scope": COUNTY, "since": first.decode(), "kpis": False}
+        await resumed.send(json.dumps(subscribe))
+        replay = json.loads(await asyncio.wait_for(resumed.recv(), 5))
+        assert [d["event"]["case_id"] for d in replay["deltas"]] == [2]
+        for ws in (console, wall, resumed):
+            await ws.close()

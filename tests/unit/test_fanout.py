@@ -49,6 +49,27 @@ def test_unplaced_events_go_to_the_county_and_system_events_to_everyone() -> Non
     assert unplaced_case is not None and not Viewer("320118").sees(unplaced_case)
 
 
+def test_kpi_snapshots_reach_walls_and_not_consoles() -> None:
+    """A console subscribed without figures gets no `kpi.snapshot`; a wall beside it does."""
+    kpi = json.dumps(
+        {"schema": "event/1", "type": "kpi.snapshot", "township_code": YANGJIANG, "kpis": {}}
+    ).encode()
+    wall = Client(Viewer("320118"), batch=True, limit=10, live=True)
+    console = Client(Viewer("320118", kpis=False), batch=True, limit=10, live=True)
+    writes, valid = fan_out([wall, console], [("1-0", kpi), ("2-0", case_event(2, CHUNXI))],
+                            lambda _: True)  # fmt: skip
+    assert valid == 2
+
+    def types(client: Client) -> list[str]:
+        messages = [m for w in writes if client in w.clients for m in w.messages]
+        return [d["event"]["type"] for m in messages for d in json.loads(m)["deltas"]]
+
+    assert types(wall) == ["kpi.snapshot", "case.opened"]
+    assert types(console) == ["case.opened"]
+    # Both are county viewers, yet they are two audiences: each gets its own encoding.
+    assert len(writes) == 2
+
+
 def test_malformed_entries_are_skipped_and_counted() -> None:
     """Bytes that are not an event reach nobody; the valid ones still do."""
     client = Client(Viewer("320118"), batch=True, limit=10, live=True)
