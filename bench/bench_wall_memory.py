@@ -29,7 +29,6 @@ from geo.pack import load_demo_pack
 from incidents.store.accounts import DISPLAY_COOKIE, create_display_token
 from incidents.store.demo_fleet import load_demo_units
 from tests.browser import browser
-from tests.e2e.conftest import WALL_LAUNCHER
 from tests.services import unique
 from tests.stack import running_stack
 
@@ -149,7 +148,6 @@ def main() -> None:
                 redis_url,
                 database_url,
                 prefix,
-                script=WALL_LAUNCHER,
                 extra_env={"PINGAN_KPI_SECONDS": "5"},
             ) as stack,
             browser() as chromium,

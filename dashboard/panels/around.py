@@ -11,6 +11,7 @@ from dashboard.i18n import text
 from dashboard.panels import dispatch
 from dashboard.presenters import around as show
 from dashboard.services import Services
+from geo.cameras import Camera
 from geo.coverage import CameraIndex
 from geo.pack import load_demo_pack
 from geo.recommend import recommend
@@ -26,7 +27,14 @@ async def section(
     conn: Conn, services: Services, caller: Caller, view: CaseView, lang: str, now: datetime
 ) -> list[Any]:
     """The heading and both lists, from what the caller's jurisdiction holds."""
-    around = await guarded.around_case(conn, caller, view.id, now)
+    indexes: list[CameraIndex] = []
+
+    def seeing(cameras: list[Camera]) -> list[str]:
+        # Only the cameras whose sector holds the case need their status read.
+        indexes.append(CameraIndex.from_pack(load_demo_pack(), cameras))
+        return [hit.camera.code for hit in indexes[0].seeing(view.lon, view.lat)]
+
+    around = await guarded.around_case(conn, caller, view.id, now, seeing)
     positions = await services.positions_of()
     units = show.nearest_units(view.lon, view.lat, around.units, positions, lang)
     near_ids = {u.unit_id for u in units}
@@ -42,7 +50,7 @@ async def section(
         include_unavailable=True,
     )
     units = show.with_etas(units, {r.unit_id: r.eta_s for r in ranked}, lang)
-    index = CameraIndex.from_pack(load_demo_pack(), around.cameras)
+    index = indexes[0]
     cameras = show.seeing_cameras(cameras_seeing(index, view.lon, view.lat, around.statuses), lang)
     return render(units, cameras, lang)
 

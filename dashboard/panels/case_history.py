@@ -52,6 +52,7 @@ def assignments(
 
 def timeline(detail: CaseDetail, lang: str) -> list[Any]:
     """Every event of the case, oldest first: when, who, what."""
+    names = {a.unit_id: a.name for a in detail.assignments if a.name}
     return [
         html.H3(text(lang, "panel_timeline")),
         html.Ol(
@@ -63,7 +64,7 @@ def timeline(detail: CaseDetail, lang: str) -> list[Any]:
                         html.Span(row.what, className="what"),
                     ]
                 )
-                for row in show.timeline_rows(detail.timeline, lang)
+                for row in show.timeline_rows(detail.timeline, lang, names)
             ],
             className="timeline",
         ),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -120,16 +121,18 @@ class TimelineRow:
     what: str
 
 
-def _event_words(entry: TimelineEntry, lang: str) -> str:
+def _event_words(entry: TimelineEntry, lang: str, unit_names: Mapping[str, str]) -> str:
     details = entry.details
+    unit_id = getattr(details, "unit_id", "")
     tier = getattr(details, "to_tier", None)
     satisfaction = getattr(details, "satisfaction", None)
     channel = getattr(getattr(details, "report", None), "channel", None)
     fields = {
         "tier": text(lang, f"tier_{tier}") if tier else "",
         "owner": getattr(details, "to_owner", ""),
-        "units": getattr(details, "name", "") or getattr(details, "unit_id", ""),
-        "unit": getattr(details, "unit_id", ""),
+        "units": getattr(details, "name", "") or unit_names.get(unit_id, unit_id),
+        # Acknowledge, arrive, feedback and stand-down carry only the unit's id.
+        "unit": unit_names.get(unit_id, unit_id),
         "text": getattr(details, "text", ""),
         "needed": getattr(details, "needed", ""),
         "satisfaction": text(lang, f"sat_{satisfaction}" if satisfaction else "sat_none"),
@@ -144,11 +147,14 @@ def _event_words(entry: TimelineEntry, lang: str) -> str:
     return what.format(**fields)
 
 
-def timeline_rows(entries: list[TimelineEntry], lang: str) -> list[TimelineRow]:
-    """Every event of the case, oldest first: when, who, what (with its reason)."""
+def timeline_rows(
+    entries: list[TimelineEntry], lang: str, unit_names: Mapping[str, str] | None = None
+) -> list[TimelineRow]:
+    """Every event of the case, oldest first: when, who, what (units by name where known)."""
+    names = unit_names or {}
     rows = []
     for entry in entries:
-        what = _event_words(entry, lang)
+        what = _event_words(entry, lang, names)
         if entry.reason:
             what += "；" if pick_lang(lang) == "zh-CN" else "; "
             what += text(lang, "event_reason").format(reason=entry.reason)

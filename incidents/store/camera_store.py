@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -146,6 +146,17 @@ async def current_statuses(conn: Conn) -> list[CameraStatusSince]:
     rows = await conn.fetch(
         "SELECT DISTINCT ON (camera_id) camera_id, status, at FROM camera_status_history"
         " ORDER BY camera_id, at DESC, event_id DESC"
+    )
+    return [CameraStatusSince(r["camera_id"], r["status"], r["at"]) for r in rows]
+
+
+async def statuses_of(conn: Conn, camera_ids: Collection[str]) -> list[CameraStatusSince]:
+    """The latest status of just these cameras (one index probe each, not the whole history)."""
+    rows = await conn.fetch(
+        "SELECT c.id AS camera_id, h.status, h.at FROM unnest($1::text[]) AS c(id)"
+        " CROSS JOIN LATERAL (SELECT status, at FROM camera_status_history"
+        " WHERE camera_id = c.id ORDER BY at DESC, event_id DESC LIMIT 1) h",
+        sorted(camera_ids),
     )
     return [CameraStatusSince(r["camera_id"], r["status"], r["at"]) for r in rows]
 

@@ -10,7 +10,7 @@ nothing about which cases exist.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -289,8 +289,18 @@ def _camera_in_scope(camera: Camera, own: str) -> bool:
     return township.startswith(own) or own.startswith(township)
 
 
-async def around_case(conn: Conn, caller: Caller, case_id: int, now: datetime) -> Around:
-    """The units and cameras the caller may see, for the panel of a case the caller may view."""
+async def around_case(
+    conn: Conn,
+    caller: Caller,
+    case_id: int,
+    now: datetime,
+    wanted: Callable[[list[Camera]], Collection[str]] | None = None,
+) -> Around:
+    """The units and cameras the caller may see, for the panel of a case the caller may view.
+
+    `wanted` picks the cameras whose statuses are read (those that see the case, say); all
+    of them when None.
+    """
     await check(conn, caller, Action.VIEW_CASE, case_id, now)
     own = reader_prefix(caller.principal)
     units = await unit_store.unit_records(conn, own)
@@ -298,9 +308,9 @@ async def around_case(conn: Conn, caller: Caller, case_id: int, now: datetime) -
         units = [u for u in units if u.unit.home_code == own]
     cameras = [c for c in await camera_store.registered_cameras(conn) if _camera_in_scope(c, own)]
     codes = {c.code for c in cameras}
-    statuses = {
-        s.camera_id: s for s in await camera_store.current_statuses(conn) if s.camera_id in codes
-    }
+    if wanted is not None:
+        codes &= set(wanted(cameras))
+    statuses = {s.camera_id: s for s in await camera_store.statuses_of(conn, codes)}
     return Around(units, cameras, statuses)
 
 

@@ -189,3 +189,22 @@ async def test_around_a_case_lists_only_the_units_and_cameras_of_the_callers_jur
     assert town.cameras and all(c.township_code.startswith(prefix) for c in town.cameras)
     assert len(county.units) > len(town.units) and len(county.cameras) > len(town.cameras)
     assert {c.township_code[:9] for c in county.cameras} - {prefix}, "other townships too"
+    elsewhere = next(c for c in county.cameras if not c.township_code.startswith(prefix))
+    async with pool.acquire() as conn:
+        await conn.execute(
+            "INSERT INTO camera_status_history (event_id, camera_id, at, status, cause, actor)"
+            " SELECT 'test-' || code, code, $1, 'online', 'reported', 'test' FROM cameras"
+            " WHERE code = ANY($2::text[])",
+            NOW,
+            [c.code for c in town.cameras[:3]] + [elsewhere.code],
+        )
+        picked = await guarded.around_case(
+            conn,
+            caller("wang", Role.TOWNSHIP_COORDINATOR, my_township),
+            mine,
+            NOW,
+            lambda cameras: [c.code for c in cameras[1:3]] + [elsewhere.code],
+        )
+    # Only the statuses asked for, and never of a camera outside the caller's jurisdiction.
+    assert set(picked.statuses) == {c.code for c in town.cameras[1:3]}
+    assert len(picked.cameras) == len(town.cameras)

@@ -101,6 +101,17 @@ def test_the_timeline_says_who_did_what_and_why_in_words() -> None:
     assert english[2] == "Handed down to the township; Reason: 属地化解"
 
 
+def test_the_timeline_names_units_where_their_names_are_known() -> None:
+    """Acknowledge, arrival, feedback and stand-down carry only an id: the panel says the name."""
+    driver = drive_to(new_case(), Step.ARCHIVE)
+    named = [
+        row.what for row in timeline_rows(timeline_of(driver.log), ZH, {"car-1": "淳溪巡逻1组"})
+    ]
+    assert "淳溪巡逻1组 签收" in named and "淳溪巡逻1组 到场" in named
+    assert "淳溪巡逻1组 反馈：已调解" in named
+    assert "car-1 到场" in [row.what for row in timeline_rows(timeline_of(driver.log), ZH)]
+
+
 def test_the_panel_shows_the_reporter_masked_and_nowhere_in_full() -> None:
     detail = _detail(new_case())
     reporter = masked_reporter(detail)
