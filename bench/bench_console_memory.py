@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 import msgspec
 import redis
 from _console import console_screen, seed_intake, settle
-from bench_wall_memory import case_event, slope_per_minute
+from bench_wall_memory import case_event, heap_mb, paced, slope_per_minute
 from playwright.sync_api import Browser
 
 import _support  # noqa: F401  (puts the project on sys.path)
@@ -53,42 +53,26 @@ def intake_document(serial: int, rng: random.Random) -> bytes:
 
 
 def feed(redis_url: str, prefix: str, args: argparse.Namespace, stop: threading.Event) -> None:
-    """Unit fixes and case events at the asked rates until `stop`."""
-    client = redis.Redis.from_url(redis_url)
+    """Unit fixes (each unit wandering) and case events at the asked rates until `stop`."""
     rng = random.Random(10)
-    where = {
-        f"mem-unit-{n:04d}": [rng.uniform(118.85, 119.05), rng.uniform(31.29, 31.42)]
-        for n in range(args.units)
-    }
-    ids = list(where)
-    start = time.monotonic()
-    events = fixes = 0
-    while not stop.is_set():
-        elapsed = time.monotonic() - start
-        due_events = int(elapsed * args.rate) - events
-        due_fixes = int(elapsed * args.positions) - fixes
-        pipe = client.pipeline(transaction=False)
-        for n in range(events, events + max(0, due_events)):
-            data = case_event(n, FIRST_BENCH_CASE + n % 100, rng)
-            pipe.xadd(prefix + "events", {"data": data}, maxlen=100_000, approximate=True)
+    where = [[rng.uniform(118.85, 119.05), rng.uniform(31.29, 31.42)] for _ in range(args.units)]
+
+    def fix_of(n: int) -> dict[str, object]:
+        spot = where[n % args.units]
+        spot[0] += rng.uniform(-0.0005, 0.0005)
+        spot[1] += rng.uniform(-0.0005, 0.0005)
         at = datetime.now(UTC).isoformat()
-        for n in range(fixes, fixes + max(0, due_fixes)):
-            unit = ids[n % len(ids)]
-            spot = where[unit]
-            spot[0] += rng.uniform(-0.0005, 0.0005)
-            spot[1] += rng.uniform(-0.0005, 0.0005)
-            fix = {"unit_id": unit, "lon": spot[0], "lat": spot[1], "at": at}
-            pipe.xadd(
-                prefix + "positions",
-                {"data": msgspec.json.encode(fix)},
-                maxlen=100_000,
-                approximate=True,
-            )
-        pipe.execute()
-        events += max(0, due_events)
-        fixes += max(0, due_fixes)
-        time.sleep(0.05)
-    client.close()
+        return {
+            "unit_id": f"mem-unit-{n % args.units:04d}",
+            "lon": spot[0],
+            "lat": spot[1],
+            "at": at,
+        }
+
+    def event_of(n: int) -> bytes:
+        return case_event(n, FIRST_BENCH_CASE + n % 100, rng)
+
+    paced(redis_url, prefix, (args.rate, args.positions), event_of, fix_of, stop)
 
 
 _HELD = """() => ({
@@ -140,8 +124,7 @@ def watch(
     try:
         while time.monotonic() - start < args.minutes * 60:
             page.wait_for_timeout(SAMPLE_S * 1000)
-            cdp.send("HeapProfiler.collectGarbage")
-            used = cdp.send("Runtime.getHeapUsage")["usedSize"] / 2**20
+            used = heap_mb(cdp)
             held = page.evaluate(_HELD)
             at = time.monotonic() - start
             samples.append((at, used, held["nodes"]))

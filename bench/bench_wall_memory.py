@@ -18,11 +18,13 @@ import asyncio
 import random
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import msgspec
 import redis
+from playwright.sync_api import CDPSession
 
 from _support import bench_database
 from geo.pack import load_demo_pack
@@ -77,35 +79,59 @@ def case_event(serial: int, case_id: int, rng: random.Random) -> bytes:
     )
 
 
-def offer(
-    redis_url: str, prefix: str, units: list[str], args: argparse.Namespace, stop: threading.Event
+def paced(
+    redis_url: str,
+    prefix: str,
+    rates: tuple[float, float],
+    event_of: Callable[[int], bytes],
+    fix_of: Callable[[int], dict[str, object]],
+    stop: threading.Event,
 ) -> None:
-    """Feed events and positions at the asked rates until `stop`."""
+    """XADD the n-th event and the n-th unit fix at (events/s, fixes/s) until `stop`."""
     client = redis.Redis.from_url(redis_url)
-    rng = random.Random(14)
     start = time.monotonic()
     events = fixes = 0
     while not stop.is_set():
         elapsed = time.monotonic() - start
-        due_events = int(elapsed * args.rate) - events
-        due_fixes = int(elapsed * args.positions) - fixes
+        due_events = max(0, int(elapsed * rates[0]) - events)
+        due_fixes = max(0, int(elapsed * rates[1]) - fixes)
         pipe = client.pipeline(transaction=False)
-        for n in range(events, events + max(0, due_events)):
-            data = case_event(n, n % args.cases + 1, rng)
-            pipe.xadd(prefix + "events", {"data": data}, maxlen=100_000)
-        for n in range(fixes, fixes + max(0, due_fixes)):
-            fix = {
-                "unit_id": units[n % len(units)],
-                "lon": rng.uniform(118.8, 119.1),
-                "lat": rng.uniform(31.27, 31.45),
-                "at": datetime.now(UTC).isoformat(),
-            }
-            pipe.xadd(prefix + "positions", {"data": msgspec.json.encode(fix)}, maxlen=100_000)
+        for n in range(events, events + due_events):
+            pipe.xadd(prefix + "events", {"data": event_of(n)}, maxlen=100_000, approximate=True)
+        for n in range(fixes, fixes + due_fixes):
+            fix = msgspec.json.encode(fix_of(n))
+            pipe.xadd(prefix + "positions", {"data": fix}, maxlen=100_000, approximate=True)
         pipe.execute()
-        events += max(0, due_events)
-        fixes += max(0, due_fixes)
+        events += due_events
+        fixes += due_fixes
         time.sleep(0.05)
     client.close()
+
+
+def heap_mb(cdp: CDPSession) -> float:
+    """The page's JS heap in use after a forced garbage collection, in MB."""
+    cdp.send("HeapProfiler.collectGarbage")
+    return float(cdp.send("Runtime.getHeapUsage")["usedSize"]) / 2**20
+
+
+def offer(
+    redis_url: str, prefix: str, units: list[str], args: argparse.Namespace, stop: threading.Event
+) -> None:
+    """Feed case events and positions (anywhere in the county) at the asked rates."""
+    rng = random.Random(14)
+
+    def fix_of(n: int) -> dict[str, object]:
+        return {
+            "unit_id": units[n % len(units)],
+            "lon": rng.uniform(118.8, 119.1),
+            "lat": rng.uniform(31.27, 31.45),
+            "at": datetime.now(UTC).isoformat(),
+        }
+
+    def event_of(n: int) -> bytes:
+        return case_event(n, n % args.cases + 1, rng)
+
+    paced(redis_url, prefix, (args.rate, args.positions), event_of, fix_of, stop)
 
 
 async def prepare(database_url: str) -> tuple[str, list[str]]:
@@ -168,8 +194,7 @@ def main() -> None:
             try:
                 while time.monotonic() - start < args.minutes * 60:
                     page.wait_for_timeout(15_000)
-                    cdp.send("HeapProfiler.collectGarbage")
-                    used = cdp.send("Runtime.getHeapUsage")["usedSize"] / 2**20
+                    used = heap_mb(cdp)
                     nodes = page.evaluate("() => document.getElementsByTagName('*').length")
                     held = page.evaluate("() => pinganWall.cases.size")
                     samples.append((time.monotonic() - start, used, nodes))

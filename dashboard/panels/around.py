@@ -27,12 +27,13 @@ async def section(
     conn: Conn, services: Services, caller: Caller, view: CaseView, lang: str, now: datetime
 ) -> list[Any]:
     """The heading and both lists, from what the caller's jurisdiction holds."""
-    indexes: list[CameraIndex] = []
+    index: CameraIndex | None = None  # over the caller's cameras, built once they are read
 
     def seeing(cameras: list[Camera]) -> list[str]:
         # Only the cameras whose sector holds the case need their status read.
-        indexes.append(CameraIndex.from_pack(load_demo_pack(), cameras))
-        return [hit.camera.code for hit in indexes[0].seeing(view.lon, view.lat)]
+        nonlocal index
+        index = CameraIndex.from_pack(load_demo_pack(), cameras)
+        return [hit.camera.code for hit in index.seeing(view.lon, view.lat)]
 
     around = await guarded.around_case(conn, caller, view.id, now, seeing)
     positions = await services.positions_of()
@@ -50,8 +51,8 @@ async def section(
         include_unavailable=True,
     )
     units = show.with_etas(units, {r.unit_id: r.eta_s for r in ranked}, lang)
-    index = indexes[0]
-    cameras = show.seeing_cameras(cameras_seeing(index, view.lon, view.lat, around.statuses), lang)
+    sights = [] if index is None else cameras_seeing(index, view.lon, view.lat, around.statuses)
+    cameras = show.seeing_cameras(sights, lang)
     return render(units, cameras, lang)
 
 

@@ -141,15 +141,6 @@ async def status_history(
     return [StatusChange(*row) for row in rows]
 
 
-async def current_statuses(conn: Conn) -> list[CameraStatusSince]:
-    """Each camera's latest recorded status and the moment it took it, by camera id."""
-    rows = await conn.fetch(
-        "SELECT DISTINCT ON (camera_id) camera_id, status, at FROM camera_status_history"
-        " ORDER BY camera_id, at DESC, event_id DESC"
-    )
-    return [CameraStatusSince(r["camera_id"], r["status"], r["at"]) for r in rows]
-
-
 async def statuses_of(conn: Conn, camera_ids: Collection[str]) -> list[CameraStatusSince]:
     """The latest status of just these cameras (one index probe each, not the whole history)."""
     rows = await conn.fetch(
